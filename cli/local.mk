@@ -1,0 +1,14 @@
+# cli/: the airlock command.  Each subcommand adds its file to its own line.
+bin_PROGRAMS += cli/airlock
+
+CLI_MAIN_SRC = cli/airlock.c cli/cmd.h
+CLI_POLICY_SRC =
+CLI_AUDIT_SRC =
+CLI_APPROVAL_SRC =
+CLI_REVIEW_SRC =
+
+cli_airlock_SOURCES = $(CLI_MAIN_SRC) $(CLI_POLICY_SRC) $(CLI_AUDIT_SRC) \
+	$(CLI_APPROVAL_SRC) $(CLI_REVIEW_SRC)
+cli_airlock_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli
+cli_airlock_LDADD = $(CLI_EXTRA_LIBS) $(AIRLOCK_LIBS)
+# fs/local.mk sets CLI_EXTRA_LIBS to its staging library (diff, commit).

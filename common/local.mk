@@ -1,0 +1,14 @@
+# common/: libairlock, the ground floor.  Each module keeps its own line.
+noinst_LIBRARIES += common/libairlock.a
+
+COMMON_UTIL_SRC = common/util.c common/util.h common/session.c common/session.h
+COMMON_POLICY_SRC = common/policy.h
+COMMON_AUDIT_SRC = common/audit.h common/caller.h
+COMMON_APPROVAL_SRC = common/approval.h common/ctl.h
+
+common_libairlock_a_SOURCES = $(COMMON_UTIL_SRC) $(COMMON_POLICY_SRC) \
+	$(COMMON_AUDIT_SRC) $(COMMON_APPROVAL_SRC)
+common_libairlock_a_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(XXHASH_CFLAGS) $(OPENSSL_CFLAGS)
+
+# Everything that links libairlock needs these.
+AIRLOCK_LIBS = common/libairlock.a $(YAML_LIBS) $(XXHASH_LIBS) $(OPENSSL_LIBS)

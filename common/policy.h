@@ -1,0 +1,160 @@
+/*
+ * policy: the one rule set that airlock-fs and airlock-proxy both consult.
+ *
+ * A policy is compiled once from YAML (see doc/airlock.yaml.5) into rule
+ * tables; evaluation never allocates and never touches YAML.  A compiled
+ * policy is immutable and may be shared by any number of threads.  A
+ * decision always names the rule that made it ("file:line", or
+ * "file:defaults.fs" for a domain default) and the rule's reason.
+ *
+ * Bad configuration never yields a policy: every loader returns NULL and
+ * fills a struct policy_error whose text reads "file:line:column: what".
+ */
+#ifndef AIRLOCK_POLICY_H
+#define AIRLOCK_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum decision {
+	DECISION_ALLOW,
+	DECISION_HOLD,
+	DECISION_DENY,
+};
+
+/* File operations; a rule's `ops:` is a mask of these. */
+enum fs_op {
+	FS_OP_READ = 1 << 0,
+	FS_OP_WRITE = 1 << 1,
+	FS_OP_CREATE = 1 << 2,
+	FS_OP_DELETE = 1 << 3,
+	FS_OP_RENAME = 1 << 4,
+	FS_OP_CHMOD = 1 << 5,
+	FS_OP_LINK = 1 << 6,
+	FS_OP_XATTR = 1 << 7,
+};
+#define FS_OP_ALL 0xff
+
+struct policy_error {
+	char file[256];
+	int line;   /* 1-based; 0 when the error has no position */
+	int column; /* 1-based; 0 when the error has no position */
+	char text[768]; /* the whole message: "file:line:column: what is wrong" */
+};
+
+/* What a rule (or a default) decided.  Pointers borrow from the policy. */
+struct policy_verdict {
+	enum decision decision;
+	const char *rule;   /* "conf/airlock.yaml:12" or "conf/airlock.yaml:defaults.fs" */
+	const char *reason; /* never NULL; "" when the rule gave none */
+	int rule_index;     /* index in its domain's table, -1 for the default */
+};
+
+/* A network request as the proxy sees it.  method and path are NULL for a
+ * CONNECT tunnel (decided by host and port only). */
+struct net_request {
+	const char *host; /* name or IP literal, as the client sent it */
+	uint16_t port;
+	const char *method; /* "GET", ... or NULL */
+	const char *path;   /* URL path ("/a/b?q") or NULL */
+};
+
+enum proxy_auth_mode {
+	PROXY_AUTH_OFF,
+	PROXY_AUTH_OPTIONAL,
+	PROXY_AUTH_REQUIRED,
+};
+
+/* Settings outside the rule tables; parsed and validated with the rules. */
+struct policy_settings {
+	unsigned hold_timeout_ms; /* default 120000 */
+
+	/* review: exactly one of command / url is set, or neither. */
+	char *const *review_command; /* NULL-terminated argv, or NULL */
+	const char *review_url;      /* or NULL */
+	unsigned review_timeout_ms;
+
+	/* telemetry.otlp */
+	const char *otlp_endpoint;          /* NULL when off */
+	char *const *otlp_headers;          /* NULL-terminated "Name: value" list, or NULL */
+	int otlp_logs;                      /* export audit records as logs */
+
+	/* tls */
+	int tls_sni_check;                  /* deny a ClientHello whose SNI is another host (default 1) */
+	char *const *tls_intercept_hosts;   /* NULL-terminated host patterns, or NULL */
+
+	enum proxy_auth_mode proxy_auth;
+};
+
+/* Loaders.  On failure each returns NULL and fills *err (never partial). */
+struct policy *policy_load_file(const char *path, struct policy_error *err);
+struct policy *policy_load_buffer(const char *name, const char *buf, size_t len,
+    struct policy_error *err);
+/* The default policy compiled into the binaries (conf/airlock.yaml). */
+struct policy *policy_load_default(struct policy_error *err);
+const char *policy_default_text(size_t *len);
+void policy_free(struct policy *pol);
+
+/* SHA-256 of the source text, lower-case hex; for session.json. */
+const char *policy_source_hash(const struct policy *pol);
+const char *policy_source_name(const struct policy *pol);
+const struct policy_settings *policy_settings(const struct policy *pol);
+
+/*
+ * Decide a file operation.  path is relative to the project root, without a
+ * leading "/", with no "." or ".." components and no doubled slashes ("" is
+ * the root itself); len is its length.  Never fails.
+ */
+void policy_eval_fs(const struct policy *pol, enum fs_op op, const char *path,
+    size_t len, struct policy_verdict *out);
+
+/* Nonzero when some rule other than an allow-everything names FS_OP_READ,
+ * so that airlock-fs knows whether plain reads need a decision at all. */
+int policy_fs_checks_reads(const struct policy *pol);
+
+/* Decide a request by name (host patterns, ports, methods, path prefixes;
+ * an IP-literal host is also matched against the rules' CIDRs). */
+void policy_eval_net(const struct policy *pol, const struct net_request *req,
+    struct policy_verdict *out);
+
+/*
+ * Decide an address the proxy is about to connect to (after DNS, or an IP
+ * literal).  Rules with `cidrs:` are tried in order; when none matches,
+ * loopback, RFC 1918, link-local, CGNAT, unique-local, multicast,
+ * unspecified, documentation/benchmark and IPv4-mapped forms of these are
+ * denied by a built-in rule ("builtin:special-addresses"); anything else is
+ * allowed.  sa is an AF_INET or AF_INET6 address; port in host order.
+ */
+void policy_eval_addr(const struct policy *pol, const struct sockaddr *sa,
+    uint16_t port, struct policy_verdict *out);
+
+/* Nonzero when host matches one of the tls.intercept patterns. */
+int policy_tls_intercepts(const struct policy *pol, const char *host);
+
+/*
+ * A decision cache for one thread (it has no lock): keyed by xxh3 of
+ * (domain, op, target), direct-mapped, 2^slots_log2 entries.  A cache is
+ * bound to the policy it was filled from: pass the same policy each time,
+ * or call policy_cache_clear() after a reload.
+ */
+struct policy_cache *policy_cache_new(unsigned slots_log2);
+void policy_cache_free(struct policy_cache *cache);
+void policy_cache_clear(struct policy_cache *cache);
+/* As policy_eval_fs(); *hit is set to 1 when the answer came from cache. */
+void policy_eval_fs_cached(const struct policy *pol, struct policy_cache *cache,
+    enum fs_op op, const char *path, size_t len, struct policy_verdict *out,
+    int *hit);
+void policy_eval_net_cached(const struct policy *pol, struct policy_cache *cache,
+    const struct net_request *req, struct policy_verdict *out, int *hit);
+
+/* Names for printing and parsing. */
+const char *policy_decision_name(enum decision d); /* "allow" "hold" "deny" */
+const char *policy_fs_op_name(enum fs_op op);      /* "read" ... "xattr" */
+int policy_fs_op_parse(const char *name, enum fs_op *out); /* 0 or -1 */
+
+/* Expanded `@registries` host set, one host per entry, NULL-terminated;
+ * for `airlock policy show`.  Borrowed from the policy. */
+char *const *policy_registries(const struct policy *pol);
+
+#endif
