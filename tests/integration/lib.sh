@@ -1,0 +1,89 @@
+# Helpers for integration tests.  Source it from a test_*.sh script:
+#   . "$(dirname "$0")/lib.sh"
+# The runner sets AIRLOCK_BUILD (the build directory) and AIRLOCK_SRC.
+set -euo pipefail
+
+AIRLOCK_SRC=${AIRLOCK_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+AIRLOCK_BUILD=${AIRLOCK_BUILD:-$AIRLOCK_SRC/build}
+AIRLOCK=$AIRLOCK_BUILD/cli/airlock
+AIRLOCK_FS=$AIRLOCK_BUILD/fs/airlock-fs
+AIRLOCK_PROXY=$AIRLOCK_BUILD/proxy/airlock-proxy
+
+# A private temporary directory, removed at exit (after the cleanup hooks).
+T=$(mktemp -d /tmp/airlock-test.XXXXXX)
+export AIRLOCK_STATE_DIR=$T/state
+mkdir -p "$AIRLOCK_STATE_DIR"
+
+_cleanup_hooks=()
+# at_exit CMD...: run CMD at exit, last registered first.
+at_exit() { _cleanup_hooks+=("$*"); }
+_run_cleanup() {
+	local rc=$? i
+	set +e
+	for ((i = ${#_cleanup_hooks[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanup_hooks[$i]}" >/dev/null 2>&1
+	done
+	rm -rf "$T"
+	exit $rc
+}
+trap _run_cleanup EXIT
+trap 'exit 130' INT TERM
+
+_test_name=$(basename "$0" .sh)
+_n_pass=0
+_n_fail=0
+
+pass() { _n_pass=$((_n_pass + 1)); echo "  ok   $*"; }
+fail() { _n_fail=$((_n_fail + 1)); echo "  FAIL $*" >&2; }
+die() { echo "  FAIL $*" >&2; exit 1; }
+skip() { echo "  skip $*"; exit 77; }
+
+# check DESC CMD...: run CMD; pass when it succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then pass "$desc"; else fail "$desc"; fi
+}
+# check_not DESC CMD...: pass when CMD fails.
+check_not() {
+	local desc=$1
+	shift
+	if "$@"; then fail "$desc"; else pass "$desc"; fi
+}
+# check_eq DESC EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi
+}
+# check_contains DESC NEEDLE HAYSTACK
+check_contains() {
+	case "$3" in
+	*"$2"*) pass "$1" ;;
+	*) fail "$1: '$2' not in: $(printf '%s' "$3" | head -c 400)" ;;
+	esac
+}
+
+# Call at the end of every test: exits with the verdict.
+finish() {
+	echo "$_test_name: $_n_pass passed, $_n_fail failed"
+	[ "$_n_fail" -eq 0 ]
+}
+
+# wait_for SECONDS CMD...: poll CMD every 0.05 s until it succeeds; bounded.
+wait_for() {
+	local limit=$1 i
+	shift
+	for ((i = 0; i < limit * 20; i++)); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.05
+	done
+	return 1
+}
+
+is_mounted() { mountpoint -q "$1"; }
+
+# unmount_all MNT: best-effort lazy unmount of a FUSE mount.
+unmount_fuse() {
+	fusermount3 -u -z "$1" 2>/dev/null || umount -l "$1" 2>/dev/null || true
+}
+
+need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
