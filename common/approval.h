@@ -79,8 +79,17 @@ int approvals_resolve(struct approvals *ap, const char *id, enum decision decisi
 int approvals_wait(struct approvals *ap, const struct held_info *info,
     struct approval_result *res);
 
+/*
+ * How a recently resolved id was resolved (the last 256 are kept), so that
+ * a late approve or deny can say "already approved" or "timed out" rather
+ * than only "not pending".  Returns 0, or -1 with errno ENOENT.
+ */
+int approvals_find_resolved(struct approvals *ap, const char *id,
+    struct approval_result *res);
+
 /* The pending actions as a JSON array (id, kind, op, target, rule, reason,
- * pid, exe, cmdline, intent, trace_id, age_ms, left_ms).  Caller frees. */
+ * pid, uid (null when the caller is unknown), exe, cmdline, intent,
+ * trace_id, age_ms, left_ms, and detail when set).  Caller frees. */
 char *approvals_list_json(struct approvals *ap);
 
 #endif

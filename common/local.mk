@@ -4,7 +4,7 @@ noinst_LIBRARIES += common/libairlock.a
 COMMON_UTIL_SRC = common/util.c common/util.h common/session.c common/session.h
 COMMON_POLICY_SRC = common/policy.h
 COMMON_AUDIT_SRC = common/audit.h common/caller.h
-COMMON_APPROVAL_SRC = common/approval.h common/ctl.h
+COMMON_APPROVAL_SRC = common/approval.c common/approval.h common/ctl.c common/ctl.h
 
 common_libairlock_a_SOURCES = $(COMMON_UTIL_SRC) $(COMMON_POLICY_SRC) \
 	$(COMMON_AUDIT_SRC) $(COMMON_APPROVAL_SRC)

@@ -9,3 +9,13 @@ EXTRA_DIST += tests/integration tests/fuzz/corpus
 if ENABLE_FUZZ
 FUZZ_LINK = -fsanitize=fuzzer,address,undefined
 endif
+
+# approval and ctl (common/approval.c, common/ctl.c)
+check_PROGRAMS += tests/unit/test_approval tests/unit/test_ctl
+TESTS += tests/unit/test_approval tests/unit/test_ctl
+tests_unit_test_approval_SOURCES = tests/unit/test_approval.c
+tests_unit_test_approval_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_approval_LDADD = $(UNIT_LIBS)
+tests_unit_test_ctl_SOURCES = tests/unit/test_ctl.c
+tests_unit_test_ctl_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ctl_LDADD = $(UNIT_LIBS)
