@@ -2,7 +2,7 @@
 # commit engines, shared with the CLI).
 noinst_LIBRARIES += fs/libairlockfs.a
 
-FS_STAGE_SRC = fs/stage.h
+FS_STAGE_SRC = fs/stage.c fs/stage.h
 FS_REVIEW_SRC =
 fs_libairlockfs_a_SOURCES = $(FS_STAGE_SRC) $(FS_REVIEW_SRC)
 fs_libairlockfs_a_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS) $(OPENSSL_CFLAGS)

@@ -29,6 +29,16 @@
  *
  * Lower hashes are of regular-file content, or of the link target for a
  * symlink, or 0 for a directory.
+ *
+ * Refinements (additive, compatible with the layout above):
+ *   - the kind may carry the suffix "+o" ("add+o", "mod+o"): is_opaque set;
+ *   - for ren, base and has_base describe `from` (where the content came
+ *     from); the destination's earlier project content is not recorded;
+ *   - paths are validated: no leading "/", no empty, "." or ".." component,
+ *     no NUL; stage_record() refuses others with EINVAL and stage_open()
+ *     refuses a manifest holding one with EBADMSG;
+ *   - a complete line that does not parse makes stage_open() fail with
+ *     EBADMSG (fail closed); only an unterminated last line is ignored.
  */
 #ifndef AIRLOCK_FS_STAGE_H
 #define AIRLOCK_FS_STAGE_H
@@ -72,14 +82,17 @@ void stage_close(struct stage *st);
 int stage_upper_fd(const struct stage *st);
 
 /* Append a record and update the in-memory table.  Thread-safe.
- * Returns 0 or -1 with errno (ENOSPC, EIO: the caller fails the op). */
+ * Returns 0 or -1 with errno (ENOSPC, EIO: the caller fails the op;
+ * EINVAL: a bad path; EBADF: the stage was not opened with STAGE_WRITE).
+ * A failed append leaves no partial line behind. */
 int stage_record(struct stage *st, const struct stage_entry *e);
 
 /* Make every record so far durable (fdatasync). */
 int stage_sync(struct stage *st);
 
 /* The current entry for path, copied into *out with strings in buf; returns
- * 1 when found, 0 when not. Thread-safe. */
+ * 1 when found, 0 when not, -1 with ERANGE when buf is too small for the
+ * strings. Thread-safe. */
 int stage_lookup(struct stage *st, const char *path, struct stage_entry *out,
     char *buf, size_t buf_len);
 
@@ -96,5 +109,26 @@ int stage_drop(struct stage *st, const char *path);
 int stage_hash_fd(int fd, uint64_t *out);
 
 const char *stage_kind_name(enum stage_kind k);
+
+/* Nonzero when path is a valid project-relative path (see above). */
+int stage_path_is_valid(const char *path);
+
+/*
+ * Open path (project-relative, valid) under dirfd without ever leaving it
+ * and without following any symlink, the last component included:
+ * openat2() with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS (a component walk
+ * with O_NOFOLLOW where the kernel lacks openat2).  flags and mode as for
+ * openat(); O_CLOEXEC is added.  Returns the fd or -1 with errno (ELOOP or
+ * ENOTDIR for a symlink on the way).
+ */
+int stage_open_beneath(int dirfd, const char *path, int flags, mode_t mode);
+
+/*
+ * Open the parent directory of path under dirfd as stage_open_beneath()
+ * does, and point *name at path's last component (inside path).  The
+ * parent of a one-component path is dirfd itself (reopened, so the caller
+ * always closes the result).  Returns the fd or -1 with errno.
+ */
+int stage_open_parent(int dirfd, const char *path, const char **name);
 
 #endif

@@ -19,3 +19,10 @@ tests_unit_test_approval_LDADD = $(UNIT_LIBS)
 tests_unit_test_ctl_SOURCES = tests/unit/test_ctl.c
 tests_unit_test_ctl_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ctl_LDADD = $(UNIT_LIBS)
+
+# stage (fs/stage.c): the staging manifest
+check_PROGRAMS += tests/unit/test_stage
+TESTS += tests/unit/test_stage
+tests_unit_test_stage_SOURCES = tests/unit/test_stage.c
+tests_unit_test_stage_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_stage_LDADD = fs/libairlockfs.a $(UNIT_LIBS)
