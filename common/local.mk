@@ -3,7 +3,8 @@ noinst_LIBRARIES += common/libairlock.a
 
 COMMON_UTIL_SRC = common/util.c common/util.h common/session.c common/session.h
 COMMON_POLICY_SRC = common/policy.h
-COMMON_AUDIT_SRC = common/audit.h common/caller.h
+COMMON_AUDIT_SRC = common/audit.h common/caller.h common/audit.c common/audit_format.c \
+	common/audit_record.c common/audit_record.h common/audit_verify.c common/caller.c
 COMMON_APPROVAL_SRC = common/approval.c common/approval.h common/ctl.c common/ctl.h
 
 common_libairlock_a_SOURCES = $(COMMON_UTIL_SRC) $(COMMON_POLICY_SRC) \

@@ -26,3 +26,13 @@ TESTS += tests/unit/test_stage
 tests_unit_test_stage_SOURCES = tests/unit/test_stage.c
 tests_unit_test_stage_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_stage_LDADD = fs/libairlockfs.a $(UNIT_LIBS)
+
+# audit and caller (common/audit*.c, common/caller.c)
+check_PROGRAMS += tests/unit/test_audit tests/unit/test_caller
+TESTS += tests/unit/test_audit tests/unit/test_caller
+tests_unit_test_audit_SOURCES = tests/unit/test_audit.c
+tests_unit_test_audit_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_audit_LDADD = $(UNIT_LIBS)
+tests_unit_test_caller_SOURCES = tests/unit/test_caller.c
+tests_unit_test_caller_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_caller_LDADD = $(UNIT_LIBS)
