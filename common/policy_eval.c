@@ -1,0 +1,439 @@
+/*
+ * policy_eval: first match wins, then the domain's default.
+ *
+ * Nothing here allocates, locks or touches YAML: a compiled policy is read
+ * only, so any number of threads may evaluate against it at once.  Input
+ * that breaks the callers' contract (a path with "..", an over-long host
+ * name, an unknown operation) is denied by a built-in rule rather than
+ * matched loosely: a decision path never fails open.
+ */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "policy_priv.h"
+
+static const char *const decision_names[] = { "allow", "hold", "deny" };
+static const char *const fs_op_names[] = { "read", "write", "create", "delete",
+	"rename", "chmod", "link", "xattr" };
+
+const char *
+policy_decision_name(enum decision d)
+{
+	if ((unsigned)d < sizeof(decision_names) / sizeof(decision_names[0]))
+		return decision_names[d];
+	return "deny";
+}
+
+static int
+fs_op_index(enum fs_op op)
+{
+	unsigned v = (unsigned)op;
+
+	if (v == 0 || (v & (v - 1)) != 0 || v > FS_OP_XATTR)
+		return -1;
+	return __builtin_ctz(v);
+}
+
+const char *
+policy_fs_op_name(enum fs_op op)
+{
+	int i = fs_op_index(op);
+
+	return i < 0 ? "unknown" : fs_op_names[i];
+}
+
+int
+policy_fs_op_parse(const char *name, enum fs_op *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(fs_op_names) / sizeof(fs_op_names[0]); i++) {
+		if (strcmp(name, fs_op_names[i]) == 0) {
+			*out = (enum fs_op)(1u << i);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+policy_source_hash(const struct policy *pol)
+{
+	return pol->source_hash;
+}
+
+const char *
+policy_source_name(const struct policy *pol)
+{
+	return pol->name;
+}
+
+const struct policy_settings *
+policy_settings(const struct policy *pol)
+{
+	return &pol->settings;
+}
+
+char *const *
+policy_registries(const struct policy *pol)
+{
+	return pol->registries;
+}
+
+int
+policy_fs_checks_reads(const struct policy *pol)
+{
+	return pol->checks_reads;
+}
+
+void
+policy_eval_prepare(struct policy *pol)
+{
+	size_t i, b;
+
+	for (b = 0; b < 8; b++) {
+		pol->fs_by_op[b] = policy_arena_array(
+		    &pol->arena, pol->n_fs + 1, sizeof(uint32_t));
+		pol->n_fs_by_op[b] = 0;
+		for (i = 0; i < pol->n_fs; i++)
+			if (pol->fs[i].ops & (1u << b))
+				pol->fs_by_op[b][pol->n_fs_by_op[b]++] =
+				    (uint32_t)i;
+	}
+	/* Reads need a decision when any rule naming reads, or the default,
+	 * is something other than allow. */
+	pol->checks_reads = pol->fs_default.decision != DECISION_ALLOW;
+	for (i = 0; i < pol->n_fs; i++)
+		if ((pol->fs[i].ops & FS_OP_READ) &&
+		    pol->fs[i].action != DECISION_ALLOW)
+			pol->checks_reads = 1;
+}
+
+static void
+verdict_builtin(struct policy_verdict *out, enum decision d, const char *rule,
+    const char *reason)
+{
+	out->decision = d;
+	out->rule = rule;
+	out->reason = reason;
+	out->rule_index = -1;
+}
+
+/* The contract says callers pass clean relative paths; anything else is
+ * denied so that no spelling of a path can step around a rule. */
+static int
+fs_path_is_clean(const char *path, size_t len)
+{
+	const char *p = path, *end = path + len, *dot;
+
+	if (len > 0 && path[0] == '/')
+		return 0;
+	while ((dot = memchr(p, '.', (size_t)(end - p))) != NULL) {
+		int at_start = dot == path || dot[-1] == '/';
+		size_t n = 1;
+
+		if (dot + 1 < end && dot[1] == '.')
+			n = 2;
+		if (at_start && (dot + n == end || dot[n] == '/'))
+			return 0;
+		p = dot + n;
+	}
+	return memchr(path, '\0', len) == NULL;
+}
+
+static int
+fs_rule_match(const struct fs_rule *r, const char *path, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_globs; i++)
+		if (glob_match(&r->globs[i], path, len))
+			break;
+	if (i == r->n_globs)
+		return 0;
+	for (i = 0; i < r->n_excepts; i++)
+		if (glob_match(&r->excepts[i], path, len))
+			return 0;
+	return 1;
+}
+
+void
+policy_eval_fs(const struct policy *pol, enum fs_op op, const char *path,
+    size_t len, struct policy_verdict *out)
+{
+	const struct fs_rule *r;
+	const uint32_t *idx;
+	size_t i, n;
+	int b = fs_op_index(op);
+
+	if (b < 0) {
+		verdict_builtin(out, DECISION_DENY, "builtin:bad-request",
+		    "unknown file operation");
+		return;
+	}
+	while (len > 0 && path[len - 1] == '/')
+		len--;
+	if (!fs_path_is_clean(path, len)) {
+		verdict_builtin(out, DECISION_DENY, "builtin:bad-request",
+		    "path is not relative to the project root");
+		return;
+	}
+	idx = pol->fs_by_op[b];
+	n = pol->n_fs_by_op[b];
+	for (i = 0; i < n; i++) {
+		r = &pol->fs[idx[i]];
+		if (fs_rule_match(r, path, len)) {
+			out->decision = r->action;
+			out->rule = r->rule;
+			out->reason = r->reason;
+			out->rule_index = (int)idx[i];
+			return;
+		}
+	}
+	*out = pol->fs_default;
+}
+
+static int
+port_match(const struct net_rule *r, uint16_t port)
+{
+	size_t i;
+
+	if (r->n_ports == 0)
+		return 1;
+	for (i = 0; i < r->n_ports; i++)
+		if (port >= r->ports[i].lo && port <= r->ports[i].hi)
+			return 1;
+	return 0;
+}
+
+/*
+ * Methods and URL paths are unknown inside a CONNECT tunnel.  A rule that
+ * names them then matches only if it restricts (hold or deny): the tunnel
+ * might carry the very request the rule is about, while an allow rule
+ * cannot vouch for requests it does not see.
+ */
+static int
+http_match(const struct net_rule *r, const char *method, const char *path)
+{
+	size_t i;
+
+	if (r->n_methods > 0) {
+		if (method == NULL) {
+			if (r->action == DECISION_ALLOW)
+				return 0;
+		} else {
+			for (i = 0; i < r->n_methods; i++)
+				if (strcasecmp(method, r->methods[i]) == 0)
+					break;
+			if (i == r->n_methods)
+				return 0;
+		}
+	}
+	if (r->n_paths > 0) {
+		if (path == NULL) {
+			if (r->action == DECISION_ALLOW)
+				return 0;
+		} else {
+			for (i = 0; i < r->n_paths; i++)
+				if (strncmp(path, r->paths[i],
+				        r->path_lens[i]) == 0)
+					break;
+			if (i == r->n_paths)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static int
+cidrs_match(const struct net_rule *r, int family, const uint8_t *addr)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_cidrs; i++)
+		if (cidr_match(&r->cidrs[i], family, addr))
+			return 1;
+	return 0;
+}
+
+static int
+target_match(const struct net_rule *r, const char *name, size_t len, int family,
+    const uint8_t *addr)
+{
+	size_t i;
+
+	if (!r->has_target)
+		return 1;
+	for (i = 0; i < r->n_hosts; i++) {
+		/* Name patterns do not apply to an address, but "*" does. */
+		if (family != 0 && r->hosts[i].kind != HOST_ANY)
+			continue;
+		if (host_match(&r->hosts[i], name, len))
+			return 1;
+	}
+	return family != 0 && cidrs_match(r, family, addr);
+}
+
+void
+policy_eval_net(const struct policy *pol, const struct net_request *req,
+    struct policy_verdict *out)
+{
+	char name[POLICY_HOST_MAX];
+	uint8_t addr[16];
+	const struct net_rule *r;
+	int len, family;
+	size_t i;
+
+	if (req->host == NULL ||
+	    (len = host_normalize(req->host, name, sizeof(name))) < 0) {
+		verdict_builtin(out, DECISION_DENY, "builtin:bad-request",
+		    "host name is empty or too long");
+		return;
+	}
+	family = ip_parse_literal(req->host, addr);
+	for (i = 0; i < pol->n_net; i++) {
+		r = &pol->net[i];
+		if (!port_match(r, req->port) ||
+		    !target_match(r, name, (size_t)len, family, addr) ||
+		    !http_match(r, req->method, req->path))
+			continue;
+		out->decision = r->action;
+		out->rule = r->rule;
+		out->reason = r->reason;
+		out->rule_index = (int)i;
+		return;
+	}
+	*out = pol->net_default;
+}
+
+/* Addresses no agent needs to reach directly (see policy.h). */
+static const struct cidr special_v4[] = {
+	{ AF_INET, { 0 }, 8 }, /* "this" network */
+	{ AF_INET, { 10 }, 8 }, /* RFC 1918 */
+	{ AF_INET, { 100, 64 }, 10 }, /* CGNAT */
+	{ AF_INET, { 127 }, 8 }, /* loopback */
+	{ AF_INET, { 169, 254 }, 16 }, /* link-local, metadata */
+	{ AF_INET, { 172, 16 }, 12 }, /* RFC 1918 */
+	{ AF_INET, { 192, 0, 0 }, 24 }, /* IETF protocol assignments */
+	{ AF_INET, { 192, 0, 2 }, 24 }, /* documentation */
+	{ AF_INET, { 192, 88, 99 }, 24 }, /* 6to4 relay anycast */
+	{ AF_INET, { 192, 168 }, 16 }, /* RFC 1918 */
+	{ AF_INET, { 198, 18 }, 15 }, /* benchmarking */
+	{ AF_INET, { 198, 51, 100 }, 24 }, /* documentation */
+	{ AF_INET, { 203, 0, 113 }, 24 }, /* documentation */
+	{ AF_INET, { 224 }, 4 }, /* multicast */
+	{ AF_INET, { 240 }, 4 }, /* reserved, broadcast */
+};
+
+static const struct cidr special_v6[] = {
+	{ AF_INET6, { 0 }, 128 }, /* :: */
+	{ AF_INET6, { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 },
+	    128 }, /* ::1 */
+	{ AF_INET6, { 0x01, 0x00 }, 64 }, /* discard */
+	{ AF_INET6, { 0x20, 0x01, 0x0d, 0xb8 }, 32 }, /* doc */
+	{ AF_INET6, { 0x20, 0x01, 0x00, 0x02, 0, 0 }, 48 }, /* bench */
+	{ AF_INET6, { 0xfc }, 7 }, /* ULA */
+	{ AF_INET6, { 0xfe, 0x80 }, 10 }, /* link-local */
+	{ AF_INET6, { 0xfe, 0xc0 }, 10 }, /* site-local */
+	{ AF_INET6, { 0xff }, 8 }, /* multicast */
+};
+
+static int
+addr_is_special_v4(const uint8_t *a4)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(special_v4) / sizeof(special_v4[0]); i++)
+		if (cidr_match(&special_v4[i], AF_INET, a4))
+			return 1;
+	return 0;
+}
+
+static int
+addr_is_special(int family, const uint8_t *addr)
+{
+	static const uint8_t nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
+	static const uint8_t compat[12] = { 0 };
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+		0xff };
+	size_t i;
+
+	if (family == AF_INET)
+		return addr_is_special_v4(addr);
+	/* IPv6 forms that carry an IPv4 address reach that address. */
+	if (memcmp(addr, mapped, 12) == 0 || memcmp(addr, nat64, 12) == 0 ||
+	    memcmp(addr, compat, 12) == 0)
+		return addr_is_special_v4(addr + 12) ||
+		    memcmp(addr, compat, 16) == 0;
+	if (addr[0] == 0x20 && addr[1] == 0x02) /* 6to4 */
+		return addr_is_special_v4(addr + 2);
+	for (i = 0; i < sizeof(special_v6) / sizeof(special_v6[0]); i++)
+		if (cidr_match(&special_v6[i], AF_INET6, addr))
+			return 1;
+	return 0;
+}
+
+void
+policy_eval_addr(const struct policy *pol, const struct sockaddr *sa,
+    uint16_t port, struct policy_verdict *out)
+{
+	const struct net_rule *r;
+	uint8_t addr[16];
+	int family;
+	size_t i;
+
+	if (sa == NULL) {
+		verdict_builtin(
+		    out, DECISION_DENY, "builtin:bad-request", "no address");
+		return;
+	}
+	family = sa->sa_family;
+	if (family == AF_INET)
+		memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	else if (family == AF_INET6)
+		memcpy(addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	else {
+		verdict_builtin(out, DECISION_DENY, "builtin:bad-request",
+		    "not an IP address");
+		return;
+	}
+	for (i = 0; i < pol->n_net; i++) {
+		r = &pol->net[i];
+		if (r->n_cidrs == 0 || !port_match(r, port) ||
+		    !cidrs_match(r, family, addr) || !http_match(r, NULL, NULL))
+			continue;
+		out->decision = r->action;
+		out->rule = r->rule;
+		out->reason = r->reason;
+		out->rule_index = (int)i;
+		return;
+	}
+	if (addr_is_special(family, addr))
+		verdict_builtin(out, DECISION_DENY, "builtin:special-addresses",
+		    "loopback, private, link-local and other special "
+		    "addresses are closed unless a cidrs: rule opens them");
+	else
+		verdict_builtin(
+		    out, DECISION_ALLOW, "builtin:public-address", "");
+}
+
+int
+policy_tls_intercepts(const struct policy *pol, const char *host)
+{
+	char name[POLICY_HOST_MAX];
+	int len;
+	size_t i;
+
+	if (pol->n_intercept == 0 || host == NULL ||
+	    (len = host_normalize(host, name, sizeof(name))) < 0)
+		return 0;
+	for (i = 0; i < pol->n_intercept; i++)
+		if (host_match(&pol->intercept[i], name, (size_t)len))
+			return 1;
+	return 0;
+}

@@ -1,0 +1,84 @@
+/*
+ * policy_priv: the compiled form of a policy, shared by the policy_*.c
+ * files (loader, evaluator, cache, registries) and nobody else.
+ */
+#ifndef AIRLOCK_POLICY_PRIV_H
+#define AIRLOCK_POLICY_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "policy_arena.h"
+#include "policy_match.h"
+
+/* Longest host name a request may carry (DNS allows 253). */
+#define POLICY_HOST_MAX 256
+
+struct fs_rule {
+	unsigned ops; /* mask of enum fs_op */
+	enum decision action;
+	struct glob *globs; /* positive patterns */
+	size_t n_globs;
+	struct glob *excepts; /* "!" patterns */
+	size_t n_excepts;
+	const char *rule; /* "file:line" */
+	const char *reason; /* never NULL */
+};
+
+struct port_range {
+	uint16_t lo, hi;
+};
+
+struct net_rule {
+	enum decision action;
+	struct host_pat *hosts;
+	size_t n_hosts;
+	struct cidr *cidrs; /* cidrs: and IP literals under hosts: */
+	size_t n_cidrs;
+	int has_target; /* hosts: or cidrs: given (else any host) */
+	struct port_range *ports;
+	size_t n_ports; /* 0: any port */
+	const char **methods; /* upper case */
+	size_t n_methods;
+	const char **paths; /* URL path prefixes */
+	size_t *path_lens;
+	size_t n_paths;
+	const char *rule;
+	const char *reason;
+};
+
+struct policy {
+	struct policy_arena arena;
+	uint64_t id; /* unique per loaded policy, for caches */
+	const char *name;
+	char source_hash[65];
+
+	struct fs_rule *fs;
+	size_t n_fs;
+	/* Per operation bit, the indices of the fs rules naming it, in
+	 * order: evaluation only walks the rules that can apply. */
+	uint32_t *fs_by_op[8];
+	size_t n_fs_by_op[8];
+	struct policy_verdict fs_default;
+
+	struct net_rule *net;
+	size_t n_net;
+	struct policy_verdict net_default;
+
+	struct policy_settings settings;
+	struct host_pat *intercept;
+	size_t n_intercept;
+
+	char **registries; /* NULL-terminated; empty unless referenced */
+	int checks_reads;
+};
+
+/* policy_registries.c: the hosts of the package registries this machine
+ * is set up to use, NULL-terminated, allocated in arena. */
+char **policy_registries_expand(struct policy_arena *arena);
+
+/* policy_eval.c: called by the loader once the tables are built. */
+void policy_eval_prepare(struct policy *pol);
+
+#endif
