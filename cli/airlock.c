@@ -12,6 +12,7 @@
 /* One line per subcommand, in the order `airlock --help` lists them. */
 static const struct cmd_entry cmd_table[] = {
 	/* AIRLOCK-COMMANDS (each room adds its own line) */
+	{ "policy", cmd_policy, "check, evaluate and show a policy" },
 	{ NULL, NULL, NULL },
 };
 

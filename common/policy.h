@@ -157,4 +157,8 @@ int policy_fs_op_parse(const char *name, enum fs_op *out); /* 0 or -1 */
  * for `airlock policy show`.  Borrowed from the policy. */
 char *const *policy_registries(const struct policy *pol);
 
+/* The compiled policy as readable text (defaults, settings, @registries,
+ * every rule), for `airlock policy show`.  The caller frees the result. */
+char *policy_describe(const struct policy *pol);
+
 #endif

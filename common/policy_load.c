@@ -636,6 +636,7 @@ load_registries(struct load_ctx *ctx)
 		ctx->pol->registries =
 		    policy_registries_expand(&ctx->pol->arena);
 		ctx->registries_done = 1;
+		ctx->pol->uses_registries = 1;
 	}
 	return ctx->pol->registries;
 }

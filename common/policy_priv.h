@@ -71,6 +71,7 @@ struct policy {
 	size_t n_intercept;
 
 	char **registries; /* NULL-terminated; empty unless referenced */
+	int uses_registries;
 	int checks_reads;
 };
 
