@@ -13,6 +13,9 @@
 static const struct cmd_entry cmd_table[] = {
 	/* AIRLOCK-COMMANDS (each room adds its own line) */
 	{ "policy", cmd_policy, "check, evaluate and show a policy" },
+	{ "pending", cmd_pending, "list held actions waiting for a decision" },
+	{ "approve", cmd_approve, "approve a held action" },
+	{ "deny", cmd_deny, "deny a held action" },
 	{ NULL, NULL, NULL },
 };
 

@@ -507,7 +507,10 @@ ctl_request(const char *path, const char *line, char **answer)
 		goto out;
 	}
 	xasprintf(&req, "%s\n", line);
-	if (ctl_send_all(fd, req, strlen(req), deadline) != 0) {
+	/* A daemon that refuses a request (too long) may close before
+	 * reading all of it: its answer is still there to read. */
+	if (ctl_send_all(fd, req, strlen(req), deadline) != 0 &&
+	    errno != EPIPE && errno != ECONNRESET) {
 		error = errno;
 		goto out;
 	}

@@ -20,6 +20,11 @@ tests_unit_test_ctl_SOURCES = tests/unit/test_ctl.c
 tests_unit_test_ctl_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ctl_LDADD = $(UNIT_LIBS)
 
+# tests/integration/test_approvals_cli.sh drives the CLI against this.
+noinst_PROGRAMS += tests/helpers/hold_server
+tests_helpers_hold_server_SOURCES = tests/helpers/hold_server.c
+tests_helpers_hold_server_LDADD = $(AIRLOCK_LIBS)
+
 # stage (fs/stage.c): the staging manifest
 check_PROGRAMS += tests/unit/test_stage
 TESTS += tests/unit/test_stage
