@@ -28,11 +28,14 @@ struct ctl_server;
 /*
  * Bind path (replacing a stale socket), listen, and serve in a new thread.
  * refuse_uid is the agent's uid, or (uid_t)-1 for none.  Returns NULL with
- * errno on failure.
+ * errno on failure: EADDRINUSE when a live daemon already answers on path,
+ * EEXIST when path is something other than a socket.  approve and deny run
+ * the held action's callback in the server's thread.
  */
 struct ctl_server *ctl_server_start(const char *path, struct approvals *ap,
     uid_t refuse_uid);
-/* Stop serving, unlink the socket, free. */
+/* Stop serving, unlink the socket, free.  Call it before approvals_free()
+ * of the approvals it serves. */
 void ctl_server_stop(struct ctl_server *srv);
 
 /*
