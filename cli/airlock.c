@@ -16,6 +16,7 @@ static const struct cmd_entry cmd_table[] = {
 	{ "pending", cmd_pending, "list held actions waiting for a decision" },
 	{ "approve", cmd_approve, "approve a held action" },
 	{ "deny", cmd_deny, "deny a held action" },
+	{ "audit", cmd_audit, "show or verify an audit log" },
 	{ NULL, NULL, NULL },
 };
 

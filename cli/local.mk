@@ -3,7 +3,7 @@ bin_PROGRAMS += cli/airlock
 
 CLI_MAIN_SRC = cli/airlock.c cli/cmd.h
 CLI_POLICY_SRC = cli/cmd_policy.c
-CLI_AUDIT_SRC =
+CLI_AUDIT_SRC = cli/cmd_audit.c
 CLI_APPROVAL_SRC = cli/cmd_approve.c
 CLI_REVIEW_SRC =
 

@@ -49,6 +49,9 @@
 
 #define AUDIT_QUEUE_DEFAULT 4096
 #define AUDIT_MAX_SINKS 8
+/* Lines per write(): bounds the writer's buffer (and the time it holds
+ * the file lock) however long the queue. */
+#define AUDIT_BATCH_MAX 1024
 /* The longest last line we will read back to learn the tail. */
 #define AUDIT_TAIL_MAX (16 * 1024 * 1024)
 
@@ -422,11 +425,11 @@ audit_writer_main(void *arg)
 		    (has_failed || audit_load_dropped(log) ==
 		    log->n_dropped_recorded))
 			break;
-		n = log->count;
+		n = log->count < AUDIT_BATCH_MAX ? log->count : AUDIT_BATCH_MAX;
 		for (i = 0; i < n; i++)
 			log->batch[i] = log->ring[(log->head + i) % log->ring_cap];
 		log->head = (log->head + n) % log->ring_cap;
-		log->count = 0;
+		log->count -= n;
 		dropped = audit_load_dropped(log) - log->n_dropped_recorded;
 		log->n_dropped_recorded += dropped;
 		n_sinks = log->n_sinks;
@@ -477,8 +480,8 @@ audit_open(const char *path, const char *session, size_t queue_len)
 	log->session = xstrdup(session != NULL ? session : "");
 	log->ring_cap = queue_len != 0 ? queue_len : AUDIT_QUEUE_DEFAULT;
 	log->ring = xcalloc(log->ring_cap, sizeof(*log->ring));
-	log->batch = xcalloc(log->ring_cap, sizeof(*log->batch));
-	log->line_end = xcalloc(log->ring_cap + 2, sizeof(*log->line_end));
+	log->batch = xcalloc(AUDIT_BATCH_MAX, sizeof(*log->batch));
+	log->line_end = xcalloc(AUDIT_BATCH_MAX + 2, sizeof(*log->line_end));
 	buf_init(&log->out);
 	pthread_mutex_init(&log->lock, NULL);
 	pthread_cond_init(&log->wake, NULL);

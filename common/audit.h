@@ -65,9 +65,12 @@ struct audit_log;
 /*
  * Open (creating with mode 0600, or continuing the chain of) the JSONL file
  * at path.  session is the session id written in every record ("" when
- * none).  queue_len bounds the number of events waiting for the writer.
- * Returns NULL with errno set on failure (including a file whose last line
- * does not verify: appending to a broken chain would hide the break).
+ * none).  queue_len bounds the number of events waiting for the writer
+ * (0: a default of 4096).  Returns NULL with errno set on failure
+ * (including EBADMSG for a file whose last line does not verify or is
+ * partial: appending to a broken chain would hide the break; a message on
+ * stderr says to run `airlock audit verify`).  Several processes may
+ * append to one file.  Open after any fork(): the writer is a thread.
  */
 struct audit_log *audit_open(const char *path, const char *session, size_t queue_len);
 
@@ -87,9 +90,10 @@ uint64_t audit_dropped(const struct audit_log *log);
 void audit_close(struct audit_log *log);
 
 /*
- * Check a whole file.  Returns 0 when every line verifies, 1 when one does
- * not (*bad_line is its 1-based number, and why[] says what is wrong), -1
- * with errno when the file cannot be read.
+ * Check a whole file.  Returns 0 when every line verifies (*bad_line is
+ * then the number of records), 1 when one does not (*bad_line is its
+ * 1-based number, and why[] says what is wrong), -1 with errno when the
+ * file cannot be read.  The chain and its limits: common/audit_record.h.
  */
 int audit_verify_file(const char *path, uint64_t *bad_line, char *why, size_t why_len);
 

@@ -95,13 +95,28 @@ audit_record_hash(const char *prev, const char *text, size_t len, char *out)
 	out[2 * md_len] = '\0';
 }
 
-/* ,"key":"escaped"  or  ,"key":null  */
+/* Formatting runs once per line on the writer thread: plain appends of
+ * literal keys and our own integer conversion, no printf. */
+static void
+audit_add_u64(struct buf *b, const char *key, unsigned long long v)
+{
+	char digits[24], *p = digits + sizeof(digits);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	buf_adds(b, key);
+	buf_add(b, p, (size_t)(digits + sizeof(digits) - p));
+}
+
+/* key is the literal ,"name": ; a NULL val is written as null. */
 static void
 audit_add_str(struct buf *b, const char *key, const char *val)
 {
-	buf_addf(b, ",\"%s\":", key);
+	buf_adds(b, key);
 	if (val == NULL)
-		buf_adds(b, "null");
+		buf_add(b, "null", 4);
 	else
 		buf_add_json_string(b, val);
 }
@@ -121,48 +136,60 @@ audit_record_format(struct buf *b, const struct audit_event *ev,
 {
 	const struct caller *c = ev->caller;
 	const char *op = ev->op != NULL ? ev->op : "";
+	/* The log's own records (audit.dropped, audit.repaired) decide
+	 * nothing. */
+	int is_own = strncmp(op, "audit.", 6) == 0;
 	size_t start = b->len;
 	char ts[48];
 
 	time_format_rfc3339(wall_ns, ts, sizeof(ts));
-	buf_addf(b, "{\"ts\":\"%s\",\"seq\":%llu", ts, (unsigned long long)seq);
-	audit_add_str(b, "session", session != NULL ? session : "");
-	audit_add_str(b, "component", audit_component_name(ev->component));
-	audit_add_str(b, "op", op);
-	audit_add_str(b, "target", ev->target != NULL ? ev->target : "");
-	/* The log's own records (audit.dropped, audit.repaired) decide
-	 * nothing. */
-	audit_add_str(b, "decision", strncmp(op, "audit.", 6) == 0 ? NULL :
+	buf_add(b, "{\"ts\":\"", 7);
+	buf_adds(b, ts);
+	buf_add(b, "\"", 1);
+	audit_add_u64(b, ",\"seq\":", seq);
+	audit_add_str(b, ",\"session\":", session != NULL ? session : "");
+	audit_add_str(b, ",\"component\":",
+	    audit_component_name(ev->component));
+	audit_add_str(b, ",\"op\":", op);
+	audit_add_str(b, ",\"target\":", ev->target != NULL ? ev->target : "");
+	audit_add_str(b, ",\"decision\":", is_own ? NULL :
 	    AUDIT_NAME(audit_decision_names, ev->decision));
 	if (ev->outcome != AUDIT_OUTCOME_NONE)
-		audit_add_str(b, "outcome", audit_outcome_name(ev->outcome));
-	audit_add_str(b, "decided_by", audit_decider_name(ev->decided_by));
-	audit_add_str(b, "rule", ev->rule);
-	audit_add_str(b, "reason", ev->reason);
+		audit_add_str(b, ",\"outcome\":",
+		    audit_outcome_name(ev->outcome));
+	audit_add_str(b, ",\"decided_by\":", is_own ? NULL :
+	    audit_decider_name(ev->decided_by));
+	audit_add_str(b, ",\"rule\":", ev->rule);
+	audit_add_str(b, ",\"reason\":", ev->reason);
 	if (ev->reviewer != NULL)
-		audit_add_str(b, "reviewer", ev->reviewer);
-	if (c != NULL && c->pid != 0)
-		buf_addf(b, ",\"pid\":%ld", (long)c->pid);
+		audit_add_str(b, ",\"reviewer\":", ev->reviewer);
+	if (c != NULL && c->pid > 0)
+		audit_add_u64(b, ",\"pid\":", (unsigned long long)c->pid);
 	else
-		buf_adds(b, ",\"pid\":null");
+		audit_add_str(b, ",\"pid\":", NULL);
 	if (c != NULL)
-		buf_addf(b, ",\"uid\":%lu", (unsigned long)c->uid);
+		audit_add_u64(b, ",\"uid\":", (unsigned long long)c->uid);
 	else
-		buf_adds(b, ",\"uid\":null");
-	audit_add_known(b, "exe", c, c != NULL ? c->exe : "");
-	audit_add_known(b, "cmdline", c, c != NULL ? c->cmdline : "");
-	audit_add_known(b, "trace_id", c, c != NULL ? c->trace_id : "");
-	audit_add_known(b, "span_id", c, c != NULL ? c->span_id : "");
-	audit_add_known(b, "intent", c, c != NULL ? c->intent : "");
+		audit_add_str(b, ",\"uid\":", NULL);
+	audit_add_known(b, ",\"exe\":", c, c != NULL ? c->exe : "");
+	audit_add_known(b, ",\"cmdline\":", c, c != NULL ? c->cmdline : "");
+	audit_add_known(b, ",\"trace_id\":", c, c != NULL ? c->trace_id : "");
+	audit_add_known(b, ",\"span_id\":", c, c != NULL ? c->span_id : "");
+	audit_add_known(b, ",\"intent\":", c, c != NULL ? c->intent : "");
 	if (c != NULL && c->identity[0] != '\0')
-		audit_add_str(b, "identity", c->identity);
-	buf_addf(b, ",\"bytes_in\":%llu,\"bytes_out\":%llu",
-	    (unsigned long long)ev->bytes_in, (unsigned long long)ev->bytes_out);
+		audit_add_str(b, ",\"identity\":", c->identity);
+	audit_add_u64(b, ",\"bytes_in\":", (unsigned long long)ev->bytes_in);
+	audit_add_u64(b, ",\"bytes_out\":", (unsigned long long)ev->bytes_out);
 	if (ev->duration_ms >= 0)
-		buf_addf(b, ",\"duration_ms\":%lld", (long long)ev->duration_ms);
+		audit_add_u64(b, ",\"duration_ms\":",
+		    (unsigned long long)ev->duration_ms);
 	else
-		buf_adds(b, ",\"duration_ms\":null");
-	buf_addf(b, ",\"prev\":\"%s\"", prev);
+		audit_add_str(b, ",\"duration_ms\":", NULL);
+	buf_add(b, ",\"prev\":\"", 9);
+	buf_add(b, prev, AUDIT_HASH_HEX);
+	buf_add(b, "\"", 1);
 	audit_record_hash(prev, b->data + start, b->len - start, hash_out);
-	buf_addf(b, ",\"hash\":\"%s\"}", hash_out);
+	buf_add(b, ",\"hash\":\"", 9);
+	buf_add(b, hash_out, AUDIT_HASH_HEX);
+	buf_add(b, "\"}", 2);
 }

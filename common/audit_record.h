@@ -42,7 +42,8 @@ extern const char audit_hash_zero[AUDIT_HASH_HEX + 1];
  * Append record seq to b (no newline): the fields of ev, session and the
  * time wall_ns, chained to prev (64 hex).  hash_out receives the record's
  * hash (65 bytes, NUL-terminated).  When ev->op is "audit.dropped" or
- * another "audit.*" record of the log itself, decision is written as null.
+ * another "audit.*" record of the log itself, decision and decided_by are
+ * written as null: the log decided nothing.
  */
 void audit_record_format(struct buf *b, const struct audit_event *ev,
     const char *session, unsigned long long wall_ns, uint64_t seq,
