@@ -67,14 +67,28 @@ ctl_ms_left(unsigned long long deadline)
 	return (int)(deadline - now);
 }
 
+/* Wait until fd is ready for events or deadline passes (ETIMEDOUT). */
+static int
+ctl_wait(int fd, short events, unsigned long long deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int left;
+
+	if ((left = ctl_ms_left(deadline)) == 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	if (poll(&pfd, 1, left) < 0 && errno != EINTR)
+		return -1;
+	return 0;
+}
+
 /* Write all of data before deadline; MSG_NOSIGNAL because a client that
  * went away must not kill the daemon. */
 static int
 ctl_send_all(int fd, const char *data, size_t len, unsigned long long deadline)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 	ssize_t n;
-	int left;
 
 	while (len > 0) {
 		n = send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -87,11 +101,7 @@ ctl_send_all(int fd, const char *data, size_t len, unsigned long long deadline)
 			continue;
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
-		if ((left = ctl_ms_left(deadline)) == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
+		if (ctl_wait(fd, POLLOUT, deadline) != 0)
 			return -1;
 	}
 	return 0;
@@ -101,16 +111,14 @@ ctl_send_all(int fd, const char *data, size_t len, unsigned long long deadline)
  * Read one request line into line[size] (NUL-terminated, without the
  * newline).  Returns 0, or -1 with errno: EMSGSIZE when no newline came
  * within size - 1 bytes, ETIMEDOUT, or EPROTO when the client closed
- * before a newline (a line without one is still accepted at EOF).
+ * without a byte (a last line without its newline is accepted at EOF).
  */
 static int
 ctl_read_line(int fd, char *line, size_t size, unsigned long long deadline)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	size_t len = 0;
 	ssize_t n;
 	char *nl;
-	int left;
 
 	for (;;) {
 		if (len == size - 1) {
@@ -139,31 +147,9 @@ ctl_read_line(int fd, char *line, size_t size, unsigned long long deadline)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
-		if ((left = ctl_ms_left(deadline)) == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
+		if (ctl_wait(fd, POLLIN, deadline) != 0)
 			return -1;
 	}
-}
-
-static const char *
-ctl_decider_name(enum audit_decider d)
-{
-	switch (d) {
-	case AUDIT_DECIDER_POLICY:
-		return "policy";
-	case AUDIT_DECIDER_CACHE:
-		return "cache";
-	case AUDIT_DECIDER_REVIEWER:
-		return "reviewer";
-	case AUDIT_DECIDER_HUMAN:
-		return "a person";
-	case AUDIT_DECIDER_TIMEOUT:
-		return "timeout";
-	}
-	return "?";
 }
 
 /* Why id is not pending, for the "error:" answer. */
@@ -186,9 +172,9 @@ ctl_explain_missing(
 	else
 		snprintf(out, len,
 		    "error: %s is not pending: it was already"
-		    " %s by %s\n",
+		    " %s (decided by %s)\n",
 		    id, res.decision == DECISION_ALLOW ? "approved" : "denied",
-		    ctl_decider_name(res.decided_by));
+		    audit_decider_name(res.decided_by));
 }
 
 static int
@@ -479,12 +465,11 @@ int
 ctl_request(const char *path, const char *line, char **answer)
 {
 	struct sockaddr_un sun;
-	struct pollfd pfd;
 	struct buf b;
 	char chunk[4096], *req = NULL;
 	unsigned long long deadline;
 	ssize_t n;
-	int fd = -1, left, rc = -1, error = 0;
+	int fd = -1, rc = -1, error = 0;
 
 	*answer = NULL;
 	buf_init(&b);
@@ -516,8 +501,6 @@ ctl_request(const char *path, const char *line, char **answer)
 	}
 	shutdown(fd, SHUT_WR);
 
-	pfd.fd = fd;
-	pfd.events = POLLIN;
 	for (;;) {
 		n = recv(fd, chunk, sizeof(chunk), 0);
 		if (n > 0) {
@@ -540,11 +523,7 @@ ctl_request(const char *path, const char *line, char **answer)
 			error = errno;
 			goto out;
 		}
-		if ((left = ctl_ms_left(deadline)) == 0) {
-			error = ETIMEDOUT;
-			goto out;
-		}
-		if (poll(&pfd, 1, left) < 0 && errno != EINTR) {
+		if (ctl_wait(fd, POLLIN, deadline) != 0) {
 			error = errno;
 			goto out;
 		}

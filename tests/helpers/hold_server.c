@@ -29,40 +29,6 @@ struct hold_wait {
 	struct approval_result res;
 };
 
-static const char *
-hold_outcome_name(enum audit_outcome o)
-{
-	switch (o) {
-	case AUDIT_OUTCOME_APPROVED:
-		return "approved";
-	case AUDIT_OUTCOME_DENIED:
-		return "denied";
-	case AUDIT_OUTCOME_TIMEOUT:
-		return "timeout";
-	case AUDIT_OUTCOME_NONE:
-		break;
-	}
-	return "none";
-}
-
-static const char *
-hold_decider_name(enum audit_decider d)
-{
-	switch (d) {
-	case AUDIT_DECIDER_POLICY:
-		return "policy";
-	case AUDIT_DECIDER_CACHE:
-		return "cache";
-	case AUDIT_DECIDER_REVIEWER:
-		return "reviewer";
-	case AUDIT_DECIDER_HUMAN:
-		return "human";
-	case AUDIT_DECIDER_TIMEOUT:
-		return "timeout";
-	}
-	return "?";
-}
-
 static void
 hold_cb(const char *id, const struct approval_result *res, void *arg)
 {
@@ -79,8 +45,8 @@ static void
 hold_print(const char *id, const struct approval_result *res)
 {
 	printf("resolved %s %s %s %s\n", id[0] != '\0' ? id : "-",
-	    hold_outcome_name(res->outcome), hold_decider_name(res->decided_by),
-	    res->reason);
+	    audit_outcome_name(res->outcome),
+	    audit_decider_name(res->decided_by), res->reason);
 	fflush(stdout);
 }
 

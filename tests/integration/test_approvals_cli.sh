@@ -82,7 +82,7 @@ held_line f2 || die "f2 never held"
 
 run_cli out rc approve f1 --session "$SID"
 check_eq "a second approve of f1 exits 1" 1 "$rc"
-check_contains "and says it was already approved" "f1 is not pending: it was already approved by a person" "$out"
+check_contains "and says it was already approved" "f1 is not pending: it was already approved (decided by human)" "$out"
 run_cli out rc deny f1 --session "$SID"
 check_eq "a deny after the approval exits 1" 1 "$rc"
 

@@ -159,7 +159,7 @@ test_list_approve_deny(void **state)
 	assert_int_equal(ctl_request(f->path, "deny f1", &answer), 0);
 	assert_string_equal(answer,
 	    "error: f1 is not pending: it was already"
-	    " approved by a person\n");
+	    " approved (decided by human)\n");
 	free(answer);
 	assert_int_equal(s1.n_calls, 1);
 	assert_int_equal(ctl_request(f->path, "approve f77", &answer), 0);
