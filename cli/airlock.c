@@ -17,6 +17,9 @@ static const struct cmd_entry cmd_table[] = {
 	{ "approve", cmd_approve, "approve a held action" },
 	{ "deny", cmd_deny, "deny a held action" },
 	{ "audit", cmd_audit, "show or verify an audit log" },
+	{ "diff", cmd_diff, "show the staged changes as a unified diff" },
+	{ "commit", cmd_commit, "apply the staged changes to the project" },
+	{ "discard", cmd_discard, "drop staged changes" },
 	{ NULL, NULL, NULL },
 };
 

@@ -5,7 +5,8 @@ CLI_MAIN_SRC = cli/airlock.c cli/cmd.h
 CLI_POLICY_SRC = cli/cmd_policy.c
 CLI_AUDIT_SRC = cli/cmd_audit.c
 CLI_APPROVAL_SRC = cli/cmd_approve.c
-CLI_REVIEW_SRC =
+CLI_REVIEW_SRC = cli/review.c cli/review.h cli/cmd_diff.c cli/cmd_commit.c \
+	cli/cmd_discard.c
 
 cli_airlock_SOURCES = $(CLI_MAIN_SRC) $(CLI_POLICY_SRC) $(CLI_AUDIT_SRC) \
 	$(CLI_APPROVAL_SRC) $(CLI_REVIEW_SRC)

@@ -129,8 +129,8 @@ stage_byte_needs_escape(unsigned char c)
 	return c <= 0x20 || c == '%' || c >= 0x7f;
 }
 
-static size_t
-stage_encode(char *out, const char *s)
+size_t
+stage_path_encode(char *out, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p;
@@ -160,10 +160,9 @@ stage_hex_digit(char c)
 	return -1;
 }
 
-/* Decode len bytes of s into a new string; NULL when malformed (or a %00,
- * which no file name holds) or out of memory. */
-static char *
-stage_decode(const char *s, size_t len)
+/* A %00 is malformed too: no file name holds a NUL. */
+char *
+stage_path_decode(const char *s, size_t len)
 {
 	char *out;
 	size_t i, n = 0;
@@ -188,6 +187,7 @@ stage_decode(const char *s, size_t len)
 	return out;
 fail:
 	free(out);
+	errno = EBADMSG;
 	return NULL;
 }
 
@@ -311,10 +311,10 @@ stage_format(char *out, const struct stage_entry *e)
 		n += (size_t)sprintf(out + n, "- ");
 	n += (size_t)sprintf(out + n, "0%o ",
 	    e->kind == STAGE_CLEAN ? 0 : (unsigned)e->mode);
-	n += stage_encode(out + n, e->path);
+	n += stage_path_encode(out + n, e->path);
 	if (e->kind == STAGE_RENAMED && e->from != NULL) {
 		out[n++] = ' ';
-		n += stage_encode(out + n, e->from);
+		n += stage_path_encode(out + n, e->from);
 	}
 	out[n++] = '\n';
 	out[n] = '\0';
@@ -389,14 +389,14 @@ stage_parse(const char *line, size_t len)
 
 	if (stage_field(&p, end, &f, &flen) != 0)
 		goto bad;
-	if ((n->path = stage_decode(f, flen)) == NULL ||
+	if ((n->path = stage_path_decode(f, flen)) == NULL ||
 	    !stage_path_is_valid(n->path))
 		goto bad;
 	if (p < end) {
 		if (stage_field(&p, end, &f, &flen) != 0 || p < end ||
 		    n->kind != STAGE_RENAMED)
 			goto bad;
-		if ((n->from = stage_decode(f, flen)) == NULL ||
+		if ((n->from = stage_path_decode(f, flen)) == NULL ||
 		    !stage_path_is_valid(n->from))
 			goto bad;
 	}

@@ -110,6 +110,14 @@ int stage_hash_fd(int fd, uint64_t *out);
 
 const char *stage_kind_name(enum stage_kind k);
 
+/* Percent-encode s as the manifest does into out, which holds at least
+ * 3 * strlen(s) + 1 bytes; returns the encoded length. */
+size_t stage_path_encode(char *out, const char *s);
+
+/* Decode len bytes of an encoded s into a new string (caller frees); NULL
+ * with EBADMSG when malformed, ENOMEM. */
+char *stage_path_decode(const char *s, size_t len);
+
 /* Nonzero when path is a valid project-relative path (see above). */
 int stage_path_is_valid(const char *path);
 

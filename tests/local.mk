@@ -41,3 +41,8 @@ tests_unit_test_audit_LDADD = $(UNIT_LIBS)
 tests_unit_test_caller_SOURCES = tests/unit/test_caller.c
 tests_unit_test_caller_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_caller_LDADD = $(UNIT_LIBS)
+# stage_tool: builds a staging area without a mount, for the review tests
+noinst_PROGRAMS += tests/helpers/stage_tool
+tests_helpers_stage_tool_SOURCES = tests/helpers/stage_tool.c
+tests_helpers_stage_tool_CFLAGS = $(UNIT_CFLAGS)
+tests_helpers_stage_tool_LDADD = fs/libairlockfs.a $(AIRLOCK_LIBS)

@@ -1,0 +1,755 @@
+/*
+ * ops_dir: directories and the namespace: the merged listing, and every
+ * operation that adds, removes or moves a name.  The kernel serialises
+ * these per directory (i_rwsem), so two of them never race on one name.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ops_priv.h"
+#include "util.h"
+
+/* One name of a merged listing. */
+struct ops_dirent {
+	char *name;
+	ino_t ino;
+	unsigned char type;
+};
+
+/* An open directory: its listing, built on the first readdir at offset 0
+ * (and again on a rewind); offsets are indexes + 1. */
+struct ops_dir {
+	struct node *node;
+	struct ops_dirent *ents;
+	size_t n_ents;
+	size_t cap;
+};
+
+static void
+ops_dir_clear(struct ops_dir *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_ents; i++)
+		free(d->ents[i].name);
+	d->n_ents = 0;
+}
+
+static void
+ops_dir_add(struct ops_dir *d, const char *name, ino_t ino, unsigned char type)
+{
+	if (d->n_ents == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 64;
+		d->ents = xrealloc(d->ents, d->cap * sizeof *d->ents);
+	}
+	d->ents[d->n_ents].name = xstrdup(name);
+	d->ents[d->n_ents].ino = ino;
+	d->ents[d->n_ents].type = type;
+	d->n_ents++;
+}
+
+static int
+ops_dirent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ops_dirent *)a)->name,
+	    ((const struct ops_dirent *)b)->name);
+}
+
+static int
+ops_is_dot(const char *name)
+{
+	return name[0] == '.' &&
+	    (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
+static DIR *
+ops_opendir_at(int root, const char *path, int *err)
+{
+	DIR *dp;
+	int fd;
+
+	fd = layer_open(root, path, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
+	}
+	dp = fdopendir(fd);
+	if (dp == NULL) {
+		*err = -errno;
+		close(fd);
+	}
+	return dp;
+}
+
+/*
+ * The merged listing of directory path: every upper name, then every
+ * lower name that the upper does not shadow and the stage does not delete.
+ * With first_only, stop at the first name (an emptiness test).
+ */
+static int
+ops_dir_list(struct ops_dir *d, const char *path, int is_upper,
+    int lower_visible, int first_only)
+{
+	char child[PATH_MAX];
+	struct ops_dirent key;
+	struct dirent *de;
+	size_t n_upper, plen = strlen(path);
+	DIR *dp;
+	int err = 0;
+
+	if (is_upper) {
+		dp = ops_opendir_at(fsd.upper_fd, path, &err);
+		if (dp == NULL)
+			return err;
+		while ((de = readdir(dp)) != NULL) {
+			if (ops_is_dot(de->d_name))
+				continue;
+			ops_dir_add(d, de->d_name, de->d_ino | NODE_UPPER_INO_BIT,
+			    de->d_type);
+			if (first_only)
+				break;
+		}
+		closedir(dp);
+		if (first_only && d->n_ents > 0)
+			return 0;
+	}
+	if (!lower_visible)
+		return 0;
+	n_upper = d->n_ents;
+	qsort(d->ents, n_upper, sizeof *d->ents, ops_dirent_cmp);
+	dp = ops_opendir_at(fsd.lower_fd, path, &err);
+	if (dp == NULL)
+		return err == -ENOENT || err == -ENOTDIR ? 0 : err;
+	if (plen + 1 >= sizeof child) {
+		closedir(dp);
+		return -ENAMETOOLONG;
+	}
+	memcpy(child, path, plen);
+	if (plen > 0)
+		child[plen++] = '/';
+	while ((de = readdir(dp)) != NULL) {
+		if (ops_is_dot(de->d_name))
+			continue;
+		key.name = de->d_name;
+		if (n_upper > 0 && bsearch(&key, d->ents, n_upper,
+		    sizeof *d->ents, ops_dirent_cmp) != NULL)
+			continue;
+		if (plen + strlen(de->d_name) >= sizeof child)
+			continue;
+		strcpy(child + plen, de->d_name);
+		if (layer_is_whiteout(child))
+			continue;
+		ops_dir_add(d, de->d_name, de->d_ino, de->d_type);
+		if (first_only)
+			break;
+	}
+	closedir(dp);
+	return 0;
+}
+
+int
+ops_dir_is_empty(const char *path, const struct layer_ent *le)
+{
+	struct ops_dir d;
+	int ret;
+
+	memset(&d, 0, sizeof d);
+	ret = ops_dir_list(&d, path, le->is_upper, le->lower_visible, 1);
+	if (ret == 0)
+		ret = d.n_ents == 0;
+	ops_dir_clear(&d);
+	free(d.ents);
+	return ret;
+}
+
+static void
+ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ops_dir *d = xcalloc(1, sizeof *d);
+
+	d->node = node_from_id(ino);
+	fi->fh = (uintptr_t)d;
+	/* the kernel may keep listings: it drops them itself when a name
+	 * in the directory changes, and nothing else changes them */
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+static int
+ops_dir_fill_listing(struct ops_dir *d)
+{
+	char path[PATH_MAX];
+	struct node_state ns;
+	int ret;
+
+	ops_dir_clear(d);
+	ret = node_path(d->node, NULL, path, sizeof path, &ns);
+	if (ret < 0)
+		return ret;
+	ops_dir_add(d, ".", ns.ino, DT_DIR);
+	ops_dir_add(d, "..", 1, DT_DIR); /* d_ino 0 would hide it */
+	return ops_dir_list(d, path, ns.is_upper, ns.lower_visible, 0);
+}
+
+static void
+ops_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi, int plus)
+{
+	struct ops_dir *d = (struct ops_dir *)(uintptr_t)fi->fh;
+	struct fuse_entry_param e;
+	struct ops_dirent *de;
+	struct stat st;
+	char *buf;
+	size_t pos = 0, len;
+	int ret = 0;
+
+	if (off == 0 || d->n_ents == 0)
+		ret = ops_dir_fill_listing(d);
+	if (ret != 0) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	buf = xmalloc(size);
+	for (; (size_t)off < d->n_ents; off++) {
+		de = &d->ents[off];
+		if (plus) {
+			memset(&e, 0, sizeof e);
+			if (ops_is_dot(de->name)) {
+				e.attr.st_ino = de->ino;
+				e.attr.st_mode = S_IFDIR;
+			} else if (ops_do_lookup(d->node, de->name, &e) != 0)
+				continue; /* vanished meanwhile */
+			len = fuse_add_direntry_plus(req, buf + pos, size - pos,
+			    de->name, &e, off + 1);
+			if (len > size - pos) {
+				if (e.ino != 0)
+					node_forget(node_from_id(e.ino), 1);
+				break;
+			}
+		} else {
+			memset(&st, 0, sizeof st);
+			st.st_ino = de->ino;
+			st.st_mode = (mode_t)de->type << 12;
+			len = fuse_add_direntry(req, buf + pos, size - pos,
+			    de->name, &st, off + 1);
+			if (len > size - pos)
+				break;
+		}
+		pos += len;
+	}
+	fuse_reply_buf(req, buf, pos);
+	free(buf);
+}
+
+static void
+ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	ops_do_readdir(req, ino, size, off, fi, 0);
+}
+
+static void
+ops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	ops_do_readdir(req, ino, size, off, fi, 1);
+}
+
+static void
+ops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ops_dir *d = (struct ops_dir *)(uintptr_t)fi->fh;
+
+	ops_dir_clear(d);
+	free(d->ents);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+static void
+ops_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+    struct fuse_file_info *fi)
+{
+	char path[PATH_MAX];
+	struct node_state ns;
+	int fd, ret;
+
+	ret = node_path(node_from_id(ino), NULL, path, sizeof path, &ns);
+	if (ret >= 0 && ns.is_upper) {
+		fd = layer_open(fsd.upper_fd, path, O_RDONLY | O_DIRECTORY, 0);
+		ret = fd;
+		if (fd >= 0) {
+			ret = fsync(fd) == 0 ? 0 : -errno;
+			close(fd);
+		}
+	}
+	if (ret >= 0)
+		ret = stage_sync(fsd.stage) == 0 ? 0 : -errno;
+	fuse_reply_err(req, ret < 0 ? -ret : 0);
+}
+
+/*
+ * The common start of every operation that adds parent/name: the paths,
+ * the policy's word (op), and the upper parent directory, opened.
+ * Returns the parent fd (release with layer_put()) or -errno.
+ */
+static int
+ops_prepare_add(fuse_req_t req, struct node *parent, const char *name,
+    enum fs_op op, char *path, const char **leaf)
+{
+	char ppath[PATH_MAX];
+	struct guard_who who;
+	struct node_state ps;
+	int ret;
+
+	if (strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
+	ret = node_path(parent, name, path, PATH_MAX, &ps);
+	if (ret < 0)
+		return ret;
+	ops_who(req, &who);
+	ret = guard_check(&who, op, path, 1);
+	if (ret != 0)
+		return ret;
+	if (!ps.is_upper) {
+		ret = node_path(parent, NULL, ppath, sizeof ppath, &ps);
+		if (ret < 0)
+			return ret;
+		ret = ops_upper_dir(parent, ppath, &ps);
+		if (ret != 0)
+			return ret;
+	}
+	return layer_open_parent(fsd.upper_fd, path, leaf);
+}
+
+/* Give a new upper entry to the caller who made it (when we are root). */
+static void
+ops_chown_new(fuse_req_t req, int pfd, const char *name, int fd)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	if (!fsd.is_root)
+		return;
+	if (fd >= 0)
+		(void)fchown(fd, ctx->uid, ctx->gid);
+	else
+		(void)fchownat(pfd, name, ctx->uid, ctx->gid,
+		    AT_SYMLINK_NOFOLLOW);
+}
+
+/* Finish an add: stat, record, reply an entry; undo the upper entry when
+ * it cannot be recorded. */
+static void
+ops_finish_add(fuse_req_t req, struct node *parent, const char *path,
+    int pfd, const char *leaf, int is_dir)
+{
+	struct fuse_entry_param e;
+	struct stat st;
+	int ret;
+
+	if (fstatat(pfd, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		ret = -errno;
+	else
+		ret = layer_record_content(path, st.st_mode, is_dir);
+	if (ret != 0) {
+		(void)unlinkat(pfd, leaf, is_dir ? AT_REMOVEDIR : 0);
+		layer_put(pfd);
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	layer_put(pfd);
+	ops_new_entry(parent, strrchr(path, '/') ? strrchr(path, '/') + 1 : path,
+	    &st, &e);
+	fuse_reply_entry(req, &e);
+}
+
+static void
+ops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	char path[PATH_MAX];
+	const char *leaf;
+	int pfd;
+
+	pfd = ops_prepare_add(req, node_from_id(parent), name, FS_OP_CREATE,
+	    path, &leaf);
+	if (pfd < 0) {
+		fuse_reply_err(req, -pfd);
+		return;
+	}
+	if (mkdirat(pfd, leaf, mode & 07777) != 0) {
+		fuse_reply_err(req, errno);
+		layer_put(pfd);
+		return;
+	}
+	ops_chown_new(req, pfd, leaf, -1);
+	ops_finish_add(req, node_from_id(parent), path, pfd, leaf, 1);
+}
+
+static void
+ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+    dev_t rdev)
+{
+	char path[PATH_MAX];
+	const char *leaf;
+	int pfd;
+
+	/* no device nodes in the staging area */
+	if (!S_ISREG(mode) && !S_ISFIFO(mode) && !S_ISSOCK(mode)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	pfd = ops_prepare_add(req, node_from_id(parent), name, FS_OP_CREATE,
+	    path, &leaf);
+	if (pfd < 0) {
+		fuse_reply_err(req, -pfd);
+		return;
+	}
+	if (mknodat(pfd, leaf, mode, 0) != 0) {
+		fuse_reply_err(req, errno);
+		layer_put(pfd);
+		return;
+	}
+	ops_chown_new(req, pfd, leaf, -1);
+	ops_finish_add(req, node_from_id(parent), path, pfd, leaf, 0);
+}
+
+static void
+ops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+    const char *name)
+{
+	char path[PATH_MAX];
+	const char *leaf;
+	int pfd;
+
+	pfd = ops_prepare_add(req, node_from_id(parent), name, FS_OP_CREATE,
+	    path, &leaf);
+	if (pfd < 0) {
+		fuse_reply_err(req, -pfd);
+		return;
+	}
+	if (symlinkat(link, pfd, leaf) != 0) {
+		fuse_reply_err(req, errno);
+		layer_put(pfd);
+		return;
+	}
+	ops_chown_new(req, pfd, leaf, -1);
+	ops_finish_add(req, node_from_id(parent), path, pfd, leaf, 0);
+}
+
+static void
+ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+    const char *newname)
+{
+	struct node *n = node_from_id(ino);
+	char path[PATH_MAX], spath[PATH_MAX];
+	const char *leaf, *sleaf;
+	struct node_state ns;
+	int pfd, spfd = -1, ret;
+
+	ret = node_path(n, NULL, spath, sizeof spath, &ns);
+	if (ret >= 0 && ns.is_dir)
+		ret = -EPERM;
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	pfd = ops_prepare_add(req, node_from_id(newparent), newname,
+	    FS_OP_LINK, path, &leaf);
+	if (pfd < 0) {
+		fuse_reply_err(req, -pfd);
+		return;
+	}
+	/* a hard link joins two names of one staged file */
+	ret = layer_copy_up(n, spath, COPYUP_DATA);
+	if (ret == 0)
+		ret = node_path(n, NULL, spath, sizeof spath, &ns);
+	if (ret >= 0) {
+		spfd = layer_open_parent(fsd.upper_fd, spath, &sleaf);
+		ret = spfd < 0 ? spfd : 0;
+	}
+	if (ret == 0 && linkat(spfd, sleaf, pfd, leaf, 0) != 0)
+		ret = -errno;
+	layer_put(spfd);
+	if (ret != 0) {
+		layer_put(pfd);
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	ops_finish_add(req, node_from_id(newparent), path, pfd, leaf, 0);
+}
+
+/* Remove parent/name (a directory with is_dir). */
+static int
+ops_remove(fuse_req_t req, struct node *parent, const char *name, int is_dir)
+{
+	char path[PATH_MAX];
+	struct guard_who who;
+	struct node_state ps;
+	struct layer_ent le;
+	const char *leaf;
+	int pfd, ret;
+
+	ret = node_path(parent, name, path, sizeof path, &ps);
+	if (ret < 0)
+		return ret;
+	ops_who(req, &who);
+	ret = guard_check(&who, FS_OP_DELETE, path, 1);
+	if (ret != 0)
+		return ret;
+	ret = layer_lookup(path, &ps, &le);
+	if (ret != 0)
+		return ret;
+	if (is_dir && !S_ISDIR(le.st.st_mode))
+		return -ENOTDIR;
+	if (!is_dir && S_ISDIR(le.st.st_mode))
+		return -EISDIR;
+	if (is_dir) {
+		ret = ops_dir_is_empty(path, &le);
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			return -ENOTEMPTY;
+	}
+	if (le.is_upper) {
+		pfd = layer_open_parent(fsd.upper_fd, path, &leaf);
+		if (pfd < 0)
+			return pfd;
+		ret = unlinkat(pfd, leaf, is_dir ? AT_REMOVEDIR : 0) == 0 ? 0 :
+		    -errno;
+		layer_put(pfd);
+		if (ret != 0)
+			return ret;
+	}
+	ret = layer_record_gone(path);
+	node_unlink(parent, name, le.key_dev, le.key_ino);
+	return ret;
+}
+
+static void
+ops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -ops_remove(req, node_from_id(parent), name, 0));
+}
+
+static void
+ops_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -ops_remove(req, node_from_id(parent), name, 1));
+}
+
+/* Check what a rename would replace at dst (its layer_ent in *dle when
+ * something is there: returns 1; 0 when nothing). */
+static int
+ops_rename_target(const char *dst, const struct node_state *dps,
+    const struct layer_ent *sle, unsigned int flags, struct layer_ent *dle)
+{
+	int ret;
+
+	ret = layer_lookup(dst, dps, dle);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret != 0)
+		return ret;
+	if (flags & RENAME_NOREPLACE)
+		return -EEXIST;
+	if (S_ISDIR(sle->st.st_mode) && !S_ISDIR(dle->st.st_mode))
+		return -ENOTDIR;
+	if (!S_ISDIR(sle->st.st_mode) && S_ISDIR(dle->st.st_mode))
+		return -EISDIR;
+	if (S_ISDIR(dle->st.st_mode)) {
+		ret = ops_dir_is_empty(dst, dle);
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			return -ENOTEMPTY;
+	}
+	return 1;
+}
+
+static int
+ops_do_rename(fuse_req_t req, struct node *parent, const char *name,
+    struct node *newparent, const char *newname, unsigned int flags)
+{
+	char src[PATH_MAX], dst[PATH_MAX], dpath[PATH_MAX];
+	struct node_state ps, dps, cs;
+	struct layer_ent sle, dle;
+	struct guard_who who;
+	struct node *n = NULL;
+	const char *sleaf, *dleaf;
+	struct stat st;
+	int spfd = -1, dpfd = -1, ret, has_dst, is_dir;
+
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL; /* RENAME_EXCHANGE, RENAME_WHITEOUT */
+	if (strlen(newname) > NAME_MAX)
+		return -ENAMETOOLONG;
+	ret = node_path(parent, name, src, sizeof src, &ps);
+	if (ret >= 0)
+		ret = node_path(newparent, newname, dst, sizeof dst, &dps);
+	if (ret < 0)
+		return ret;
+	ops_who(req, &who);
+	ret = guard_check(&who, FS_OP_RENAME, src, 1);
+	if (ret == 0)
+		ret = guard_check(&who, FS_OP_RENAME, dst, 1);
+	if (ret == 0)
+		ret = layer_lookup(src, &ps, &sle);
+	if (ret != 0)
+		return ret;
+	has_dst = ops_rename_target(dst, &dps, &sle, flags, &dle);
+	if (has_dst < 0)
+		return has_dst;
+	is_dir = S_ISDIR(sle.st.st_mode);
+
+	/* hold the source's node while it moves */
+	memset(&cs, 0, sizeof cs);
+	cs.is_dir = (uint8_t)is_dir;
+	cs.is_upper = (uint8_t)sle.is_upper;
+	cs.lower_visible = (uint8_t)sle.lower_visible;
+	n = node_ref(parent, name, sle.key_dev, sle.key_ino, sle.report_ino, &cs);
+	if (is_dir)
+		ret = layer_copy_up_tree(src);
+	else
+		ret = layer_copy_up(n, src, COPYUP_DATA);
+	if (ret == 0 && !dps.is_upper) {
+		ret = node_path(newparent, NULL, dpath, sizeof dpath, &dps);
+		if (ret >= 0)
+			ret = ops_upper_dir(newparent, dpath, &dps);
+	}
+	if (ret != 0)
+		goto out;
+	spfd = layer_open_parent(fsd.upper_fd, src, &sleaf);
+	dpfd = layer_open_parent(fsd.upper_fd, dst, &dleaf);
+	if (spfd < 0 || dpfd < 0) {
+		ret = spfd < 0 ? spfd : dpfd;
+		goto out;
+	}
+	if (renameat(spfd, sleaf, dpfd, dleaf) != 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (is_dir)
+		ret = layer_record_tree_rename(src, dst);
+	else if (fstatat(dpfd, dleaf, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		ret = -errno;
+	else
+		ret = layer_record_moved(src, dst, st.st_mode);
+	if (has_dst)
+		node_unlink(newparent, newname, dle.key_dev, dle.key_ino);
+	node_rename(n, parent, name, newparent, newname, is_dir);
+out:
+	layer_put(spfd);
+	layer_put(dpfd);
+	if (n != NULL)
+		node_forget(n, 1);
+	return ret;
+}
+
+static void
+ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+    fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	fuse_reply_err(req, -ops_do_rename(req, node_from_id(parent), name,
+	    node_from_id(newparent), newname, flags));
+}
+
+static void
+ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+    struct fuse_file_info *fi)
+{
+	struct node *p = node_from_id(parent);
+	char path[PATH_MAX];
+	struct fuse_entry_param e;
+	struct node_state ps;
+	struct layer_ent le;
+	struct ops_file *f;
+	const char *leaf;
+	struct stat st;
+	int pfd, fd, flags, ret;
+
+	/* a name the kernel thought absent may exist in the view (only
+	 * after a failed lookup raced); then this is an open */
+	ret = node_path(p, name, path, sizeof path, &ps);
+	if (ret >= 0 && layer_lookup(path, &ps, &le) == 0) {
+		if (fi->flags & O_EXCL) {
+			fuse_reply_err(req, EEXIST);
+			return;
+		}
+		ret = ops_do_lookup(p, name, &e);
+		if (ret == 0) {
+			ret = ops_open_node(req, node_from_id(e.ino), fi);
+			if (ret != 0)
+				node_forget(node_from_id(e.ino), 1);
+		}
+		if (ret != 0)
+			fuse_reply_err(req, -ret);
+		else
+			fuse_reply_create(req, &e, fi);
+		return;
+	}
+	pfd = ops_prepare_add(req, p, name, FS_OP_CREATE, path, &leaf);
+	if (pfd < 0) {
+		fuse_reply_err(req, -pfd);
+		return;
+	}
+	flags = (fi->flags & ~(O_NOCTTY | O_APPEND)) | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC;
+	if ((flags & O_ACCMODE) == O_WRONLY)
+		flags = (flags & ~O_ACCMODE) | O_RDWR; /* writeback reads */
+	fd = openat(pfd, leaf, flags, mode);
+	if (fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	ops_chown_new(req, pfd, leaf, fd);
+	if (fstat(fd, &st) != 0)
+		ret = -errno;
+	else
+		ret = layer_record_content(path, st.st_mode, 0);
+	if (ret != 0) {
+		close(fd);
+		(void)unlinkat(pfd, leaf, 0);
+		goto fail;
+	}
+	layer_put(pfd);
+	f = xcalloc(1, sizeof *f);
+	pthread_mutex_init(&f->lock, NULL);
+	f->fd = fd;
+	f->is_write = 1;
+	ops_new_entry(p, name, &st, &e);
+	f->node = node_from_id(e.ino);
+	fi->fh = (uintptr_t)f;
+	fi->keep_cache = 1;
+	fuse_reply_create(req, &e, fi);
+	return;
+fail:
+	layer_put(pfd);
+	fuse_reply_err(req, -ret);
+}
+
+void
+ops_dir_fill(struct fuse_lowlevel_ops *o)
+{
+	o->opendir = ops_opendir;
+	o->readdir = ops_readdir;
+	o->readdirplus = ops_readdirplus;
+	o->releasedir = ops_releasedir;
+	o->fsyncdir = ops_fsyncdir;
+	o->mkdir = ops_mkdir;
+	o->mknod = ops_mknod;
+	o->symlink = ops_symlink;
+	o->link = ops_link;
+	o->unlink = ops_unlink;
+	o->rmdir = ops_rmdir;
+	o->rename = ops_rename;
+	o->create = ops_create;
+}
