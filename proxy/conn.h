@@ -1,0 +1,189 @@
+/*
+ * conn: one client connection and the request it is working on.
+ *
+ * A connection belongs to the worker thread that accepted it and is only
+ * ever touched by that thread.  It walks these states:
+ *
+ *   HEAD ──▶ DECIDE (policy; hold; DNS + address checks) ──▶ CONNECT
+ *     ▲                                                        │
+ *     │    plain http://: FORWARD (request and response relay) ◀┤
+ *     └──────────── keep-alive ──────────────────────┘          │
+ *               CONNECT: PEEK (ClientHello, SNI) ──▶ TUNNEL ◀───┘
+ *                                     └──▶ intercepted: HEAD inside TLS
+ *
+ * Every request ends in exactly one audit record (conn_audit_request()),
+ * written when its outcome and byte counts are known.
+ */
+#ifndef AIRLOCK_PROXY_CONN_H
+#define AIRLOCK_PROXY_CONN_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+
+#include "caller.h"
+#include "http_parse.h"
+#include "policy.h"
+#include "proxy.h"
+
+struct bufferevent;
+struct evbuffer;
+struct hold;
+struct tunnel;
+
+#define CONN_MAX_ADDRS 8
+
+enum conn_state {
+	CONN_HEAD,     /* reading a request head */
+	CONN_DECIDE,   /* policy, hold, DNS: the client waits */
+	CONN_CONNECT,  /* connecting upstream */
+	CONN_PEEK,     /* CONNECT answered: waiting for a ClientHello */
+	CONN_FORWARD,  /* relaying a plain HTTP request and its response */
+	CONN_TUNNEL,   /* bytes move through tunnel.c */
+	CONN_CLOSING,  /* flushing a final answer, then close */
+};
+
+/* What to do once a held or checked decision allows the request. */
+enum conn_stage {
+	STAGE_RESOLVE,  /* after the name decision: resolve and check */
+	STAGE_CONNECT,  /* after the address decision: connect */
+};
+
+struct conn {
+	struct worker *w;
+	LIST_ENTRY(conn) entry;    /* in w->conns */
+	enum conn_state state;
+	int cfd;                   /* client socket (closed by conn_free) */
+	int is_tcp_client;
+	struct bufferevent *cbev;  /* client side; a TLS filter when intercepting */
+	struct bufferevent *ubev;  /* upstream side */
+	int ufd;                   /* upstream socket (closed by conn_free) */
+	struct event *timer;       /* header / connect / peek timeout */
+	unsigned long long t_start_ms;
+
+	/* The request being decided or forwarded. */
+	struct proxy_policy *pol;  /* reference held for the request */
+	char *head;                /* a copy of the request head */
+	size_t head_len;
+	struct http_request *req;  /* parsed from head */
+	int is_connect;
+	char method[32];
+	char host[256];            /* lower case, no trailing dot */
+	int host_is_ip;
+	uint16_t port;
+	char *target;              /* for audit and approvals: host:port or URL */
+	char *path;                /* "/..." for policy; NULL for CONNECT */
+	struct policy_verdict verdict;
+	enum audit_outcome outcome;
+	enum audit_decider decided_by;
+	enum conn_stage stage;
+	struct caller caller;      /* identity and trace context */
+	int client_keeps_alive;
+	int is_head_request;
+	uint64_t bytes_in;         /* upstream to client */
+	uint64_t bytes_out;        /* client to upstream */
+	struct hold *hold;
+
+	/* Addresses the name resolved to; all were checked. */
+	struct sockaddr_storage addrs[CONN_MAX_ADDRS];
+	socklen_t addr_lens[CONN_MAX_ADDRS];
+	int n_addrs;
+	int addr_next;
+	int connect_timed_out;     /* the last connect attempt timed out: 504 */
+	void *dns_req;             /* pending evdns request, or NULL */
+
+	/* Plain HTTP forwarding: the upstream may stay open between requests. */
+	char up_host[256];
+	uint16_t up_port;
+	int up_is_idle;
+	int up_is_tls;
+	enum http_body req_body;
+	uint64_t req_left;
+	struct http_chunked req_chunk;
+	int req_done;
+	int resp_state;
+	enum http_body resp_body;
+	uint64_t resp_left;
+	struct http_chunked resp_chunk;
+	int resp_keeps_alive;
+
+	/* CONNECT tunnels and interception. */
+	int is_intercept;          /* requests arrive inside our TLS */
+	int is_tls_peeked;
+	char tunnel_host[256];
+	uint16_t tunnel_port;
+	SSL *cssl;
+	struct tunnel *tun;
+};
+
+/* Accept a client socket (fd is owned by the connection from now on). */
+void conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
+    socklen_t len);
+
+/* Set the client callbacks on c->cbev and wait for a request head. */
+void conn_client_attach(struct conn *c);
+
+/* Stopping: close the connections that wait for a request head. */
+void conn_close_idle(struct worker *w);
+
+/* Free everything and close both sockets; writes no audit record. */
+void conn_free(struct conn *c);
+
+/* Answer the client with status and a text body, write the request's
+ * audit record, and close once flushed (or keep reading when keep is set
+ * and the request is fully consumed). */
+void conn_reply_error(struct conn *c, int status, const char *body);
+
+/* Drop the upstream connection, kept-alive or not. */
+void conn_close_upstream(struct conn *c);
+
+/* Close the client once its output is flushed.  May free the connection. */
+void conn_close_after_flush(struct conn *c);
+
+/* Deny the current request with a 403 naming c->verdict's rule. */
+void conn_deny(struct conn *c, const char *why);
+
+/* Continue after a decision allowed the request (policy, hold, address). */
+void conn_continue(struct conn *c);
+
+/* Called by hold.c when a held request was resolved. */
+void conn_hold_done(struct conn *c, const struct approval_result *res);
+
+/* Called by tunnel.c when a tunnel ended; frees the connection. */
+void conn_tunnel_done(void *arg, uint64_t to_upstream, uint64_t to_client);
+
+/* Open the upstream connection to c->addrs[c->addr_next...]. */
+void conn_connect_upstream(struct conn *c);
+
+/* Write the request's audit record (idempotent per request). */
+void conn_audit_request(struct conn *c);
+
+/* Finish the current request: audit it, release its policy and head. */
+void conn_end_request(struct conn *c);
+
+/* Go back to reading the next request head (keep-alive). */
+void conn_next_request(struct conn *c);
+
+/* Start or stop the single timer: ms 0 stops it. */
+void conn_timer_set(struct conn *c, unsigned ms);
+
+/* forward.c: relay a plain HTTP request once upstream is connected. */
+void forward_start(struct conn *c);
+void forward_client_read(struct conn *c);
+void forward_upstream_read(struct conn *c);
+void forward_upstream_event(struct conn *c, short what);
+void forward_client_drained(struct conn *c);
+
+/* resolve.c */
+void resolve_start(struct conn *c);
+void resolve_cancel(struct conn *c);
+
+/* intercept.c: terminate the client's TLS with a leaf for tunnel_host and
+ * read HTTP requests inside it.  Returns 0, or -1 (connection closed). */
+int intercept_start(struct conn *c);
+/* An SSL_CTX-wrapped upstream TLS connection over fd for c->host. */
+struct bufferevent *intercept_upstream_bev(struct conn *c, int fd);
+void intercept_init(void);
+
+#endif

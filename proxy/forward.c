@@ -1,0 +1,328 @@
+/*
+ * forward: plain http:// requests (and requests inside an intercepted
+ * tunnel), relayed to the upstream with hop-by-hop headers removed and
+ * "Via" added, bodies streamed in both directions as they arrive
+ * (Content-Length, chunked, or until close), keep-alive on both sides.
+ *
+ * The request head goes upstream only after the request was decided (by
+ * conn.c): forward_start() is the first byte the upstream sees.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "conn.h"
+#include "util.h"
+
+/* Stop reading a side while the other side has this much unsent. */
+#define FORWARD_HIGH (1024 * 1024)
+
+enum {
+	RESP_HEAD,
+	RESP_BODY,
+	RESP_DONE,
+};
+
+static __thread struct http_response forward_scratch;
+
+/* Append the headers of a head that are not hop-by-hop (nor skip). */
+static void
+forward_copy_headers(struct evbuffer *out, const struct http_header *h,
+    size_t n, const char *skip)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (http_header_is_hop(h, n, i))
+			continue;
+		if (skip != NULL && strlen(skip) == h[i].name_len &&
+		    strncasecmp(h[i].name, skip, h[i].name_len) == 0)
+			continue;
+		evbuffer_add(out, h[i].name, h[i].name_len);
+		evbuffer_add(out, ": ", 2);
+		evbuffer_add(out, h[i].value, h[i].value_len);
+		evbuffer_add(out, "\r\n", 2);
+	}
+}
+
+/* The Transfer-Encoding value to pass on when the body is chunked. */
+static void
+forward_add_te(struct evbuffer *out, const struct http_header *h, size_t n)
+{
+	int i = -1, j;
+
+	for (j = http_header_find(h, n, 0, "transfer-encoding"); j >= 0;
+	     j = http_header_find(h, n, (size_t)j + 1, "transfer-encoding"))
+		i = j;
+	if (i < 0)
+		return;
+	evbuffer_add_printf(out, "Transfer-Encoding: %.*s\r\n",
+	    (int)h[i].value_len, h[i].value);
+}
+
+/* Move up to the end of the current body from in to out.  Returns 1 when
+ * the body ended, 0 when more is to come, -1 when it is malformed. */
+static int
+forward_body(struct evbuffer *in, struct evbuffer *out, enum http_body kind,
+    uint64_t *left, struct http_chunked *ch, uint64_t *count)
+{
+	struct evbuffer_iovec vec[16];
+	size_t len = evbuffer_get_length(in), take = 0, i;
+	ssize_t r;
+	int n, done = 0;
+
+	switch (kind) {
+	case HTTP_BODY_NONE:
+		return 1;
+	case HTTP_BODY_LENGTH:
+		take = (uint64_t)len < *left ? len : (size_t)*left;
+		evbuffer_remove_buffer(in, out, take);
+		*left -= take;
+		*count += take;
+		return *left == 0;
+	case HTTP_BODY_CLOSE:
+		evbuffer_add_buffer(out, in);
+		*count += len;
+		return 0;
+	case HTTP_BODY_CHUNKED:
+		n = evbuffer_peek(in, -1, NULL, vec, 16);
+		if (n > 16)
+			n = 16;
+		for (i = 0; i < (size_t)n && !done; i++) {
+			r = http_chunked_feed(ch, vec[i].iov_base, vec[i].iov_len,
+			    &done);
+			if (r < 0)
+				return -1;
+			take += (size_t)r;
+		}
+		evbuffer_remove_buffer(in, out, take);
+		*count += take;
+		return done;
+	}
+	return -1;
+}
+
+/* May free the connection. */
+static void
+forward_response_done(struct conn *c)
+{
+	c->resp_state = RESP_DONE;
+	if (c->resp_keeps_alive && c->req_done && c->ubev != NULL) {
+		c->up_is_idle = 1;
+		bufferevent_enable(c->ubev, EV_READ);
+	} else {
+		conn_close_upstream(c);
+	}
+	if (c->client_keeps_alive && c->req_done) {
+		conn_next_request(c);
+		return;
+	}
+	conn_end_request(c);
+	conn_close_after_flush(c);
+}
+
+/* May free the connection. */
+void
+forward_start(struct conn *c)
+{
+	const struct http_request *r = c->req;
+	struct evbuffer *out = bufferevent_get_output(c->ubev);
+	size_t before = evbuffer_get_length(out);
+
+	c->state = CONN_FORWARD;
+	c->up_is_idle = 0;
+	evbuffer_add_printf(out, "%s %s HTTP/1.%d\r\n", c->method, c->path,
+	    r->version_minor);
+	if (strchr(c->host, ':') != NULL)
+		evbuffer_add_printf(out, "Host: [%s]", c->host);
+	else
+		evbuffer_add_printf(out, "Host: %s", c->host);
+	if (c->port != (c->is_intercept ? 443 : 80))
+		evbuffer_add_printf(out, ":%u", c->port);
+	evbuffer_add(out, "\r\n", 2);
+	forward_copy_headers(out, r->headers, r->n_headers, "host");
+	if (c->req_body == HTTP_BODY_CHUNKED)
+		forward_add_te(out, r->headers, r->n_headers);
+	evbuffer_add_printf(out, "Via: 1.%d airlock\r\n\r\n", r->version_minor);
+	c->bytes_out += evbuffer_get_length(out) - before;
+
+	c->req_done = c->req_body == HTTP_BODY_NONE;
+	http_chunked_init(&c->req_chunk);
+	c->resp_state = RESP_HEAD;
+	c->resp_left = 0;
+	http_chunked_init(&c->resp_chunk);
+	bufferevent_setwatermark(c->ubev, EV_WRITE, FORWARD_HIGH / 4, 0);
+	bufferevent_setwatermark(c->cbev, EV_WRITE, FORWARD_HIGH / 4, 0);
+	bufferevent_enable(c->ubev, EV_READ | EV_WRITE);
+	conn_timer_set(c, c->w->proxy->cfg.idle_timeout_ms);
+	forward_client_read(c);
+}
+
+/* Request body bytes from the client.  May free the connection. */
+void
+forward_client_read(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->cbev);
+	struct evbuffer *out;
+	int r;
+
+	if (c->req_done || c->ubev == NULL)
+		return; /* pipelined bytes wait for the response */
+	out = bufferevent_get_output(c->ubev);
+	conn_timer_set(c, c->w->proxy->cfg.idle_timeout_ms);
+	r = forward_body(in, out, c->req_body, &c->req_left, &c->req_chunk,
+	    &c->bytes_out);
+	if (r < 0) {
+		c->client_keeps_alive = 0;
+		if (c->resp_state == RESP_HEAD) {
+			conn_reply_error(c, 400, "airlock: malformed chunked "
+			    "request body\n");
+			return;
+		}
+		conn_end_request(c);
+		conn_free(c);
+		return;
+	}
+	if (r == 1) {
+		c->req_done = 1;
+		if (c->resp_state == RESP_DONE) {
+			/* The upstream answered before the body ended. */
+			c->client_keeps_alive = 0;
+			forward_response_done(c);
+		}
+		return;
+	}
+	if (evbuffer_get_length(out) >= FORWARD_HIGH)
+		bufferevent_disable(c->cbev, EV_READ);
+}
+
+/* The client took what we had for it: resume reading the upstream. */
+void
+forward_client_drained(struct conn *c)
+{
+	if (c->ubev != NULL && c->resp_state != RESP_DONE)
+		bufferevent_enable(c->ubev, EV_READ);
+}
+
+/* Write the response head to the client.  Returns 0 or -1 (malformed). */
+static int
+forward_response_head(struct conn *c, const struct http_response *resp,
+    size_t head_len)
+{
+	struct evbuffer *out = bufferevent_get_output(c->cbev);
+	int is_interim = resp->status >= 100 && resp->status < 200;
+	int keep;
+
+	if (resp->status == 101)
+		return -1; /* Upgrade was not passed on: nothing to switch to */
+	if (http_response_body(resp, c->is_head_request, &c->resp_body,
+	    &c->resp_left) != 0)
+		return -1;
+	keep = c->client_keeps_alive && c->resp_body != HTTP_BODY_CLOSE;
+	evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", resp->status,
+	    (int)resp->reason_len, resp->reason);
+	forward_copy_headers(out, resp->headers, resp->n_headers, NULL);
+	if (c->resp_body == HTTP_BODY_CHUNKED)
+		forward_add_te(out, resp->headers, resp->n_headers);
+	evbuffer_add(out, "Via: 1.1 airlock\r\n", 18);
+	if (!is_interim) {
+		if (!keep)
+			evbuffer_add(out, "Connection: close\r\n", 19);
+		else if (c->req != NULL && c->req->version_minor == 0)
+			evbuffer_add(out, "Connection: keep-alive\r\n", 24);
+		c->client_keeps_alive = keep;
+		c->resp_keeps_alive = http_keeps_alive(resp->version_minor,
+		    resp->headers, resp->n_headers) &&
+		    c->resp_body != HTTP_BODY_CLOSE;
+	}
+	evbuffer_add(out, "\r\n", 2);
+	c->bytes_in += head_len;
+	return 0;
+}
+
+/* Response bytes from the upstream.  May free the connection. */
+void
+forward_upstream_read(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->ubev);
+	struct evbuffer *out = bufferevent_get_output(c->cbev);
+	size_t len, n;
+	ssize_t r;
+	int done;
+
+	conn_timer_set(c, c->w->proxy->cfg.idle_timeout_ms);
+	while (c->resp_state == RESP_HEAD) {
+		len = evbuffer_get_length(in);
+		if (len == 0)
+			return;
+		n = len < HTTP_MAX_HEAD ? len : HTTP_MAX_HEAD;
+		r = http_parse_response((const char *)evbuffer_pullup(in,
+		    (ev_ssize_t)n), n, &forward_scratch);
+		if (r == HTTP_PARSE_INCOMPLETE)
+			return;
+		if (r < 0 || forward_response_head(c, &forward_scratch,
+		    (size_t)r) != 0) {
+			c->client_keeps_alive = 0;
+			conn_reply_error(c, 502, "airlock: malformed response "
+			    "from the upstream\n");
+			return;
+		}
+		evbuffer_drain(in, (size_t)r);
+		if (forward_scratch.status >= 100 && forward_scratch.status < 200)
+			continue; /* an interim answer: the final one follows */
+		c->resp_state = RESP_BODY;
+	}
+	if (c->resp_state != RESP_BODY)
+		return;
+	done = forward_body(in, out, c->resp_body, &c->resp_left,
+	    &c->resp_chunk, &c->bytes_in);
+	if (done < 0) {
+		conn_end_request(c);
+		conn_free(c);
+		return;
+	}
+	if (done == 1) {
+		if (!c->req_done) {
+			/* Answered before the request body ended: stop here. */
+			c->resp_state = RESP_DONE;
+			c->client_keeps_alive = 0;
+			c->resp_keeps_alive = 0;
+			forward_response_done(c);
+			return;
+		}
+		forward_response_done(c);
+		return;
+	}
+	if (evbuffer_get_length(out) >= FORWARD_HIGH)
+		bufferevent_disable(c->ubev, EV_READ);
+}
+
+/* EOF, error or timeout on the upstream.  May free the connection. */
+void
+forward_upstream_event(struct conn *c, short what)
+{
+	if (c->resp_state == RESP_BODY && c->resp_body == HTTP_BODY_CLOSE &&
+	    (what & BEV_EVENT_EOF) != 0) {
+		forward_upstream_read(c); /* whatever is still buffered */
+		c->client_keeps_alive = 0;
+		c->resp_keeps_alive = 0;
+		forward_response_done(c);
+		return;
+	}
+	if (c->resp_state == RESP_HEAD) {
+		c->client_keeps_alive = 0;
+		conn_reply_error(c, (what & BEV_EVENT_TIMEOUT) ? 504 : 502,
+		    (what & BEV_EVENT_TIMEOUT) ?
+			"airlock: the upstream did not answer in time\n" :
+			"airlock: the upstream closed the connection\n");
+		return;
+	}
+	/* Mid-body: the client sees the connection end early. */
+	conn_end_request(c);
+	conn_free(c);
+}

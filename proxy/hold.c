@@ -1,0 +1,151 @@
+/*
+ * hold: held requests resolved through approvals, without blocking a
+ * worker (see hold.h for who owns what).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "conn.h"
+#include "hold.h"
+
+struct hold {
+	pthread_mutex_t lock; /* guards refs, ev, res, is_resolved */
+	int refs;
+	struct event *ev;     /* in the connection's base; NULL once it let go */
+	struct conn *conn;    /* only read in the connection's thread */
+	struct approval_result res;
+	int is_resolved;
+	char id[32];
+};
+
+static void
+hold_unref(struct hold *h)
+{
+	int last;
+
+	pthread_mutex_lock(&h->lock);
+	last = --h->refs == 0;
+	pthread_mutex_unlock(&h->lock);
+	if (last) {
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+	}
+}
+
+/* Runs in the resolving thread: only store and wake. */
+static void
+hold_resolved_cb(const char *id, const struct approval_result *res, void *arg)
+{
+	struct hold *h = arg;
+
+	pthread_mutex_lock(&h->lock);
+	h->res = *res;
+	h->is_resolved = 1;
+	if (h->ev != NULL)
+		event_active(h->ev, EV_READ, 0);
+	pthread_mutex_unlock(&h->lock);
+	hold_unref(h);
+}
+
+/* Let go of the event (the connection's side).  Its thread only. */
+static void
+hold_detach(struct hold *h)
+{
+	pthread_mutex_lock(&h->lock);
+	if (h->ev != NULL) {
+		event_free(h->ev);
+		h->ev = NULL;
+	}
+	h->conn = NULL;
+	pthread_mutex_unlock(&h->lock);
+	hold_unref(h);
+}
+
+/* Runs in the connection's thread once the hold was resolved. */
+static void
+hold_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hold *h = arg;
+	struct approval_result res;
+	struct conn *c = h->conn;
+
+	pthread_mutex_lock(&h->lock);
+	res = h->res;
+	pthread_mutex_unlock(&h->lock);
+	c->hold = NULL;
+	hold_detach(h);
+	fprintf(stderr, "airlock-proxy: %s %s: %s (%s)\n", c->is_connect ?
+	    "CONNECT" : c->method, c->target, audit_outcome_name(res.outcome),
+	    audit_decider_name(res.decided_by));
+	conn_hold_done(c, &res);
+}
+
+void
+hold_start(struct conn *c)
+{
+	struct proxy *p = c->w->proxy;
+	struct held_info info;
+	struct approval_result res;
+	struct hold *h;
+	int r;
+
+	if (p->approvals == NULL) {
+		conn_deny(c, "It needs approval, and this proxy has no "
+		    "approvals.");
+		return;
+	}
+	h = calloc(1, sizeof *h);
+	if (h == NULL || pthread_mutex_init(&h->lock, NULL) != 0) {
+		free(h);
+		conn_deny(c, "It needs approval, and holding it failed.");
+		return;
+	}
+	h->refs = 2; /* the connection and the approvals' callback */
+	h->conn = c;
+	h->ev = event_new(c->w->base, -1, 0, hold_wake_cb, h);
+	if (h->ev == NULL) {
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		conn_deny(c, "It needs approval, and holding it failed.");
+		return;
+	}
+	memset(&info, 0, sizeof info);
+	info.kind = "net";
+	info.op = c->is_connect ? "connect" : c->method;
+	info.target = c->target;
+	info.rule = c->verdict.rule;
+	info.reason = c->verdict.reason;
+	info.caller = &c->caller;
+	info.detail = NULL;
+	c->verdict.decision = DECISION_HOLD;
+	c->hold = h;
+	r = approvals_submit(p->approvals, &info, hold_resolved_cb, h, h->id,
+	    sizeof h->id, &res);
+	if (r == 0) {
+		fprintf(stderr, "airlock-proxy: held %s %s as %s\n",
+		    info.op, c->target, h->id);
+		return; /* the answer comes through hold_wake_cb() */
+	}
+	/* Remembered (1) or failed (-1): no callback will come. */
+	c->hold = NULL;
+	hold_unref(h);
+	hold_detach(h);
+	if (r == 1) {
+		conn_hold_done(c, &res);
+		return;
+	}
+	conn_deny(c, "It needs approval, and holding it failed.");
+}
+
+void
+hold_cancel(struct hold *h)
+{
+	hold_detach(h);
+}

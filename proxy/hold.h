@@ -1,0 +1,28 @@
+/*
+ * hold: a request waiting for a person's (or the timeout's) decision,
+ * without a thread waiting for it.
+ *
+ * The request is submitted to the session's approvals with a callback.
+ * That callback runs in another thread (the control socket's or the
+ * approvals' timer), possibly after the client has gone.  So a hold is
+ * shared by two owners, the connection and the approvals, and counted:
+ * the callback stores the result and event_active()s an event of the
+ * connection's own event_base, under the hold's lock; a connection that
+ * goes away first frees that event under the same lock, so a late
+ * callback finds no event and only drops its reference.
+ */
+#ifndef AIRLOCK_PROXY_HOLD_H
+#define AIRLOCK_PROXY_HOLD_H
+
+struct conn;
+struct hold;
+
+/* Hold c's current request (c->verdict names the rule).  The outcome
+ * arrives through conn_hold_done(), possibly before this returns (a
+ * remembered decision).  May free the connection. */
+void hold_start(struct conn *c);
+
+/* The connection lets go of its hold (it is closing). */
+void hold_cancel(struct hold *h);
+
+#endif

@@ -1,0 +1,291 @@
+/*
+ * tunnel: splice(2) relay for allowed CONNECT tunnels (see tunnel.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "tunnel.h"
+
+/* How much one splice call moves: a pipe's default capacity. */
+#define TUNNEL_CHUNK (64 * 1024)
+/* Rounds per wake-up, so that one busy tunnel cannot starve the others. */
+#define TUNNEL_ROUNDS 16
+
+struct tunnel_dir {
+	struct tunnel *t;
+	int from, to;
+	int pipe[2];       /* -1 until the first splice */
+	size_t in_pipe;    /* bytes read into the pipe, not yet written */
+	struct evbuffer *pending; /* bytes to write before anything else */
+	struct event *rd;  /* from is readable */
+	struct event *wr;  /* to is writable */
+	int is_eof;
+	int is_done;
+	int uses_copy;     /* splice refused: use pending as a buffer */
+	uint64_t bytes;
+};
+
+struct tunnel {
+	struct tunnel_dir up;   /* client -> upstream */
+	struct tunnel_dir down; /* upstream -> client */
+	struct event *idle;
+	unsigned idle_ms;
+	struct timeval last;
+	tunnel_done_fn done;
+	void *arg;
+	int is_finished;
+};
+
+static void tunnel_pump(struct tunnel_dir *d);
+
+static void
+tunnel_finish(struct tunnel *t)
+{
+	if (t->is_finished)
+		return;
+	t->is_finished = 1;
+	event_del(t->up.rd);
+	event_del(t->up.wr);
+	event_del(t->down.rd);
+	event_del(t->down.wr);
+	event_del(t->idle);
+	t->done(t->arg, t->up.bytes, t->down.bytes);
+}
+
+static void
+tunnel_dir_wait(struct tunnel_dir *d, int for_write)
+{
+	if (for_write) {
+		event_del(d->rd);
+		event_add(d->wr, NULL);
+	} else {
+		event_del(d->wr);
+		event_add(d->rd, NULL);
+	}
+}
+
+/* Write what must go first; 1 when all of it went, 0 to wait, -1 error. */
+static int
+tunnel_flush_pending(struct tunnel_dir *d)
+{
+	int n;
+
+	while (evbuffer_get_length(d->pending) > 0) {
+		n = evbuffer_write(d->pending, d->to);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		d->bytes += (uint64_t)n;
+	}
+	return 1;
+}
+
+/* Move what sits in the pipe; same results as tunnel_flush_pending(). */
+static int
+tunnel_flush_pipe(struct tunnel_dir *d)
+{
+	ssize_t n;
+
+	while (d->in_pipe > 0) {
+		n = splice(d->pipe[0], NULL, d->to, NULL, d->in_pipe,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n < 0) {
+			if (errno == EAGAIN)
+				return 0;
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		d->in_pipe -= (size_t)n;
+		d->bytes += (uint64_t)n;
+	}
+	return 1;
+}
+
+/* Read from the source: >0 bytes, 0 EOF, -1 error, -2 would block. */
+static ssize_t
+tunnel_fill(struct tunnel_dir *d)
+{
+	ssize_t n;
+
+	if (!d->uses_copy && d->pipe[0] < 0 &&
+	    pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+		d->uses_copy = 1;
+	if (!d->uses_copy) {
+		n = splice(d->from, NULL, d->pipe[1], NULL, TUNNEL_CHUNK,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n >= 0) {
+			d->in_pipe += (size_t)n;
+			return n;
+		}
+		if (errno == EAGAIN)
+			return -2;
+		if (errno != EINVAL)
+			return -1;
+		d->uses_copy = 1;
+	}
+	n = evbuffer_read(d->pending, d->from, TUNNEL_CHUNK);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? -2 : -1;
+	return n;
+}
+
+static void
+tunnel_pump(struct tunnel_dir *d)
+{
+	struct tunnel *t = d->t;
+	ssize_t n;
+	int r, round;
+
+	if (d->is_done || t->is_finished)
+		return;
+	event_base_gettimeofday_cached(event_get_base(d->rd), &t->last);
+	for (round = 0; round < TUNNEL_ROUNDS; round++) {
+		r = tunnel_flush_pending(d);
+		if (r == 1)
+			r = tunnel_flush_pipe(d);
+		if (r < 0)
+			goto fail;
+		if (r == 0) {
+			tunnel_dir_wait(d, 1);
+			return;
+		}
+		if (d->is_eof) {
+			(void)shutdown(d->to, SHUT_WR);
+			d->is_done = 1;
+			event_del(d->rd);
+			event_del(d->wr);
+			if (t->up.is_done && t->down.is_done)
+				tunnel_finish(t);
+			return;
+		}
+		n = tunnel_fill(d);
+		if (n == -2) {
+			tunnel_dir_wait(d, 0);
+			return;
+		}
+		if (n < 0)
+			goto fail;
+		if (n == 0)
+			d->is_eof = 1;
+	}
+	/* Still busy: come back after the other events had their turn. */
+	event_active(d->wr, EV_WRITE, 0);
+	return;
+fail:
+	tunnel_finish(t);
+}
+
+static void
+tunnel_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+	tunnel_pump(arg);
+}
+
+static void
+tunnel_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+	struct timeval now, left;
+	unsigned long long idle_for;
+
+	event_base_gettimeofday_cached(event_get_base(t->idle), &now);
+	idle_for = (unsigned long long)(now.tv_sec - t->last.tv_sec) * 1000 +
+	    (unsigned long long)((now.tv_usec - t->last.tv_usec) / 1000);
+	if (idle_for >= t->idle_ms) {
+		tunnel_finish(t);
+		return;
+	}
+	left.tv_sec = (t->idle_ms - idle_for) / 1000;
+	left.tv_usec = ((t->idle_ms - idle_for) % 1000) * 1000;
+	event_add(t->idle, &left);
+}
+
+static int
+tunnel_dir_init(struct tunnel *t, struct tunnel_dir *d, struct event_base *base,
+    int from, int to)
+{
+	d->t = t;
+	d->from = from;
+	d->to = to;
+	d->rd = event_new(base, from, EV_READ | EV_PERSIST, tunnel_io_cb, d);
+	d->wr = event_new(base, to, EV_WRITE | EV_PERSIST, tunnel_io_cb, d);
+	return d->rd != NULL && d->wr != NULL ? 0 : -1;
+}
+
+static void
+tunnel_dir_free(struct tunnel_dir *d)
+{
+	if (d->rd != NULL)
+		event_free(d->rd);
+	if (d->wr != NULL)
+		event_free(d->wr);
+	if (d->pipe[0] >= 0)
+		close(d->pipe[0]);
+	if (d->pipe[1] >= 0)
+		close(d->pipe[1]);
+	if (d->pending != NULL)
+		evbuffer_free(d->pending);
+}
+
+struct tunnel *
+tunnel_start(struct event_base *base, int cfd, int ufd,
+    struct evbuffer *to_client, struct evbuffer *to_upstream,
+    unsigned idle_ms, tunnel_done_fn done, void *arg)
+{
+	struct tunnel *t = calloc(1, sizeof *t);
+	struct timeval tv;
+
+	if (t == NULL) {
+		evbuffer_free(to_client);
+		evbuffer_free(to_upstream);
+		return NULL;
+	}
+	t->done = done;
+	t->arg = arg;
+	t->idle_ms = idle_ms;
+	t->up.pipe[0] = t->up.pipe[1] = t->down.pipe[0] = t->down.pipe[1] = -1;
+	t->up.pending = to_upstream;
+	t->down.pending = to_client;
+	if (tunnel_dir_init(t, &t->up, base, cfd, ufd) != 0 ||
+	    tunnel_dir_init(t, &t->down, base, ufd, cfd) != 0)
+		goto fail;
+	t->idle = evtimer_new(base, tunnel_idle_cb, t);
+	if (t->idle == NULL)
+		goto fail;
+	if (idle_ms > 0) {
+		tv.tv_sec = idle_ms / 1000;
+		tv.tv_usec = (idle_ms % 1000) * 1000;
+		event_add(t->idle, &tv);
+	}
+	/* Start both directions from the loop, not from inside the caller. */
+	event_active(t->up.wr, EV_WRITE, 0);
+	event_active(t->down.wr, EV_WRITE, 0);
+	return t;
+fail:
+	tunnel_free(t);
+	return NULL;
+}
+
+void
+tunnel_free(struct tunnel *t)
+{
+	if (t == NULL)
+		return;
+	tunnel_dir_free(&t->up);
+	tunnel_dir_free(&t->down);
+	if (t->idle != NULL)
+		event_free(t->idle);
+	free(t);
+}

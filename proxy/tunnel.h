@@ -1,0 +1,38 @@
+/*
+ * tunnel: move bytes both ways between two connected sockets until both
+ * directions have ended, without copying them through user space: each
+ * direction splices from its source socket into a pipe and from the pipe
+ * into the other socket (splice(2)).  Where splice is refused (EINVAL:
+ * a socket type that cannot splice) a direction falls back to a buffer.
+ *
+ * A direction that reaches end of file shuts down writing on the other
+ * socket (half-close is carried through); an error or the idle timeout
+ * ends both.  The tunnel never closes the sockets: its owner does.
+ */
+#ifndef AIRLOCK_PROXY_TUNNEL_H
+#define AIRLOCK_PROXY_TUNNEL_H
+
+#include <stdint.h>
+
+struct event_base;
+struct evbuffer;
+struct tunnel;
+
+/* Called once, when the tunnel ended, with the bytes written each way.
+ * The callback may (and should) call tunnel_free(). */
+typedef void (*tunnel_done_fn)(void *arg, uint64_t to_upstream,
+    uint64_t to_client);
+
+/*
+ * Start relaying between cfd (client) and ufd (upstream).  to_client and
+ * to_upstream hold bytes already read that must go first; the tunnel takes
+ * them over (and frees them, also on failure).  idle_ms 0: no idle
+ * timeout.  Returns NULL on failure (errno set).
+ */
+struct tunnel *tunnel_start(struct event_base *base, int cfd, int ufd,
+    struct evbuffer *to_client, struct evbuffer *to_upstream,
+    unsigned idle_ms, tunnel_done_fn done, void *arg);
+
+void tunnel_free(struct tunnel *t);
+
+#endif
