@@ -45,11 +45,11 @@ enum audit_col {
 };
 
 /* The widest a column may grow; longer values are cut with "...". */
-static const size_t audit_col_max[N_COLS] = { 23, 9, 16, 10, 14, 48, 36,
-	40, 48 };
+static const size_t audit_col_max[N_COLS] = { 23, 9, 16, 10, 14, 48, 36, 40,
+	48 };
 /* Widths for a stream we cannot read twice. */
-static const size_t audit_col_default[N_COLS] = { 23, 9, 13, 10, 8, 32, 24,
-	24, 24 };
+static const size_t audit_col_default[N_COLS] = { 23, 9, 13, 10, 8, 32, 24, 24,
+	24 };
 static const char *const audit_col_title[N_COLS] = { "TIME (UTC)", "COMPONENT",
 	"DECISION", "DECIDED BY", "OP", "TARGET", "RULE", "REASON", "WHO" };
 
@@ -69,7 +69,8 @@ static volatile sig_atomic_t audit_is_interrupted;
 static void
 audit_usage(FILE *f)
 {
-	fprintf(f, "usage: airlock audit [FILE] [--session ID] [--follow] "
+	fprintf(f,
+	    "usage: airlock audit [FILE] [--session ID] [--follow] "
 	    "[--json]\n"
 	    "       airlock audit verify [FILE] [--session ID]\n\n"
 	    "Show an audit log as a timeline: time, component, decision (and "
@@ -90,13 +91,13 @@ audit_usage(FILE *f)
 
 /* FILE, or the session's audit.jsonl. */
 static int
-audit_resolve_path(const char *file, const char *session, char *out,
-    size_t len)
+audit_resolve_path(const char *file, const char *session, char *out, size_t len)
 {
 	char dir[PATH_MAX];
 
 	if (file != NULL && session != NULL) {
-		fprintf(stderr, "airlock audit: give FILE or --session, not "
+		fprintf(stderr,
+		    "airlock audit: give FILE or --session, not "
 		    "both\n");
 		return EXIT_USAGE;
 	}
@@ -112,8 +113,10 @@ audit_resolve_path(const char *file, const char *session, char *out,
 			fprintf(stderr, "airlock audit: session %s: %s\n",
 			    session, strerror(errno));
 		else
-			fprintf(stderr, "airlock audit: no session found (%s); "
-			    "give FILE or --session\n", strerror(errno));
+			fprintf(stderr,
+			    "airlock audit: no session found (%s); "
+			    "give FILE or --session\n",
+			    strerror(errno));
 		return EXIT_USAGE;
 	}
 	if ((size_t)snprintf(out, len, "%s/audit.jsonl", dir) >= len) {
@@ -205,8 +208,8 @@ audit_cols_of(const char *src, size_t n)
 }
 
 static void
-audit_text(const struct audit_record *rec, const char *key, char *out,
-    size_t len)
+audit_text(
+    const struct audit_record *rec, const char *key, char *out, size_t len)
 {
 	const struct audit_field *f = audit_record_get(rec, key);
 
@@ -235,10 +238,10 @@ audit_fill_cells(const struct audit_record *rec, struct audit_cells *c)
 		t[10] = ' ';
 		t[23] = '\0';
 	}
-	audit_text(rec, "component", c->v[COL_COMPONENT],
-	    sizeof(c->v[COL_COMPONENT]));
-	audit_text(rec, "decision", c->v[COL_DECISION],
-	    sizeof(c->v[COL_DECISION]));
+	audit_text(
+	    rec, "component", c->v[COL_COMPONENT], sizeof(c->v[COL_COMPONENT]));
+	audit_text(
+	    rec, "decision", c->v[COL_DECISION], sizeof(c->v[COL_DECISION]));
 	audit_text(rec, "outcome", outcome, sizeof(outcome));
 	if (strcmp(c->v[COL_DECISION], "allow") == 0)
 		c->colour[COL_DECISION] = "\033[32m";
@@ -251,8 +254,8 @@ audit_fill_cells(const struct audit_record *rec, struct audit_cells *c)
 
 		snprintf(c->v[COL_DECISION] + n, sizeof(c->v[COL_DECISION]) - n,
 		    "/%s", outcome);
-		c->colour[COL_DECISION] = strcmp(outcome, "approved") == 0 ?
-		    "\033[32m" : "\033[31m";
+		c->colour[COL_DECISION] =
+		    strcmp(outcome, "approved") == 0 ? "\033[32m" : "\033[31m";
 	}
 	if (c->v[COL_DECISION][0] == '\0')
 		str_copy(c->v[COL_DECISION], "-", sizeof(c->v[COL_DECISION]));
@@ -290,15 +293,17 @@ audit_fill_cells(const struct audit_record *rec, struct audit_cells *c)
 }
 
 static void
-audit_show_garbage(struct audit_view *v, const char *line, size_t len,
-    const char *why)
+audit_show_garbage(
+    struct audit_view *v, const char *line, size_t len, const char *why)
 {
 	struct buf b;
 
 	v->n_bad++;
 	fflush(stdout);
-	fprintf(stderr, "airlock audit: warning: %s:%llu: not an audit record "
-	    "(%s)\n", v->path, (unsigned long long)v->lineno, why);
+	fprintf(stderr,
+	    "airlock audit: warning: %s:%llu: not an audit record "
+	    "(%s)\n",
+	    v->path, (unsigned long long)v->lineno, why);
 	buf_init(&b);
 	audit_add_cell(&b, line, len, SIZE_MAX);
 	buf_add(&b, "\n", 1);
@@ -309,8 +314,8 @@ audit_show_garbage(struct audit_view *v, const char *line, size_t len,
 /* A JSON object is shown as a record only when it has what every record
  * has; anything else is shown raw, so that it is not mistaken for one. */
 static int
-audit_looks_like_record(const struct audit_record *rec, char *why,
-    size_t why_len)
+audit_looks_like_record(
+    const struct audit_record *rec, char *why, size_t why_len)
 {
 	static const char *const keys[] = { "ts", "seq", "op", "hash" };
 	const struct audit_field *f;
@@ -318,8 +323,9 @@ audit_looks_like_record(const struct audit_record *rec, char *why,
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		f = audit_record_get(rec, keys[i]);
-		if (f == NULL || (f->type != AUDIT_JSON_STRING) !=
-		    (strcmp(keys[i], "seq") == 0)) {
+		if (f == NULL ||
+		    (f->type != AUDIT_JSON_STRING) !=
+		        (strcmp(keys[i], "seq") == 0)) {
 			snprintf(why, why_len, "no \"%s\" field", keys[i]);
 			return 0;
 		}
@@ -397,7 +403,7 @@ audit_show_header(struct audit_view *v)
 		if (i == N_COLS - 1)
 			break;
 		for (cols = strlen(audit_col_title[i]); cols < v->width[i] + 2;
-		    cols++)
+		     cols++)
 			buf_add(&b, " ", 1);
 	}
 	if (v->has_colour)
@@ -433,8 +439,8 @@ audit_read_lines(struct audit_view *v, int fd, struct buf *pending)
 			audit_show_line(v, pending->data + start, i - start);
 			start = i + 1;
 		}
-		memmove(pending->data, pending->data + start,
-		    pending->len - start);
+		memmove(
+		    pending->data, pending->data + start, pending->len - start);
 		pending->len -= start;
 		if (audit_is_interrupted) {
 			errno = EINTR;
@@ -488,7 +494,8 @@ audit_follow(struct audit_view *v, int fd, struct buf *pending)
 		if (fstat(fd, &st) != 0 || (pos = lseek(fd, 0, SEEK_CUR)) == -1)
 			goto out;
 		if (st.st_size < pos) {
-			fprintf(stderr, "airlock audit: warning: %s was cut "
+			fprintf(stderr,
+			    "airlock audit: warning: %s was cut "
 			    "short; reading it again from the start\n",
 			    v->path);
 			if (lseek(fd, 0, SEEK_SET) == -1)
@@ -517,8 +524,8 @@ audit_show(struct audit_view *v)
 	size_t i;
 
 	buf_init(&pending);
-	fd = is_stdin ? STDIN_FILENO :
-	    open(v->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = is_stdin ? STDIN_FILENO
+	              : open(v->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd == -1) {
 		fprintf(stderr, "airlock audit: %s: %s\n", v->path,
 		    strerror(errno));
@@ -553,8 +560,8 @@ audit_show(struct audit_view *v)
 	}
 	if (pending.len > 0) {
 		v->lineno++;
-		audit_show_garbage(v, pending.data, pending.len,
-		    "partial last line");
+		audit_show_garbage(
+		    v, pending.data, pending.len, "partial last line");
 	}
 	rc = 0;
 	goto out;
@@ -613,8 +620,8 @@ cmd_audit(int argc, char **argv)
 	}
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, is_verify ? "s:h" : "s:fjh",
-	    opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, is_verify ? "s:h" : "s:fjh", opts,
+	            NULL)) != -1) {
 		switch (c) {
 		case 's':
 			session = optarg;
@@ -629,8 +636,10 @@ cmd_audit(int argc, char **argv)
 			audit_usage(stdout);
 			return 0;
 		default:
-			fprintf(stderr, "airlock audit: unknown or incomplete "
-			    "option '%s'\n", argv[optind - 1]);
+			fprintf(stderr,
+			    "airlock audit: unknown or incomplete "
+			    "option '%s'\n",
+			    argv[optind - 1]);
 			audit_usage(stderr);
 			return EXIT_USAGE;
 		}

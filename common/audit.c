@@ -80,7 +80,8 @@ struct audit_log {
 	uint64_t tail_seq;
 	off_t last_size; /* the file size our last write left */
 	uint64_t repaired_bytes; /* a partial line cut, to be recorded */
-	enum audit_component component; /* of the last event: for our own records */
+	enum audit_component
+	    component; /* of the last event: for our own records */
 	struct buf out;
 	struct audit_item **batch;
 	size_t *line_end; /* offsets in out where each formatted line ends */
@@ -94,7 +95,7 @@ struct audit_log {
 	pthread_cond_t idle; /* flushers wait: n_written caught up */
 	struct audit_item **ring;
 	size_t ring_cap, head, count;
-	uint64_t n_queued;  /* accepted into the ring, ever */
+	uint64_t n_queued; /* accepted into the ring, ever */
 	uint64_t n_written; /* taken from the ring and handled, ever */
 	uint64_t n_dropped; /* ever; read without the lock by audit_dropped() */
 	uint64_t n_dropped_recorded;
@@ -129,7 +130,8 @@ audit_pread_full(int fd, char *b, size_t n, off_t off)
 		if (r == -1)
 			return -1;
 		if (r == 0) {
-			errno = EIO; /* shorter than fstat said, under our lock */
+			errno =
+			    EIO; /* shorter than fstat said, under our lock */
 			return -1;
 		}
 		b += r;
@@ -146,8 +148,8 @@ audit_pread_full(int fd, char *b, size_t n, off_t off)
  * Returns 0, or -1 with errno.
  */
 static int
-audit_tail_read(int fd, off_t size, off_t *complete_end, char **line,
-    size_t *line_len)
+audit_tail_read(
+    int fd, off_t size, off_t *complete_end, char **line, size_t *line_len)
 {
 	size_t win = 4096, n;
 	off_t start;
@@ -209,13 +211,16 @@ audit_tail_load(struct audit_log *log, off_t size, int is_open)
 	int rc = -1;
 
 	if (audit_tail_read(log->fd, size, &complete_end, &line, &len) != 0) {
-		fprintf(stderr, "airlock: audit: %s: cannot read the last "
-		    "line: %s\n", log->path, strerror(errno));
+		fprintf(stderr,
+		    "airlock: audit: %s: cannot read the last "
+		    "line: %s\n",
+		    log->path, strerror(errno));
 		goto out;
 	}
 	if (complete_end != size) {
 		if (is_open) {
-			fprintf(stderr, "airlock: audit: %s: the last line is "
+			fprintf(stderr,
+			    "airlock: audit: %s: the last line is "
 			    "partial (a writer stopped mid-line); refusing to "
 			    "append. Run `airlock audit verify %s`.\n",
 			    log->path, log->path);
@@ -223,8 +228,10 @@ audit_tail_load(struct audit_log *log, off_t size, int is_open)
 			goto out;
 		}
 		if (ftruncate(log->fd, complete_end) != 0) {
-			fprintf(stderr, "airlock: audit: %s: cannot cut a "
-			    "partial line: %s\n", log->path, strerror(errno));
+			fprintf(stderr,
+			    "airlock: audit: %s: cannot cut a "
+			    "partial line: %s\n",
+			    log->path, strerror(errno));
 			goto out;
 		}
 		log->repaired_bytes += (uint64_t)(size - complete_end);
@@ -235,9 +242,10 @@ audit_tail_load(struct audit_log *log, off_t size, int is_open)
 		rc = 0;
 		goto out;
 	}
-	if (audit_record_check(line, len, NULL, 0, hash, &seq, why,
-	    sizeof(why)) != 0) {
-		fprintf(stderr, "airlock: audit: %s: the last line does not "
+	if (audit_record_check(
+	        line, len, NULL, 0, hash, &seq, why, sizeof(why)) != 0) {
+		fprintf(stderr,
+		    "airlock: audit: %s: the last line does not "
 		    "verify (%s)%s. Run `airlock audit verify %s`.\n",
 		    log->path, why, is_open ? "; refusing to append" : "",
 		    log->path);
@@ -345,34 +353,38 @@ audit_write_batch(struct audit_log *log, size_t n, uint64_t dropped,
 	memcpy(saved_hash, log->tail_hash, sizeof(saved_hash));
 	saved_seq = log->tail_seq;
 	if (log->repaired_bytes != 0) {
-		snprintf(reason[n_own], sizeof(reason[n_own]), "cut a partial "
+		snprintf(reason[n_own], sizeof(reason[n_own]),
+		    "cut a partial "
 		    "line of %llu bytes left by a writer that stopped mid-line",
 		    (unsigned long long)log->repaired_bytes);
-		audit_append_own(log, &own[n_own], "audit.repaired",
-		    reason[n_own]);
+		audit_append_own(
+		    log, &own[n_own], "audit.repaired", reason[n_own]);
 		evs[n_own] = &own[n_own];
 		log->line_end[n_own++] = log->out.len;
 	}
 	if (dropped != 0) {
-		snprintf(reason[n_own], sizeof(reason[n_own]), "%llu events "
+		snprintf(reason[n_own], sizeof(reason[n_own]),
+		    "%llu events "
 		    "dropped: the audit queue was full",
 		    (unsigned long long)dropped);
-		audit_append_own(log, &own[n_own], "audit.dropped",
-		    reason[n_own]);
+		audit_append_own(
+		    log, &own[n_own], "audit.dropped", reason[n_own]);
 		evs[n_own] = &own[n_own];
 		log->line_end[n_own++] = log->out.len;
 	}
 	for (i = 0; i < n; i++) {
 		log->component = log->batch[i]->ev.component;
-		audit_append_line(log, &log->batch[i]->ev,
-		    log->batch[i]->wall_ns);
+		audit_append_line(
+		    log, &log->batch[i]->ev, log->batch[i]->wall_ns);
 		log->line_end[n_own + i] = log->out.len;
 	}
 	if (audit_write_full(log->fd, log->out.data, log->out.len) != 0) {
 		saved_errno = errno;
 		if (ftruncate(log->fd, st.st_size) != 0)
-			fprintf(stderr, "airlock: audit: %s: cannot cut back a "
-			    "failed write: %s\n", log->path, strerror(errno));
+			fprintf(stderr,
+			    "airlock: audit: %s: cannot cut back a "
+			    "failed write: %s\n",
+			    log->path, strerror(errno));
 		memcpy(log->tail_hash, saved_hash, sizeof(saved_hash));
 		log->tail_seq = saved_seq;
 		log->last_size = -1; /* learn the tail again next time */
@@ -392,8 +404,8 @@ unlock:
 	/* Sinks see each line NUL-terminated, without its newline. */
 	start = 0;
 	for (i = 0; i < n_own + n; i++) {
-		const struct audit_event *ev = i < n_own ? evs[i] :
-		    &log->batch[i - n_own]->ev;
+		const struct audit_event *ev =
+		    i < n_own ? evs[i] : &log->batch[i - n_own]->ev;
 		size_t end = log->line_end[i] - 1;
 		size_t k;
 
@@ -418,16 +430,17 @@ audit_writer_main(void *arg)
 	pthread_mutex_lock(&log->lock);
 	for (;;) {
 		while (log->count == 0 && !log->is_stopping &&
-		    (has_failed || audit_load_dropped(log) ==
-		    log->n_dropped_recorded))
+		    (has_failed ||
+		        audit_load_dropped(log) == log->n_dropped_recorded))
 			pthread_cond_wait(&log->wake, &log->lock);
 		if (log->count == 0 && log->is_stopping &&
-		    (has_failed || audit_load_dropped(log) ==
-		    log->n_dropped_recorded))
+		    (has_failed ||
+		        audit_load_dropped(log) == log->n_dropped_recorded))
 			break;
 		n = log->count < AUDIT_BATCH_MAX ? log->count : AUDIT_BATCH_MAX;
 		for (i = 0; i < n; i++)
-			log->batch[i] = log->ring[(log->head + i) % log->ring_cap];
+			log->batch[i] =
+			    log->ring[(log->head + i) % log->ring_cap];
 		log->head = (log->head + n) % log->ring_cap;
 		log->count -= n;
 		dropped = audit_load_dropped(log) - log->n_dropped_recorded;
@@ -436,13 +449,14 @@ audit_writer_main(void *arg)
 		memcpy(sinks, log->sinks, sizeof(sinks[0]) * n_sinks);
 		pthread_mutex_unlock(&log->lock);
 
-		has_failed = audit_write_batch(log, n, dropped, n_sinks,
-		    sinks) != 0;
+		has_failed =
+		    audit_write_batch(log, n, dropped, n_sinks, sinks) != 0;
 		write_errno = has_failed ? errno : 0;
 		if (has_failed)
-			fprintf(stderr, "airlock: audit: %s: cannot append %zu "
-			    "records: %s\n", log->path, n,
-			    strerror(write_errno));
+			fprintf(stderr,
+			    "airlock: audit: %s: cannot append %zu "
+			    "records: %s\n",
+			    log->path, n, strerror(write_errno));
 		for (i = 0; i < n; i++)
 			free(log->batch[i]);
 
@@ -487,8 +501,9 @@ audit_open(const char *path, const char *session, size_t queue_len)
 	pthread_cond_init(&log->wake, NULL);
 	pthread_cond_init(&log->idle, NULL);
 
-	log->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC |
-	    O_NOFOLLOW | O_NOCTTY, 0600);
+	log->fd = open(path,
+	    O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+	    0600);
 	if (log->fd == -1)
 		goto fail;
 	if (fstat(log->fd, &st) != 0)
@@ -500,14 +515,15 @@ audit_open(const char *path, const char *session, size_t queue_len)
 	if (audit_lock_file(log->fd, LOCK_EX) != 0)
 		goto fail;
 	is_locked = 1;
-	if (fstat(log->fd, &st) != 0 || audit_tail_load(log, st.st_size, 1) != 0)
+	if (fstat(log->fd, &st) != 0 ||
+	    audit_tail_load(log, st.st_size, 1) != 0)
 		goto fail;
 	log->last_size = st.st_size;
 	audit_lock_file(log->fd, LOCK_UN);
 	is_locked = 0;
 
-	if ((errno = pthread_create(&log->thread, NULL, audit_writer_main,
-	    log)) != 0)
+	if ((errno = pthread_create(
+	         &log->thread, NULL, audit_writer_main, log)) != 0)
 		goto fail;
 	log->has_thread = 1;
 	return log;
@@ -588,8 +604,10 @@ audit_add_sink(struct audit_log *log, audit_sink_fn fn, void *arg)
 		log->sinks[log->n_sinks].arg = arg;
 		log->n_sinks++;
 	} else
-		fprintf(stderr, "airlock: audit: more than %d sinks; one "
-		    "ignored\n", AUDIT_MAX_SINKS);
+		fprintf(stderr,
+		    "airlock: audit: more than %d sinks; one "
+		    "ignored\n",
+		    AUDIT_MAX_SINKS);
 	pthread_mutex_unlock(&log->lock);
 }
 

@@ -45,11 +45,11 @@ static const char *const audit_decision_names[] = {
 	[DECISION_DENY] = "deny",
 };
 
-#define AUDIT_NAME(table, i)                                            \
-	((size_t)(i) < sizeof(table) / sizeof((table)[0]) &&            \
-		(table)[(i)] != NULL ?                                  \
-	    (table)[(i)] :                                              \
-	    "unknown")
+#define AUDIT_NAME(table, i)                                                   \
+	((size_t)(i) < sizeof(table) / sizeof((table)[0]) &&                   \
+	            (table)[(i)] != NULL                                       \
+	        ? (table)[(i)]                                                 \
+	        : "unknown")
 
 const char *
 audit_component_name(enum audit_component c)
@@ -123,8 +123,8 @@ audit_add_str(struct buf *b, const char *key, const char *val)
 
 /* A caller field: "" means unknown, written as null. */
 static void
-audit_add_known(struct buf *b, const char *key, const struct caller *c,
-    const char *val)
+audit_add_known(
+    struct buf *b, const char *key, const struct caller *c, const char *val)
 {
 	audit_add_str(b, key, c == NULL || val[0] == '\0' ? NULL : val);
 }
@@ -148,17 +148,17 @@ audit_record_format(struct buf *b, const struct audit_event *ev,
 	buf_add(b, "\"", 1);
 	audit_add_u64(b, ",\"seq\":", seq);
 	audit_add_str(b, ",\"session\":", session != NULL ? session : "");
-	audit_add_str(b, ",\"component\":",
-	    audit_component_name(ev->component));
+	audit_add_str(
+	    b, ",\"component\":", audit_component_name(ev->component));
 	audit_add_str(b, ",\"op\":", op);
 	audit_add_str(b, ",\"target\":", ev->target != NULL ? ev->target : "");
-	audit_add_str(b, ",\"decision\":", is_own ? NULL :
-	    AUDIT_NAME(audit_decision_names, ev->decision));
+	audit_add_str(b, ",\"decision\":",
+	    is_own ? NULL : AUDIT_NAME(audit_decision_names, ev->decision));
 	if (ev->outcome != AUDIT_OUTCOME_NONE)
-		audit_add_str(b, ",\"outcome\":",
-		    audit_outcome_name(ev->outcome));
-	audit_add_str(b, ",\"decided_by\":", is_own ? NULL :
-	    audit_decider_name(ev->decided_by));
+		audit_add_str(
+		    b, ",\"outcome\":", audit_outcome_name(ev->outcome));
+	audit_add_str(b, ",\"decided_by\":",
+	    is_own ? NULL : audit_decider_name(ev->decided_by));
 	audit_add_str(b, ",\"rule\":", ev->rule);
 	audit_add_str(b, ",\"reason\":", ev->reason);
 	if (ev->reviewer != NULL)
@@ -181,8 +181,8 @@ audit_record_format(struct buf *b, const struct audit_event *ev,
 	audit_add_u64(b, ",\"bytes_in\":", (unsigned long long)ev->bytes_in);
 	audit_add_u64(b, ",\"bytes_out\":", (unsigned long long)ev->bytes_out);
 	if (ev->duration_ms >= 0)
-		audit_add_u64(b, ",\"duration_ms\":",
-		    (unsigned long long)ev->duration_ms);
+		audit_add_u64(b,
+		    ",\"duration_ms\":", (unsigned long long)ev->duration_ms);
 	else
 		audit_add_str(b, ",\"duration_ms\":", NULL);
 	buf_add(b, ",\"prev\":\"", 9);

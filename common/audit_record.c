@@ -30,8 +30,8 @@ audit_scan_fail(struct audit_scan *s, const char *what)
 static void
 audit_scan_ws(struct audit_scan *s)
 {
-	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
-	    *s->p == '\r' || *s->p == '\n'))
+	while (s->p < s->end &&
+	    (*s->p == ' ' || *s->p == '\t' || *s->p == '\r' || *s->p == '\n'))
 		s->p++;
 }
 
@@ -56,7 +56,8 @@ audit_scan_string(struct audit_scan *s, const char **val, size_t *len)
 		unsigned char c = (unsigned char)*s->p;
 
 		if (c < 0x20)
-			return audit_scan_fail(s, "control character in a string");
+			return audit_scan_fail(
+			    s, "control character in a string");
 		if (c != '\\') {
 			s->p++;
 			continue;
@@ -64,8 +65,14 @@ audit_scan_string(struct audit_scan *s, const char **val, size_t *len)
 		if (s->end - s->p < 2)
 			break;
 		switch (s->p[1]) {
-		case '"': case '\\': case '/': case 'b': case 'f': case 'n':
-		case 'r': case 't':
+		case '"':
+		case '\\':
+		case '/':
+		case 'b':
+		case 'f':
+		case 'n':
+		case 'r':
+		case 't':
 			s->p += 2;
 			break;
 		case 'u':
@@ -306,11 +313,21 @@ audit_field_text(const struct audit_field *f, char *out, size_t out_len)
 		}
 		/* The scanner let only well-formed escapes through. */
 		switch (p[1]) {
-		case 'b': audit_put(out, out_len, &n, '\b'); break;
-		case 'f': audit_put(out, out_len, &n, '\f'); break;
-		case 'n': audit_put(out, out_len, &n, '\n'); break;
-		case 'r': audit_put(out, out_len, &n, '\r'); break;
-		case 't': audit_put(out, out_len, &n, '\t'); break;
+		case 'b':
+			audit_put(out, out_len, &n, '\b');
+			break;
+		case 'f':
+			audit_put(out, out_len, &n, '\f');
+			break;
+		case 'n':
+			audit_put(out, out_len, &n, '\n');
+			break;
+		case 'r':
+			audit_put(out, out_len, &n, '\r');
+			break;
+		case 't':
+			audit_put(out, out_len, &n, '\t');
+			break;
 		case 'u':
 			cp = audit_hex4(p + 2);
 			p += 6;
@@ -328,7 +345,9 @@ audit_field_text(const struct audit_field *f, char *out, size_t out_len)
 				cp = 0xfffd; /* a lone surrogate */
 			audit_put_utf8(out, out_len, &n, cp);
 			continue;
-		default: audit_put(out, out_len, &n, p[1]); break;
+		default:
+			audit_put(out, out_len, &n, p[1]);
+			break;
 		}
 		p += 2;
 	}
@@ -366,7 +385,8 @@ audit_is_hash(const char *p)
 	int i;
 
 	for (i = 0; i < AUDIT_HASH_HEX; i++)
-		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+		if (!((p[i] >= '0' && p[i] <= '9') ||
+		        (p[i] >= 'a' && p[i] <= 'f')))
 			return 0;
 	return 1;
 }
@@ -374,7 +394,8 @@ audit_is_hash(const char *p)
 static int
 audit_key_is(const struct audit_field *f, const char *key)
 {
-	return f->key_len == strlen(key) && memcmp(f->key, key, f->key_len) == 0;
+	return f->key_len == strlen(key) &&
+	    memcmp(f->key, key, f->key_len) == 0;
 }
 
 int
@@ -392,8 +413,8 @@ audit_record_check(const char *line, size_t len, const char *expect_prev,
 		snprintf(why, why_len, "empty line");
 		return -1;
 	}
-	if (audit_record_parse(line, len, &rec, parse_why,
-	    sizeof(parse_why)) != 0) {
+	if (audit_record_parse(line, len, &rec, parse_why, sizeof(parse_why)) !=
+	    0) {
 		snprintf(why, why_len, "not an audit record (%s)", parse_why);
 		return -1;
 	}
@@ -402,29 +423,35 @@ audit_record_check(const char *line, size_t len, const char *expect_prev,
 	    rec.n_fields < 2 ||
 	    !audit_key_is(&rec.fields[rec.n_fields - 1], "hash") ||
 	    !audit_key_is(&rec.fields[rec.n_fields - 2], "prev") ||
-	    memcmp(line + len - AUDIT_HASH_SUFFIX_LEN, ",\"hash\":\"", 9) != 0 ||
+	    memcmp(line + len - AUDIT_HASH_SUFFIX_LEN, ",\"hash\":\"", 9) !=
+	        0 ||
 	    memcmp(line + len - 2, "\"}", 2) != 0) {
-		snprintf(why, why_len, "no \"prev\" and \"hash\" at the end of "
+		snprintf(why, why_len,
+		    "no \"prev\" and \"hash\" at the end of "
 		    "the record");
 		return -1;
 	}
 	body_len = len - AUDIT_HASH_SUFFIX_LEN;
 	hash = line + body_len + 9;
 	prev = line + body_len - AUDIT_PREV_SUFFIX_LEN + 9;
-	if (memcmp(prev - 9, ",\"prev\":\"", 9) != 0 ||
-	    !audit_is_hash(prev) || !audit_is_hash(hash)) {
-		snprintf(why, why_len, "\"prev\" or \"hash\" is not 64 "
+	if (memcmp(prev - 9, ",\"prev\":\"", 9) != 0 || !audit_is_hash(prev) ||
+	    !audit_is_hash(hash)) {
+		snprintf(why, why_len,
+		    "\"prev\" or \"hash\" is not 64 "
 		    "lower-case hex digits");
 		return -1;
 	}
-	if (expect_prev != NULL && memcmp(prev, expect_prev, AUDIT_HASH_HEX) != 0) {
-		snprintf(why, why_len, "\"prev\" is not the hash of the line "
+	if (expect_prev != NULL &&
+	    memcmp(prev, expect_prev, AUDIT_HASH_HEX) != 0) {
+		snprintf(why, why_len,
+		    "\"prev\" is not the hash of the line "
 		    "before: a line was deleted, inserted or reordered here");
 		return -1;
 	}
 	audit_record_hash(prev, line, body_len, computed);
 	if (memcmp(computed, hash, AUDIT_HASH_HEX) != 0) {
-		snprintf(why, why_len, "\"hash\" does not match the record: "
+		snprintf(why, why_len,
+		    "\"hash\" does not match the record: "
 		    "the line was edited");
 		return -1;
 	}

@@ -50,8 +50,8 @@ void audit_record_format(struct buf *b, const struct audit_event *ev,
     const char *prev, char *hash_out);
 
 /* H = hex(SHA-256(prev || text[0..len))) into out (65 bytes). */
-void audit_record_hash(const char *prev, const char *text, size_t len,
-    char *out);
+void audit_record_hash(
+    const char *prev, const char *text, size_t len, char *out);
 
 /* A field of a parsed record: slices into the line, never copied. */
 enum audit_json_type {
@@ -85,8 +85,8 @@ int audit_record_parse(const char *line, size_t len, struct audit_record *rec,
     char *why, size_t why_len);
 
 /* The field named key, or NULL. */
-const struct audit_field *audit_record_get(const struct audit_record *rec,
-    const char *key);
+const struct audit_field *audit_record_get(
+    const struct audit_record *rec, const char *key);
 
 /*
  * Unescape a string field into out (NUL-terminated, truncated to out_len);

@@ -20,8 +20,8 @@
  * records, so that a caller can say how many verified.
  */
 int
-audit_verify_file(const char *path, uint64_t *bad_line, char *why,
-    size_t why_len)
+audit_verify_file(
+    const char *path, uint64_t *bad_line, char *why, size_t why_len)
 {
 	FILE *f = NULL;
 	char *line = NULL;
@@ -46,13 +46,14 @@ audit_verify_file(const char *path, uint64_t *bad_line, char *why,
 		lineno++;
 		if (line[n - 1] != '\n') {
 			*bad_line = lineno;
-			snprintf(why, why_len, "partial record at the end of the "
+			snprintf(why, why_len,
+			    "partial record at the end of the "
 			    "file (no newline: a writer stopped mid-line)");
 			rc = 1;
 			goto out;
 		}
 		if (audit_record_check(line, (size_t)n - 1, prev, seq + 1, hash,
-		    &seq, why, why_len) != 0) {
+		        &seq, why, why_len) != 0) {
 			*bad_line = lineno;
 			rc = 1;
 			goto out;

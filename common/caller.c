@@ -25,7 +25,8 @@ caller_is_lhex(const char *s, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		        (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return 1;
 }
@@ -91,8 +92,8 @@ caller_read_cmdline(int dirfd, struct caller *out)
 {
 	ssize_t n, i;
 
-	n = caller_read_file(dirfd, "cmdline", out->cmdline,
-	    sizeof(out->cmdline));
+	n = caller_read_file(
+	    dirfd, "cmdline", out->cmdline, sizeof(out->cmdline));
 	if (n <= 0) {
 		out->cmdline[0] = '\0';
 		return;
@@ -116,8 +117,7 @@ caller_take_env(const char *e, size_t len, struct caller *out)
 	if (len >= sizeof(tp) - 1 && memcmp(e, tp, sizeof(tp) - 1) == 0) {
 		str_copy(value, e + sizeof(tp) - 1, sizeof(value));
 		caller_parse_traceparent(value, out->trace_id, out->span_id);
-	} else if (len >= sizeof(in) - 1 &&
-	    memcmp(e, in, sizeof(in) - 1) == 0)
+	} else if (len >= sizeof(in) - 1 && memcmp(e, in, sizeof(in) - 1) == 0)
 		str_copy(out->intent, e + sizeof(in) - 1, sizeof(out->intent));
 }
 
