@@ -303,6 +303,13 @@ glob_compile(struct glob *g, const char *pattern, size_t len,
 	}
 	for (i = 0, s = 0; i <= len; i++) {
 		if (i < len && pattern[i] == '\\') {
+			if (i + 1 == len) {
+				*at = i;
+				why_set(why, why_len,
+				    "a pattern cannot end "
+				    "with '\\'");
+				goto out;
+			}
 			i++;
 			continue;
 		}
@@ -346,6 +353,10 @@ glob_compile(struct glob *g, const char *pattern, size_t len,
 		for (k = 0; k < c->len; k++)
 			lit[k] = (char)g->tok[c->start + k];
 		c->lit = lit;
+	}
+	if (g->n_comps == 0) {
+		why_set(why, why_len, "empty path pattern");
+		goto out;
 	}
 	glob_compute_checks(g, len, arena);
 	rc = 0;

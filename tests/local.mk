@@ -41,12 +41,51 @@ tests_unit_test_audit_LDADD = $(UNIT_LIBS)
 tests_unit_test_caller_SOURCES = tests/unit/test_caller.c
 tests_unit_test_caller_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_caller_LDADD = $(UNIT_LIBS)
-# tests/integration/test_audit_cli.sh writes its logs with this.
-noinst_PROGRAMS += tests/helpers/audit_writer
-tests_helpers_audit_writer_SOURCES = tests/helpers/audit_writer.c
-tests_helpers_audit_writer_LDADD = $(AIRLOCK_LIBS)
 # stage_tool: builds a staging area without a mount, for the review tests
 noinst_PROGRAMS += tests/helpers/stage_tool
 tests_helpers_stage_tool_SOURCES = tests/helpers/stage_tool.c
 tests_helpers_stage_tool_CFLAGS = $(UNIT_CFLAGS)
 tests_helpers_stage_tool_LDADD = fs/libairlockfs.a $(AIRLOCK_LIBS)
+
+# policy (common/policy*.c): matchers, loader errors, evaluation, @registries
+POLICY_TESTS = tests/unit/test_policy_glob tests/unit/test_policy_host \
+	tests/unit/test_policy_load tests/unit/test_policy_eval \
+	tests/unit/test_policy_registries
+check_PROGRAMS += $(POLICY_TESTS)
+TESTS += $(POLICY_TESTS)
+tests_unit_test_policy_glob_SOURCES = tests/unit/test_policy_glob.c
+tests_unit_test_policy_glob_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_policy_glob_LDADD = $(UNIT_LIBS)
+tests_unit_test_policy_host_SOURCES = tests/unit/test_policy_host.c
+tests_unit_test_policy_host_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_policy_host_LDADD = $(UNIT_LIBS)
+tests_unit_test_policy_load_SOURCES = tests/unit/test_policy_load.c
+tests_unit_test_policy_load_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_policy_load_LDADD = $(UNIT_LIBS)
+tests_unit_test_policy_eval_SOURCES = tests/unit/test_policy_eval.c
+tests_unit_test_policy_eval_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_policy_eval_LDADD = $(UNIT_LIBS)
+tests_unit_test_policy_registries_SOURCES = tests/unit/test_policy_registries.c
+tests_unit_test_policy_registries_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_policy_registries_LDADD = $(UNIT_LIBS)
+
+# proxy parsers (proxy/http_parse.c, proxy/tls_peek.c): pure, no libevent
+check_PROGRAMS += tests/unit/test_http_parse tests/unit/test_tls_peek
+TESTS += tests/unit/test_http_parse tests/unit/test_tls_peek
+tests_unit_test_http_parse_SOURCES = tests/unit/test_http_parse.c proxy/http_parse.c
+tests_unit_test_http_parse_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_http_parse_LDADD = $(UNIT_LIBS)
+tests_unit_test_tls_peek_SOURCES = tests/unit/test_tls_peek.c proxy/tls_peek.c
+tests_unit_test_tls_peek_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_tls_peek_LDADD = $(UNIT_LIBS)
+
+# libFuzzer targets: ./configure CC=clang --enable-fuzz
+if ENABLE_FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_policy_load tests/fuzz/fuzz_glob
+tests_fuzz_fuzz_policy_load_SOURCES = tests/fuzz/fuzz_policy_load.c
+tests_fuzz_fuzz_policy_load_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+tests_fuzz_fuzz_policy_load_LDADD = $(AIRLOCK_LIBS)
+tests_fuzz_fuzz_glob_SOURCES = tests/fuzz/fuzz_glob.c
+tests_fuzz_fuzz_glob_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+tests_fuzz_fuzz_glob_LDADD = $(AIRLOCK_LIBS)
+endif
