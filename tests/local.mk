@@ -41,6 +41,10 @@ tests_unit_test_audit_LDADD = $(UNIT_LIBS)
 tests_unit_test_caller_SOURCES = tests/unit/test_caller.c
 tests_unit_test_caller_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_caller_LDADD = $(UNIT_LIBS)
+# tests/integration/test_audit_cli.sh writes its logs with this.
+noinst_PROGRAMS += tests/helpers/audit_writer
+tests_helpers_audit_writer_SOURCES = tests/helpers/audit_writer.c
+tests_helpers_audit_writer_LDADD = $(AIRLOCK_LIBS)
 # stage_tool: builds a staging area without a mount, for the review tests
 noinst_PROGRAMS += tests/helpers/stage_tool
 tests_helpers_stage_tool_SOURCES = tests/helpers/stage_tool.c

@@ -240,12 +240,13 @@ test_format_fields(void **state)
 	audit_record_format(&b, &ev, "sess-9", 1764102265123456789ULL, 7,
 	    audit_hash_zero, hash);
 	assert_null(memchr(b.data, '\n', b.len));
-	assert_non_null(strstr(b.data, "\"ts\":\"2025-11-25T20:24:25.123456789Z\""));
+	assert_non_null(
+	    strstr(b.data, "\"ts\":\"2025-11-25T20:24:25.123456789Z\""));
 	assert_non_null(strstr(b.data,
 	    "\"target\":\"quote\\\" back\\\\slash\\nnl\\u0001 tab\\t "
 	    "\xc3\xa9 bad\xef\xbf\xbd\""));
-	assert_int_equal(audit_record_parse(b.data, b.len, &rec, why,
-	    sizeof(why)), 0);
+	assert_int_equal(
+	    audit_record_parse(b.data, b.len, &rec, why, sizeof(why)), 0);
 	assert_int_equal(rec.n_fields, sizeof(order) / sizeof(order[0]));
 	for (i = 0; i < rec.n_fields; i++)
 		if (rec.fields[i].key_len != strlen(order[i]) ||
@@ -273,7 +274,8 @@ test_format_fields(void **state)
 	field_is(&rec, "prev", audit_hash_zero);
 	field_is(&rec, "hash", hash);
 	assert_int_equal(audit_record_check(b.data, b.len, audit_hash_zero, 7,
-	    hash2, &seq, why, sizeof(why)), 0);
+	                     hash2, &seq, why, sizeof(why)),
+	    0);
 	assert_string_equal(hash, hash2);
 
 	/* No caller, not held, no reviewer: fields omitted or null. */
@@ -284,8 +286,8 @@ test_format_fields(void **state)
 	ev.duration_ms = -1;
 	b.len = 0;
 	audit_record_format(&b, &ev, "", 0, 1, audit_hash_zero, hash);
-	assert_int_equal(audit_record_parse(b.data, b.len, &rec, why,
-	    sizeof(why)), 0);
+	assert_int_equal(
+	    audit_record_parse(b.data, b.len, &rec, why, sizeof(why)), 0);
 	assert_null(audit_record_get(&rec, "outcome"));
 	assert_null(audit_record_get(&rec, "reviewer"));
 	assert_null(audit_record_get(&rec, "identity"));
@@ -305,18 +307,18 @@ test_parse_garbage(void **state)
 		"{\"a\":1,\"a\":2}", "{\"a\":01}", "{\"a\":\"unterminated}",
 		"{\"a\" 1}", "{\"a\":tru}", "\x01\x02" };
 	static const char good[] = "{\"a\":-1.5e3,\"b\":null,\"c\":true,"
-	    "\"d\":\"\\ud83d\\ude00\"}";
+	                           "\"d\":\"\\ud83d\\ude00\"}";
 	struct audit_record rec;
 	char why[128];
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (audit_record_parse(bad[i], strlen(bad[i]), &rec, why,
-		    sizeof(why)) == 0)
+		if (audit_record_parse(
+		        bad[i], strlen(bad[i]), &rec, why, sizeof(why)) == 0)
 			fail_msg("accepted %s", bad[i]);
-	assert_int_equal(audit_record_parse(good, strlen(good), &rec, why,
-	    sizeof(why)), 0);
+	assert_int_equal(
+	    audit_record_parse(good, strlen(good), &rec, why, sizeof(why)), 0);
 	field_is(&rec, "d", "\xf0\x9f\x98\x80");
 }
 
@@ -344,8 +346,10 @@ test_chain_reopen(void **state)
 	n = split_lines(text, lines, 32);
 	assert_int_equal(n, 15);
 	assert_int_equal(audit_record_parse(lines[14], strlen(lines[14]), &rec,
-	    why, sizeof(why)), 0);
-	assert_int_equal(audit_field_u64(audit_record_get(&rec, "seq"), &seq), 0);
+	                     why, sizeof(why)),
+	    0);
+	assert_int_equal(
+	    audit_field_u64(audit_record_get(&rec, "seq"), &seq), 0);
 	assert_int_equal(seq, 15);
 	field_is(&rec, "component", "proxy");
 	field_is(&rec, "target", "src/file14.c");
@@ -372,8 +376,10 @@ test_two_processes(void **state)
 			if (log == NULL)
 				_exit(1);
 			for (j = 0; j < 30; j++) {
-				log_some(log, i == 0 ? AUDIT_COMPONENT_FS :
-				    AUDIT_COMPONENT_PROXY, j * 10, 10);
+				log_some(log,
+				    i == 0 ? AUDIT_COMPONENT_FS
+				           : AUDIT_COMPONENT_PROXY,
+				    j * 10, 10);
 				if (audit_flush(log) != 0)
 					_exit(1);
 			}
@@ -487,7 +493,8 @@ static void
 test_runtime_repair(void **state)
 {
 	struct fixture *fx = *state;
-	static const char partial[] = "{\"ts\":\"2026-11-25T20:00:00Z\",\"seq\":";
+	static const char partial[] =
+	    "{\"ts\":\"2026-11-25T20:00:00Z\",\"seq\":";
 	struct audit_log *log;
 	char *text;
 	size_t len;
@@ -515,7 +522,8 @@ static void
 test_verify_odd_files(void **state)
 {
 	struct fixture *fx = *state;
-	static const char junk[] = "\x7f" "ELF\x00\x01\x02garbage\n\xff\xfe\n";
+	static const char junk[] = "\x7f"
+	                           "ELF\x00\x01\x02garbage\n\xff\xfe\n";
 	uint64_t n = 99;
 	char why[128];
 
@@ -543,16 +551,17 @@ struct sink_seen {
 };
 
 static void
-count_sink(const struct audit_event *ev, const char *line, size_t len,
-    void *arg)
+count_sink(
+    const struct audit_event *ev, const char *line, size_t len, void *arg)
 {
 	struct sink_seen *seen = arg;
 	char hash[65], why[128];
 	uint64_t seq;
 
 	seen->n++;
-	if (strlen(line) != len || audit_record_check(line, len, NULL, 0, hash,
-	    &seq, why, sizeof(why)) != 0)
+	if (strlen(line) != len ||
+	    audit_record_check(
+	        line, len, NULL, 0, hash, &seq, why, sizeof(why)) != 0)
 		seen->n_bad++;
 	str_copy(seen->last_op, ev->op, sizeof(seen->last_op));
 }
@@ -594,7 +603,9 @@ test_drop_counting(void **state)
 	assert_int_equal(flock(fd, LOCK_EX), 0);
 	for (k = 0; k < 100; k++) {
 		struct audit_event ev = { .component = AUDIT_COMPONENT_FS,
-			.op = "write", .target = "x", .duration_ms = -1 };
+			.op = "write",
+			.target = "x",
+			.duration_ms = -1 };
 
 		if (audit_log_event(log, &ev) == 0)
 			n_ok++;
@@ -615,7 +626,8 @@ test_drop_counting(void **state)
 	text = slurp(fx->path, &len);
 	n = split_lines(text, lines, 64);
 	for (i = 0; i < n; i++) {
-		if ((p = strstr(lines[i], "\"op\":\"audit.dropped\"")) != NULL) {
+		if ((p = strstr(lines[i], "\"op\":\"audit.dropped\"")) !=
+		    NULL) {
 			assert_non_null(strstr(lines[i], "\"decision\":null"));
 			p = strstr(lines[i], "\"reason\":\"");
 			assert_non_null(p);
@@ -634,18 +646,23 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_fields),
 		cmocka_unit_test(test_parse_garbage),
-		cmocka_unit_test_setup_teardown(test_chain_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tamper_edit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delete_reorder_truncate, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_partial_last_line, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_runtime_repair, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verify_odd_files, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_chain_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_two_processes, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tamper_edit, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_delete_reorder_truncate, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_partial_last_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_runtime_repair, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_verify_odd_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sink, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_drop_counting, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_drop_counting, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,9 +34,11 @@ test_traceparent_good(void **state)
 	assert_int_equal(caller_parse_traceparent(TP_GOOD, trace, span), 0);
 	assert_string_equal(trace, "4bf92f3577b34da6a3ce929d0e0e4736");
 	assert_string_equal(span, "00f067aa0ba902b7");
-	assert_int_equal(caller_parse_traceparent(
-	    "00-00000000000000000000000000000001-0000000000000001-00", trace,
-	    span), 0);
+	assert_int_equal(
+	    caller_parse_traceparent(
+	        "00-00000000000000000000000000000001-0000000000000001-00",
+	        trace, span),
+	    0);
 }
 
 static void
@@ -141,7 +143,8 @@ test_read_child_env(void **state)
 	char *const argv[] = { "/bin/sleep", "30", NULL };
 	char *const env[] = { "FOO=bar", "TRACEPARENT=" TP_GOOD,
 		"AIRLOCK_INTENT=fix the flaky test", "ZED=1", NULL };
-	char *const env_bad[] = { "TRACEPARENT=00-zz", "AIRLOCK_INTENT=", NULL };
+	char *const env_bad[] = { "TRACEPARENT=00-zz",
+		"AIRLOCK_INTENT=", NULL };
 	struct caller c;
 	pid_t pid;
 
