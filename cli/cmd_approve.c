@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,56 +278,83 @@ json_parse_scalar(const char **p, char **out)
 	return 0;
 }
 
+/* The fields the CLI reads, by JSON key; the rest are skipped. */
+static const struct pending_field {
+	const char *key;
+	size_t offset;
+} pending_fields[] = {
+	{ "id", offsetof(struct pending_item, id) },
+	{ "kind", offsetof(struct pending_item, kind) },
+	{ "op", offsetof(struct pending_item, op) },
+	{ "target", offsetof(struct pending_item, target) },
+	{ "pid", offsetof(struct pending_item, pid) },
+	{ "exe", offsetof(struct pending_item, exe) },
+	{ "intent", offsetof(struct pending_item, intent) },
+	{ "age_ms", offsetof(struct pending_item, age_ms) },
+	{ "left_ms", offsetof(struct pending_item, left_ms) },
+};
+#define PENDING_N_FIELDS (sizeof(pending_fields) / sizeof(pending_fields[0]))
+
+static char **
+pending_item_slot(struct pending_item *it, size_t i)
+{
+	return (char **)((char *)it + pending_fields[i].offset);
+}
+
 static char **
 pending_item_field(struct pending_item *it, const char *key)
 {
-	if (strcmp(key, "id") == 0)
-		return &it->id;
-	if (strcmp(key, "kind") == 0)
-		return &it->kind;
-	if (strcmp(key, "op") == 0)
-		return &it->op;
-	if (strcmp(key, "target") == 0)
-		return &it->target;
-	if (strcmp(key, "pid") == 0)
-		return &it->pid;
-	if (strcmp(key, "exe") == 0)
-		return &it->exe;
-	if (strcmp(key, "intent") == 0)
-		return &it->intent;
-	if (strcmp(key, "age_ms") == 0)
-		return &it->age_ms;
-	if (strcmp(key, "left_ms") == 0)
-		return &it->left_ms;
+	size_t i;
+
+	for (i = 0; i < PENDING_N_FIELDS; i++)
+		if (strcmp(pending_fields[i].key, key) == 0)
+			return pending_item_slot(it, i);
 	return NULL;
 }
 
 static void
 pending_item_clear(struct pending_item *it)
 {
-	free(it->id);
-	free(it->kind);
-	free(it->op);
-	free(it->target);
-	free(it->pid);
-	free(it->exe);
-	free(it->intent);
-	free(it->age_ms);
-	free(it->left_ms);
+	size_t i;
+
+	for (i = 0; i < PENDING_N_FIELDS; i++)
+		free(*pending_item_slot(it, i));
 	memset(it, 0, sizeof(*it));
 }
 
-/* Every field non-NULL, so that printing needs no checks. */
+/*
+ * Make a field safe to print on a terminal.  Paths, intents and command
+ * lines come from the agent: an escape sequence in a file name could
+ * otherwise redraw the table a person decides from.  C0 controls, DEL and
+ * the UTF-8 forms of C1 controls become '?', in place.
+ */
+static void
+pending_defang(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			p[0] = '?';
+			p[1] = '?';
+			p++;
+		}
+	}
+}
+
+/* Every field non-NULL and printable, so that printing needs no checks. */
 static void
 pending_item_fill(struct pending_item *it)
 {
-	char **f[] = { &it->id, &it->kind, &it->op, &it->target, &it->pid,
-		&it->exe, &it->intent, &it->age_ms, &it->left_ms };
 	size_t i;
 
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		if (*f[i] == NULL)
-			*f[i] = xstrdup("");
+	for (i = 0; i < PENDING_N_FIELDS; i++) {
+		if (*pending_item_slot(it, i) == NULL)
+			*pending_item_slot(it, i) = xstrdup("");
+		pending_defang(*pending_item_slot(it, i));
+	}
 }
 
 static int

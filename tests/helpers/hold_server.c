@@ -7,6 +7,7 @@
  *   resolved f1 approved human <reason>
  *
  * (a remembered answer prints "resolved - approved human remembered").
+ * HOLD_TARGET in the environment replaces the held path.
  * It exits 0 after the last one.  Test-only; never installed.
  */
 #include "config.h"
@@ -91,6 +92,9 @@ main(int argc, char **argv)
 	    getenv("AIRLOCK_INTENT") != NULL ? getenv("AIRLOCK_INTENT") : "",
 	    sizeof(c.intent));
 	info.caller = &c;
+	/* HOLD_TARGET: what is held, when a test wants another path. */
+	if (getenv("HOLD_TARGET") != NULL)
+		info.target = getenv("HOLD_TARGET");
 
 	if ((ap = approvals_new("f", (unsigned)strtoul(argv[2], NULL, 10))) ==
 	    NULL) {

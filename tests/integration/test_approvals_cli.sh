@@ -135,6 +135,16 @@ check_eq "root still decides" 0 "$rc"
 check "f1 denied by the person" resolved_line "f1 denied human denied by uid 0 through the control socket"
 stop_hold
 
+echo "# what the agent names cannot drive the terminal"
+HOLD_TARGET=$'evil\e[2J\e]0;x\a.txt' start_hold 60000 1
+run_cli out rc pending --session "$SID"
+check_eq "pending exits 0" 0 "$rc"
+check_contains "the target is shown defanged" 'evil?[2J?]0;x?.txt' "$out"
+check_not "no escape byte reaches the terminal" grep -q $'\e' <<<"$out"
+run_cli out rc deny f1 --session "$SID"
+check_contains "the confirmation is defanged too" 'denied f1 (write evil?[2J?]0;x?.txt)' "$out"
+stop_hold
+
 echo "# no daemons"
 run_cli out rc pending --session "$SID"
 check_eq "pending with no daemons exits 3" 3 "$rc"
