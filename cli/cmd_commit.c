@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,9 +155,14 @@ cmd_commit(int argc, char **argv)
 		    "committed\n", cc.n_conflicts, cc.n_conflicts == 1 ? "" :
 		    "s");
 		rc = EXIT_NEGATIVE;
-	} else if (r < 0) {
+	} else if (r < 0 && faccessat(sfd, "commit.journal", F_OK,
+	    AT_SYMLINK_NOFOLLOW) == 0) {
 		fprintf(stderr, "airlock commit: %s; the project may be partly "
 		    "committed: run airlock commit again to complete it\n",
+		    strerror(errno));
+		rc = EXIT_IO;
+	} else if (r < 0) {
+		fprintf(stderr, "airlock commit: %s; nothing was committed\n",
 		    strerror(errno));
 		rc = EXIT_IO;
 	} else if (cc.n_applied == 0)

@@ -225,6 +225,58 @@ commit_is_current(const struct commit_ctx *c, const struct stage_entry *e,
 
 /* ---- planning ---- */
 
+/* Whether some existing parent directory of path in the project is a
+ * symlink (walking down from the top; a missing or non-directory
+ * component ends the walk: the commit creates or replaces it). */
+static int
+commit_has_symlink_parent(const struct commit_ctx *c, const char *path)
+{
+	char anc[PATH_MAX];
+	const char *name;
+	struct stat sb;
+	char *slash;
+	int pfd, r;
+
+	if (str_copy(anc, path, sizeof anc) >= sizeof anc)
+		return 1;
+	for (slash = strchr(anc, '/'); slash != NULL;
+	     slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		pfd = stage_open_parent(c->project_fd, anc, &name);
+		r = pfd >= 0 ? fstatat(pfd, name, &sb, AT_SYMLINK_NOFOLLOW) : -1;
+		if (pfd >= 0)
+			close(pfd);
+		*slash = '/';
+		if (r != 0)
+			return errno != ENOENT && errno != ENOTDIR;
+		if (S_ISLNK(sb.st_mode))
+			return 1;
+		if (!S_ISDIR(sb.st_mode))
+			return 0;
+	}
+	return 0;
+}
+
+/* Refuse, before any journal exists, a change whose parent directories in
+ * the project cannot be reached without a symlink: its operation would
+ * fail on every replay. */
+static int
+commit_preflight(struct commit_ctx *c, const struct review_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++) {
+		if (!commit_has_symlink_parent(c, set->v[i].path))
+			continue;
+		commit_note(c, COMMIT_NOTE_ERROR, set->v[i].path,
+		    "a parent directory in the project is a symlink; airlock "
+		    "never writes through one");
+		errno = ELOOP;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 commit_is_dir(mode_t m)
 {
@@ -381,14 +433,17 @@ out:
 static int
 commit_journal_parse(char *line, struct commit_op *op)
 {
-	char *f[5], *save = NULL, *end;
+	char *f[5], *save = NULL, *end, *tok;
 	size_t i, n = 0;
 
 	memset(op, 0, sizeof op[0]);
-	for (f[n] = strtok_r(line, " ", &save); f[n] != NULL && n < 5;)
-		if (++n < 5)
-			f[n] = strtok_r(NULL, " ", &save);
-	if (n != 5 || strtok_r(NULL, " ", &save) != NULL)
+	for (tok = strtok_r(line, " ", &save); tok != NULL;
+	     tok = strtok_r(NULL, " ", &save)) {
+		if (n == sizeof f / sizeof f[0])
+			goto bad;
+		f[n++] = tok;
+	}
+	if (n != sizeof f / sizeof f[0])
 		goto bad;
 	for (i = 0; i < sizeof commit_op_words / sizeof commit_op_words[0];
 	     i++)
@@ -787,6 +842,8 @@ commit_run(struct stage *st, int session_fd, int project_fd,
 		rc = 1;
 		goto out;
 	}
+	if (commit_preflight(&c, &set) != 0)
+		goto out;
 	for (i = 0; i < set.n; i++)
 		commit_note(&c, COMMIT_NOTE_APPLY, set.v[i].path,
 		    commit_change_letter(&set.v[i]));
