@@ -11,7 +11,7 @@ pkgs_build="build-essential autoconf automake libtool pkg-config
 pkgs_test="curl openssl iproute2 procps psmisc util-linux sqlite3 python3
   socat"
 # Added by rooms as their tests need (keep one package per word).
-pkgs_extra=""
+pkgs_extra="nodejs"
 
 missing=()
 for p in $pkgs_build $pkgs_test $pkgs_extra; do

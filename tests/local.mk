@@ -93,3 +93,16 @@ tests_fuzz_fuzz_glob_SOURCES = tests/fuzz/fuzz_glob.c
 tests_fuzz_fuzz_glob_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 tests_fuzz_fuzz_glob_LDADD = $(AIRLOCK_LIBS)
 endif
+
+# otlp (common/otlp*.c): encoding, batching, retries, drops, loopback POSTs
+check_PROGRAMS += tests/unit/test_otlp
+TESTS += tests/unit/test_otlp
+tests_unit_test_otlp_SOURCES = tests/unit/test_otlp.c
+tests_unit_test_otlp_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_otlp_LDADD = $(UNIT_LIBS)
+# tests/integration/test_otlp_export.sh drives the exporter with this.
+noinst_PROGRAMS += tests/helpers/otlp_emit
+tests_helpers_otlp_emit_SOURCES = tests/helpers/otlp_emit.c
+tests_helpers_otlp_emit_LDADD = $(AIRLOCK_LIBS)
+EXTRA_DIST += tests/otlp-receiver/package.json \
+	tests/otlp-receiver/package-lock.json tests/otlp-receiver/receiver.js

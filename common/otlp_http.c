@@ -1,0 +1,426 @@
+/*
+ * otlp_http: the exporter's HTTP/1.1 client: parse an http:// endpoint,
+ * POST one body, read the status line.
+ *
+ * Blocking on purpose: it runs only on the exporter's own thread, and a
+ * thread that waits on one socket with poll() is the simplest thing that
+ * bounds every step.  The one step poll() cannot bound is name resolution
+ * (getaddrinfo); an endpoint on loopback or an IP literal, the usual
+ * collector, resolves without the network.
+ *
+ * One connection per request (Connection: close): a batch goes out at most
+ * once a second, and a connection that is never reused is never found dead
+ * half-way through a request.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "otlp_priv.h"
+#include "util.h"
+
+/* The response head we read; a collector's is a few hundred bytes. */
+#define OTLP_HTTP_HEAD_MAX 16384
+/* How often a wait looks again at the request's deadline. */
+#define OTLP_POLL_SLICE_MS 50
+
+static const char *const otlp_reserved_headers[] = {
+	"host",
+	"content-length",
+	"content-type",
+	"transfer-encoding",
+	"connection",
+	NULL,
+};
+
+static int
+otlp_fail(char *why, size_t why_len, int err, const char *msg)
+{
+	snprintf(why, why_len, "%s", msg);
+	errno = err;
+	return -1;
+}
+
+static int
+otlp_is_host_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+}
+
+int
+otlp_endpoint_parse(
+    const char *url, struct otlp_endpoint *ep, char *why, size_t why_len)
+{
+	const char *auth, *end, *host, *colon = NULL, *p;
+	size_t host_len, i;
+	long port = 80;
+	int is_v6 = 0;
+
+	memset(ep, 0, sizeof(*ep));
+	if (strncasecmp(url, "https://", 8) == 0)
+		return otlp_fail(why, why_len, EPROTONOSUPPORT,
+		    "https is not "
+		    "supported: point the endpoint at a collector on loopback "
+		    "(http://) that forwards over TLS");
+	if (strncasecmp(url, "http://", 7) != 0)
+		return otlp_fail(why, why_len, EINVAL,
+		    "the endpoint must start with http://");
+	auth = url + 7;
+	end = auth + strcspn(auth, "/?#");
+	if (memchr(auth, '@', (size_t)(end - auth)) != NULL)
+		return otlp_fail(why, why_len, EINVAL,
+		    "credentials in the "
+		    "endpoint URL are not supported: put them in "
+		    "telemetry.otlp.headers");
+	host = auth;
+	if (*host == '[') {
+		const char *close = memchr(host, ']', (size_t)(end - host));
+
+		if (close == NULL)
+			return otlp_fail(why, why_len, EINVAL,
+			    "the endpoint's IPv6 address has no ']'");
+		is_v6 = 1;
+		host++;
+		host_len = (size_t)(close - host);
+		if (close + 1 < end) {
+			if (close[1] != ':')
+				return otlp_fail(why, why_len, EINVAL,
+				    "junk after the endpoint's IPv6 address");
+			colon = close + 1;
+		}
+		for (i = 0; i < host_len; i++)
+			if (!(otlp_is_host_char(host[i]) || host[i] == ':' ||
+			        host[i] == '%'))
+				return otlp_fail(why, why_len, EINVAL,
+				    "the "
+				    "endpoint's IPv6 address is malformed");
+	} else {
+		colon = memchr(host, ':', (size_t)(end - host));
+		host_len = (size_t)((colon != NULL ? colon : end) - host);
+		for (i = 0; i < host_len; i++)
+			if (!otlp_is_host_char(host[i]))
+				return otlp_fail(why, why_len, EINVAL,
+				    "the endpoint's host name is malformed");
+	}
+	if (host_len == 0)
+		return otlp_fail(
+		    why, why_len, EINVAL, "the endpoint has no host");
+	if (colon != NULL) {
+		port = 0;
+		for (p = colon + 1; p < end; p++) {
+			if (*p < '0' || *p > '9' || port > 65535)
+				break;
+			port = port * 10 + (*p - '0');
+		}
+		if (p != end || p == colon + 1 || port < 1 || port > 65535)
+			return otlp_fail(why, why_len, EINVAL,
+			    "the endpoint's port is not a number in 1-65535");
+	}
+	for (p = end; *p != '\0' && *p != '#'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return otlp_fail(why, why_len, EINVAL,
+			    "the endpoint's "
+			    "path holds a space or a control character");
+
+	ep->host = xstrndup(host, host_len);
+	xasprintf(&ep->port, "%ld", port);
+	if (*end == '/' && end[1] != '\0' && end[1] != '#')
+		ep->path = xstrndup(end, strcspn(end, "#"));
+	else /* none, "/", or only a query: the OTLP default path */
+		xasprintf(&ep->path, "/v1/logs%.*s",
+		    (int)strcspn(end + (*end == '/'), "#"),
+		    end + (*end == '/'));
+	xasprintf(
+	    &ep->authority, is_v6 ? "[%s]:%s" : "%s:%s", ep->host, ep->port);
+	xasprintf(&ep->display, "http://%s", ep->authority);
+	return 0;
+}
+
+void
+otlp_endpoint_free(struct otlp_endpoint *ep)
+{
+	free(ep->host);
+	free(ep->port);
+	free(ep->path);
+	free(ep->authority);
+	free(ep->display);
+	memset(ep, 0, sizeof(*ep));
+}
+
+static int
+otlp_is_token_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+int
+otlp_headers_format(char *const *headers, char **out, char *why, size_t why_len)
+{
+	struct buf b;
+	size_t i, k, name_len;
+	const char *h, *v;
+
+	buf_init(&b);
+	buf_add(&b, "", 0);
+	for (i = 0; headers != NULL && headers[i] != NULL; i++) {
+		h = headers[i];
+		name_len = strcspn(h, ":");
+		for (k = 0; k < name_len; k++)
+			if (!otlp_is_token_char(h[k]))
+				break;
+		if (h[name_len] != ':' || name_len == 0 || k != name_len) {
+			/* Not even a name: print nothing of it. */
+			snprintf(why, why_len,
+			    "header %zu is not \"Name: "
+			    "value\" with a token for its name",
+			    i + 1);
+			goto fail;
+		}
+		for (k = 0; otlp_reserved_headers[k] != NULL; k++)
+			if (strlen(otlp_reserved_headers[k]) == name_len &&
+			    strncasecmp(
+			        h, otlp_reserved_headers[k], name_len) == 0)
+				break;
+		if (otlp_reserved_headers[k] != NULL) {
+			snprintf(why, why_len,
+			    "header %zu (%.*s) is set by "
+			    "the exporter itself",
+			    i + 1, (int)name_len, h);
+			goto fail;
+		}
+		v = h + name_len + 1;
+		v += strspn(v, " \t");
+		for (k = 0; v[k] != '\0'; k++)
+			if ((unsigned char)v[k] < 0x20 && v[k] != '\t')
+				break;
+		if (v[k] != '\0' || (k > 0 && v[k - 1] == '\t')) {
+			snprintf(why, why_len,
+			    "header %zu (%.*s) has a control "
+			    "character in its value",
+			    i + 1, (int)name_len, h);
+			goto fail;
+		}
+		buf_add(&b, h, name_len);
+		buf_add(&b, ": ", 2);
+		buf_adds(&b, v);
+		buf_add(&b, "\r\n", 2);
+	}
+	*out = buf_release(&b);
+	return 0;
+fail:
+	buf_free(&b);
+	errno = EINVAL;
+	return -1;
+}
+
+/*
+ * Wait for fd to be ready for events, at most timeout_ms and never past
+ * *deadline_ms.  The deadline may be brought forward by another thread
+ * (a stop): it is re-read every OTLP_POLL_SLICE_MS.  Returns 0, or -1 with
+ * errno (ETIMEDOUT).
+ */
+static int
+otlp_poll(int fd, short events, unsigned timeout_ms,
+    const unsigned long long *deadline_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	unsigned long long now = time_mono_ms(), end = now + timeout_ms;
+	unsigned long long deadline, left;
+	int n;
+
+	for (;;) {
+		deadline = __atomic_load_n(deadline_ms, __ATOMIC_RELAXED);
+		if (deadline < end)
+			end = deadline;
+		now = time_mono_ms();
+		if (now >= end) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		left = end - now;
+		n = poll(&pfd, 1,
+		    (int)(left < OTLP_POLL_SLICE_MS ? left
+		                                    : OTLP_POLL_SLICE_MS));
+		if (n == -1 && errno != EINTR)
+			return -1;
+		if (n > 0)
+			return 0;
+	}
+}
+
+static int
+otlp_connect(const struct otlp_endpoint *ep, unsigned timeout_ms,
+    const unsigned long long *deadline_ms)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	int fd = -1, rc, err = ECONNREFUSED;
+	socklen_t len;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	rc = getaddrinfo(ep->host, ep->port, &hints, &res);
+	if (rc != 0) {
+		errno = rc == EAI_SYSTEM ? errno : EHOSTUNREACH;
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family,
+		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd == -1) {
+			err = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		if (errno == EINPROGRESS &&
+		    otlp_poll(fd, POLLOUT, timeout_ms, deadline_ms) == 0) {
+			len = sizeof(err);
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) ==
+			        0 &&
+			    err == 0)
+				break;
+		} else {
+			err = errno;
+		}
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		errno = err;
+	return fd;
+}
+
+static int
+otlp_send_all(int fd, const char *p, size_t n, unsigned timeout_ms,
+    const unsigned long long *deadline_ms)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (otlp_poll(fd, POLLOUT, timeout_ms, deadline_ms) !=
+			    0)
+				return -1;
+			continue;
+		}
+		if (w == -1)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Read until the end of the response head; returns its length (the
+ * buffer is NUL-terminated), or -1 with errno. */
+static ssize_t
+otlp_recv_head(int fd, char *head, size_t cap, unsigned timeout_ms,
+    const unsigned long long *deadline_ms)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n + 1 < cap) {
+		r = recv(fd, head + n, cap - 1 - n, 0);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (otlp_poll(fd, POLLIN, timeout_ms, deadline_ms) != 0)
+				return -1;
+			continue;
+		}
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break; /* what we have may still hold a status line */
+		n += (size_t)r;
+		head[n] = '\0';
+		if (strstr(head, "\r\n\r\n") != NULL)
+			break;
+	}
+	head[n] = '\0';
+	return (ssize_t)n;
+}
+
+/* "HTTP/1.1 503 ..." and a Retry-After in seconds, from the head. */
+static int
+otlp_parse_head(const char *head, struct otlp_http_result *res)
+{
+	const char *line;
+	unsigned long v;
+	char *end;
+
+	if (strncmp(head, "HTTP/1.", 7) != 0 || head[7] == '\0' ||
+	    head[8] != ' ')
+		return -1;
+	v = strtoul(head + 9, &end, 10);
+	if (end != head + 12 || v < 100 || v > 599)
+		return -1;
+	res->status = (int)v;
+	for (line = strstr(head, "\r\n"); line != NULL;
+	     line = strstr(line + 2, "\r\n")) {
+		if (strncasecmp(line + 2, "Retry-After:", 12) != 0)
+			continue;
+		v = strtoul(line + 14 + strspn(line + 14, " \t"), &end, 10);
+		if (*end == '\r' && v < 3600)
+			res->retry_after_s = (unsigned)v;
+		break;
+	}
+	return 0;
+}
+
+int
+otlp_http_post(const struct otlp_endpoint *ep, const char *header_lines,
+    const char *body, size_t len, unsigned timeout_ms,
+    const unsigned long long *deadline_ms, struct otlp_http_result *res)
+{
+	char *req = NULL, *head = NULL;
+	int fd, rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	fd = otlp_connect(ep, timeout_ms, deadline_ms);
+	if (fd == -1)
+		goto fail;
+	xasprintf(&req,
+	    "POST %s HTTP/1.1\r\nHost: %s\r\n"
+	    "User-Agent: airlock/%s\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n%s\r\n",
+	    ep->path, ep->authority, PACKAGE_VERSION, len, header_lines);
+	if (otlp_send_all(fd, req, strlen(req), timeout_ms, deadline_ms) != 0 ||
+	    otlp_send_all(fd, body, len, timeout_ms, deadline_ms) != 0)
+		goto fail;
+	head = xmalloc(OTLP_HTTP_HEAD_MAX);
+	if (otlp_recv_head(
+	        fd, head, OTLP_HTTP_HEAD_MAX, timeout_ms, deadline_ms) == -1)
+		goto fail;
+	if (otlp_parse_head(head, res) != 0) {
+		errno = EPROTO;
+		goto fail;
+	}
+	rc = 0;
+fail:
+	if (rc != 0)
+		res->err = errno != 0 ? errno : EIO;
+	if (fd != -1)
+		close(fd);
+	free(req);
+	free(head);
+	return rc;
+}
