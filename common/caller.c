@@ -81,6 +81,8 @@ caller_read_file(int dirfd, const char *name, char *b, size_t len)
 		if (n <= 0)
 			break;
 		total += n;
+		if ((size_t)n < len - 1 - (size_t)(total - n))
+			break; /* short read: EOF (see caller_read_environ) */
 	}
 	close(fd);
 	b[total] = '\0';
@@ -125,6 +127,9 @@ caller_take_env(const char *e, size_t len, struct caller *out)
  * The environment can be as large as ARG_MAX, so it is streamed: each
  * entry is collected (truncated to CALLER_ENV_ENTRY_MAX) and looked at
  * when its NUL arrives.  Unreadable (another user's process) is fine.
+ * procfs fills a read of cmdline or environ as far as the data goes, so a
+ * short read is the end: stopping there saves a system call per file,
+ * and airlock-fs reads a caller for every file it decides on.
  */
 static void
 caller_read_environ(int dirfd, struct caller *out)
@@ -132,7 +137,7 @@ caller_read_environ(int dirfd, struct caller *out)
 	char chunk[4096], entry[CALLER_ENV_ENTRY_MAX];
 	size_t elen = 0;
 	ssize_t n, i;
-	int fd;
+	int fd, is_eof;
 
 	fd = openat(dirfd, "environ", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1)
@@ -143,6 +148,7 @@ caller_read_environ(int dirfd, struct caller *out)
 			continue;
 		if (n <= 0)
 			break;
+		is_eof = (size_t)n < sizeof(chunk);
 		for (i = 0; i < n; i++) {
 			if (chunk[i] != '\0') {
 				if (elen < sizeof(entry) - 1)
@@ -153,6 +159,8 @@ caller_read_environ(int dirfd, struct caller *out)
 			caller_take_env(entry, elen, out);
 			elen = 0;
 		}
+		if (is_eof)
+			break;
 	}
 	close(fd);
 }

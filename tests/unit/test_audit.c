@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -640,6 +642,66 @@ test_drop_counting(void **state)
 	free(text);
 }
 
+/*
+ * A write that fails part-way (the file size limit stands in for a full
+ * disk) leaves no partial line: the writer cuts back, counts the lost
+ * records as dropped, reports it from audit_flush, and records the count
+ * once writing works again.  In a child: the limit is per process.
+ */
+static void
+test_write_failure(void **state)
+{
+	struct fixture *fx = *state;
+	struct rlimit rl;
+	struct stat st;
+	char *text;
+	size_t len;
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	assert_int_not_equal(pid, -1);
+	if (pid == 0) {
+		struct audit_log *log;
+		int rc = 10;
+
+		signal(SIGXFSZ, SIG_IGN);
+		if ((log = audit_open(fx->path, "s1", 64)) == NULL)
+			_exit(1);
+		log_some(log, AUDIT_COMPONENT_FS, 0, 3);
+		if (audit_flush(log) != 0 || stat(fx->path, &st) != 0)
+			_exit(2);
+		getrlimit(RLIMIT_FSIZE, &rl);
+		rl.rlim_cur = (rlim_t)st.st_size + 100;
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+			_exit(3);
+		log_some(log, AUDIT_COMPONENT_FS, 3, 5);
+		if (audit_flush(log) != -1 || errno != EFBIG)
+			_exit(4);
+		if (audit_dropped(log) != 5)
+			_exit(5);
+		if (stat(fx->path, &st) != 0 ||
+		    st.st_size + 100 != (off_t)rl.rlim_cur)
+			_exit(6); /* the partial write was not cut back */
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+			_exit(7);
+		log_some(log, AUDIT_COMPONENT_FS, 8, 1);
+		rc = audit_flush(log) == 0 ? 0 : 8;
+		audit_close(log);
+		_exit(rc);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	expect_ok(fx->path, 5);
+	text = slurp(fx->path, &len);
+	assert_non_null(strstr(text, "\"reason\":\"5 events dropped"));
+	assert_non_null(strstr(text, "src/file8.c"));
+	assert_null(strstr(text, "src/file3.c"));
+	free(text);
+}
+
 int
 main(void)
 {
@@ -663,6 +725,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sink, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_drop_counting, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_write_failure, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

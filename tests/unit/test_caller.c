@@ -166,6 +166,34 @@ test_read_child_env(void **state)
 	assert_string_equal(c.intent, "");
 }
 
+/* A large environment: entries cross read() chunks, and look-alike names
+ * must not match. */
+static void
+test_read_big_env(void **state)
+{
+	static char pad[4090];
+	char *const argv[] = { "/bin/sleep", "30", NULL };
+	/* Look-alikes come after the real entries, so that a match on them
+	 * would overwrite. */
+	char *const env[] = { pad, "TRACEPARENT=" TP_GOOD,
+		"AIRLOCK_INTENT=the real one",
+		"XTRACEPARENT=00-11111111111111111111111111111111-"
+		"1111111111111111-01",
+		"NOT_AIRLOCK_INTENT=no", NULL };
+	struct caller c;
+	pid_t pid;
+
+	(void)state;
+	memcpy(pad, "PAD=", 4);
+	memset(pad + 4, 'x', sizeof(pad) - 5);
+	pad[sizeof(pad) - 1] = '\0';
+	pid = spawn(argv, env);
+	assert_int_equal(caller_read(pid, getuid(), getgid(), &c), 0);
+	reap(pid);
+	assert_string_equal(c.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+	assert_string_equal(c.intent, "the real one");
+}
+
 static void
 test_read_long_cmdline(void **state)
 {
@@ -222,6 +250,7 @@ main(void)
 		cmocka_unit_test(test_traceparent_bad),
 		cmocka_unit_test(test_read_self),
 		cmocka_unit_test(test_read_child_env),
+		cmocka_unit_test(test_read_big_env),
 		cmocka_unit_test(test_read_long_cmdline),
 		cmocka_unit_test(test_read_zombie_and_gone),
 	};
