@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# airlock-proxy holds: a held request waits (no thread blocked: other
+# requests keep flowing meanwhile) until `airlock approve`, `airlock deny`
+# or the hold timeout decides it; a client that leaves while held is safe.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/proxy_lib.sh"
+
+write_hosts
+start_origin ORIGIN
+S=$T/session
+mkdir -m 700 "$S"
+# A long hold timeout for approve/deny (a loaded machine must not turn
+# them into timeouts); the timeout case runs a second proxy.
+write_policy() {
+	cat >"$T/policy-$1.yaml" <<YAML
+version: 1
+defaults: {net: deny, hold_timeout: $1}
+net:
+  - hosts: [held.test]
+    action: hold
+    reason: a person decides
+  - hosts: [origin.test]
+    action: allow
+  - cidrs: [127.0.0.1/32]
+    action: allow
+YAML
+}
+write_policy 60s
+write_policy 2s
+start_proxy --policy "$T/policy-60s.yaml" --hosts "$T/hosts" --session "$S" --threads 1
+check "control socket is 0600" test "$(stat -c %a "$S/proxy.sock")" = 600
+H=http://held.test:$ORIGIN_PORT/hello
+
+# pending_id: the id of the one held request (bounded wait).
+pending_id() {
+	local id i
+	for ((i = 0; i < 100; i++)); do
+		id=$("$AIRLOCK" pending --session "$S" --json 2>/dev/null |
+			sed -n 's/^\[{"id":"\(p[0-9]*\)".*/\1/p' || true)
+		if [ -n "$id" ]; then echo "$id"; return 0; fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# Held, then approved.
+pcurl -o "$T/a.out" -w '%{http_code}' "$H" >"$T/a.code" 2>&1 &
+c=$!
+id=$(pending_id) || die "no pending request"
+check_contains "pending id is the proxy's" "p" "${id:0:1}"
+# One worker thread, and it is not blocked: another request is served now.
+out=$(pcurl "http://origin.test:$ORIGIN_PORT/hello")
+check_eq "other requests flow while one is held" "hello from origin" "$out"
+"$AIRLOCK" approve "$id" --session "$S" >/dev/null || fail "airlock approve"
+wait $c
+check_eq "held then approved: 200" "200" "$(cat "$T/a.code")"
+check_eq "held then approved: body" "hello from origin" "$(cat "$T/a.out")"
+
+# Held, then denied.
+pcurl -o "$T/d.out" -w '%{http_code}' "$H" >"$T/d.code" 2>&1 &
+c=$!
+id=$(pending_id) || die "no pending request"
+"$AIRLOCK" deny "$id" --session "$S" >/dev/null || fail "airlock deny"
+wait $c
+check_eq "held then denied: 403" "403" "$(cat "$T/d.code")"
+check_contains "denial says it was held" "held for approval and denied" "$(cat "$T/d.out")"
+
+# CONNECT held, then approved: the tunnel works after approval.
+pcurl -p -o "$T/c.out" -w '%{http_code}' "$H" >"$T/c.code" 2>&1 &
+c=$!
+id=$(pending_id) || die "no pending CONNECT"
+"$AIRLOCK" approve "$id" --session "$S" >/dev/null || fail "airlock approve CONNECT"
+wait $c
+check_eq "held CONNECT then approved" "hello from origin" "$(cat "$T/c.out")"
+
+# A client that leaves while held: the later approval finds no one, and
+# the proxy keeps serving.
+pcurl "$H" >/dev/null 2>&1 &
+c=$!
+id=$(pending_id) || die "no pending request"
+kill $c 2>/dev/null; wait $c 2>/dev/null || true
+sleep 0.2
+"$AIRLOCK" approve "$id" --session "$S" >/dev/null 2>&1 || true
+out=$(pcurl "http://origin.test:$ORIGIN_PORT/hello")
+check_eq "proxy serves after a held client left" "hello from origin" "$out"
+# Held, then timed out: a second proxy whose hold timeout is 2s.
+stop_proxy
+start_proxy --policy "$T/policy-2s.yaml" --hosts "$T/hosts" --session "$S" --threads 1
+start=$(date +%s)
+code=$(pcurl -o "$T/t.out" -w '%{http_code}' "$H")
+took=$(($(date +%s) - start))
+check_eq "held then timed out: 403" "403" "$code"
+check_contains "timeout named in the answer" "timed out" "$(cat "$T/t.out")"
+check "timed out after the hold timeout" test "$took" -ge 1 -a "$took" -le 15
+# A client that leaves while held, and its hold times out later.
+pcurl "$H" >/dev/null 2>&1 &
+c=$!
+pending_id >/dev/null || die "no pending request"
+kill $c 2>/dev/null; wait $c 2>/dev/null || true
+sleep 3
+check "proxy alive after a late timeout" kill -0 "$PROXY_PID"
+out=$(pcurl "http://origin.test:$ORIGIN_PORT/hello")
+check_eq "and still serving" "hello from origin" "$out"
+
+# The audit trail: held requests with their outcome.
+A=$S/audit.jsonl
+check "audit: approved hold" grep -q '"decision":"hold","outcome":"approved","decided_by":"human"' "$A"
+check "audit: denied hold" grep -q '"decision":"hold","outcome":"denied","decided_by":"human"' "$A"
+check "audit: timed-out hold" grep -q '"decision":"hold","outcome":"timeout","decided_by":"timeout"' "$A"
+check "audit chain verifies" "$AIRLOCK" audit verify --session "$S"
+stop_proxy
+finish
