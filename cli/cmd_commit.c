@@ -24,14 +24,16 @@ struct commit_cli {
 static void
 commit_usage(FILE *f)
 {
-	fprintf(f, "usage: airlock commit [--session ID] [--project DIR] "
+	fprintf(f,
+	    "usage: airlock commit [--session ID] [--project DIR] "
 	    "[--force] [--dry-run] [PATH...]\n"
 	    "\n"
 	    "Apply the session's staged changes (or those under the PATHs\n"
 	    "given, with the parent directories they need) to the project,\n"
 	    "each file atomically, and drop them from the staging area.\n"
 	    "\n"
-	    "All or nothing: if any selected path changed in the project since\n"
+	    "All or nothing: if any selected path changed in the project "
+	    "since\n"
 	    "it was staged, nothing is written and every such path is named.\n"
 	    "A commit that was interrupted (killed, power loss) is completed\n"
 	    "first, from its journal.  The session must not be mounted.\n"
@@ -53,8 +55,10 @@ commit_print_shell_word(FILE *f, const char *s)
 {
 	const char *p;
 
-	if (s[0] != '\0' && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789._/+-=@,") == strlen(s) &&
+	if (s[0] != '\0' &&
+	    strspn(s,
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	        "abcdefghijklmnopqrstuvwxyz0123456789._/+-=@,") == strlen(s) &&
 	    s[0] != '-') {
 		fputs(s, f);
 		return;
@@ -72,24 +76,25 @@ commit_print_shell_word(FILE *f, const char *s)
 }
 
 static void
-commit_cli_note(void *arg, enum commit_note what, const char *path,
-    const char *detail)
+commit_cli_note(
+    void *arg, enum commit_note what, const char *path, const char *detail)
 {
 	struct commit_cli *cc = arg;
 
 	switch (what) {
 	case COMMIT_NOTE_CONFLICT:
 		cc->n_conflicts++;
-		fprintf(stderr, "conflict: %s %s; re-run with --force to "
-		    "overwrite, or airlock discard ", review_path_display(path),
-		    detail);
+		fprintf(stderr,
+		    "conflict: %s %s; re-run with --force to "
+		    "overwrite, or airlock discard ",
+		    review_path_display(path), detail);
 		commit_print_shell_word(stderr, path);
 		fputc('\n', stderr);
 		break;
 	case COMMIT_NOTE_APPLY:
 		cc->n_applied++;
-		printf("%s%s\t%s\n", cc->dry_run ? "would commit " : "",
-		    detail, review_path_display(path));
+		printf("%s%s\t%s\n", cc->dry_run ? "would commit " : "", detail,
+		    review_path_display(path));
 		break;
 	case COMMIT_NOTE_REPLAY:
 		printf("completed an interrupted commit from its journal\n");
@@ -126,10 +131,18 @@ cmd_commit(int argc, char **argv)
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+fn", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 's': session = optarg; break;
-		case 'p': project = optarg; break;
-		case 'f': opts.force = 1; break;
-		case 'n': opts.dry_run = 1; break;
+		case 's':
+			session = optarg;
+			break;
+		case 'p':
+			project = optarg;
+			break;
+		case 'f':
+			opts.force = 1;
+			break;
+		case 'n':
+			opts.dry_run = 1;
+			break;
 		default:
 			commit_usage(stderr);
 			return EXIT_USAGE;
@@ -140,8 +153,8 @@ cmd_commit(int argc, char **argv)
 	opts.n_filters = (size_t)(argc - optind);
 	opts.note = commit_cli_note;
 	opts.arg = &cc;
-	if ((rc = review_session_open(&rs, "commit", session, project,
-	    STAGE_WRITE, 1)) != 0)
+	if ((rc = review_session_open(
+	         &rs, "commit", session, project, STAGE_WRITE, 1)) != 0)
 		goto out;
 	if ((sfd = review_session_dir_fd(&rs)) < 0) {
 		fprintf(stderr, "airlock commit: %s: %s\n", rs.dir,
@@ -151,13 +164,15 @@ cmd_commit(int argc, char **argv)
 	}
 	r = commit_run(rs.stage, sfd, rs.project_fd, &opts);
 	if (r == 1) {
-		fprintf(stderr, "airlock commit: %d conflict%s; nothing was "
-		    "committed\n", cc.n_conflicts, cc.n_conflicts == 1 ? "" :
-		    "s");
+		fprintf(stderr,
+		    "airlock commit: %d conflict%s; nothing was "
+		    "committed\n",
+		    cc.n_conflicts, cc.n_conflicts == 1 ? "" : "s");
 		rc = EXIT_NEGATIVE;
-	} else if (r < 0 && faccessat(sfd, "commit.journal", F_OK,
-	    AT_SYMLINK_NOFOLLOW) == 0) {
-		fprintf(stderr, "airlock commit: %s; the project may be partly "
+	} else if (r < 0 &&
+	    faccessat(sfd, "commit.journal", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		fprintf(stderr,
+		    "airlock commit: %s; the project may be partly "
 		    "committed: run airlock commit again to complete it\n",
 		    strerror(errno));
 		rc = EXIT_IO;

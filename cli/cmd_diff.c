@@ -18,12 +18,14 @@
 static void
 diff_usage(FILE *f)
 {
-	fprintf(f, "usage: airlock diff [--session ID] [--project DIR] "
+	fprintf(f,
+	    "usage: airlock diff [--session ID] [--project DIR] "
 	    "[--stat | --name-status]\n"
 	    "                    [--color | --no-color] [--binary] [PATH...]\n"
 	    "\n"
 	    "Show the session's staged changes as a git-style unified diff\n"
-	    "(modes, new and deleted files, symlinks, renames), limited to the\n"
+	    "(modes, new and deleted files, symlinks, renames), limited to "
+	    "the\n"
 	    "PATHs given (a directory stands for everything below it).\n"
 	    "`git apply` accepts the output against the untouched project.\n"
 	    "\n"
@@ -69,36 +71,53 @@ cmd_diff(int argc, char **argv)
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 's': session = optarg; break;
-		case 'p': project = optarg; break;
-		case 'S': opts.format = DIFF_STAT; break;
-		case 'N': opts.format = DIFF_NAME_STATUS; break;
-		case 'c': color = 1; break;
-		case 'C': color = 0; break;
-		case 'b': opts.binary = 1; break;
+		case 's':
+			session = optarg;
+			break;
+		case 'p':
+			project = optarg;
+			break;
+		case 'S':
+			opts.format = DIFF_STAT;
+			break;
+		case 'N':
+			opts.format = DIFF_NAME_STATUS;
+			break;
+		case 'c':
+			color = 1;
+			break;
+		case 'C':
+			color = 0;
+			break;
+		case 'b':
+			opts.binary = 1;
+			break;
 		default:
 			diff_usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
 	opts.color = color >= 0 ? color : isatty(STDOUT_FILENO);
-	if ((rc = review_session_open(&rs, "diff", session, project, 0, 1)) != 0)
+	if ((rc = review_session_open(&rs, "diff", session, project, 0, 1)) !=
+	    0)
 		goto out;
 	if (review_collect(rs.stage, rs.project_fd, argv + optind,
-	    (size_t)(argc - optind), &set) != 0) {
-		fprintf(stderr, "airlock diff: %s: %s\n", rs.dir,
-		    strerror(errno));
+	        (size_t)(argc - optind), &set) != 0) {
+		fprintf(
+		    stderr, "airlock diff: %s: %s\n", rs.dir, strerror(errno));
 		rc = EXIT_IO;
 		goto out;
 	}
 	fflush(stdout);
-	signal(SIGPIPE, SIG_IGN); /* a closed pager is git's problem, not ours */
+	signal(
+	    SIGPIPE, SIG_IGN); /* a closed pager is git's problem, not ours */
 	if (diff_write(&set, rs.project_fd, stage_upper_fd(rs.stage), &opts,
-	    STDOUT_FILENO) != 0) {
+	        STDOUT_FILENO) != 0) {
 		if (errno != EPIPE)
-			fprintf(stderr, "airlock diff: cannot produce the diff: "
-			    "%s\n", errno == ECHILD ? "git failed" :
-			    strerror(errno));
+			fprintf(stderr,
+			    "airlock diff: cannot produce the diff: "
+			    "%s\n",
+			    errno == ECHILD ? "git failed" : strerror(errno));
 		rc = errno == EPIPE ? 0 : EXIT_IO;
 	}
 	review_set_free(&set);

@@ -17,7 +17,8 @@
 static void
 discard_usage(FILE *f)
 {
-	fprintf(f, "usage: airlock discard [--session ID] [PATH...]\n"
+	fprintf(f,
+	    "usage: airlock discard [--session ID] [PATH...]\n"
 	    "\n"
 	    "Drop the session's staged changes: all of them, or those at the\n"
 	    "PATHs given and below.  One line is printed per dropped path.\n"
@@ -48,7 +49,9 @@ cmd_discard(int argc, char **argv)
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 's': session = optarg; break;
+		case 's':
+			session = optarg;
+			break;
 		default:
 			discard_usage(stderr);
 			return EXIT_USAGE;
@@ -56,8 +59,8 @@ cmd_discard(int argc, char **argv)
 	}
 	filters = argv + optind;
 	n_filters = (size_t)(argc - optind);
-	if ((rc = review_session_open(&rs, "discard", session, NULL,
-	    STAGE_WRITE, 0)) != 0)
+	if ((rc = review_session_open(
+	         &rs, "discard", session, NULL, STAGE_WRITE, 0)) != 0)
 		goto out;
 	if ((n = stage_list(rs.stage, &list)) < 0) {
 		fprintf(stderr, "airlock discard: %s: %s\n", rs.dir,

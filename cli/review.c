@@ -31,29 +31,34 @@ review_session_open(struct review_session *rs, const char *cmd,
 	}
 	if ((rs->stage = stage_open(rs->dir, stage_flags)) == NULL) {
 		if (errno == EBUSY)
-			fprintf(stderr, "airlock %s: session is mounted; stop "
-			    "airlock-fs first (or `airlock end %s`)\n", cmd,
-			    session_id_of(rs->dir));
+			fprintf(stderr,
+			    "airlock %s: session is mounted; stop "
+			    "airlock-fs first (or `airlock end %s`)\n",
+			    cmd, session_id_of(rs->dir));
 		else
-			fprintf(stderr, "airlock %s: %s: cannot open the "
-			    "staging area: %s\n", cmd, rs->dir,
-			    strerror(errno));
+			fprintf(stderr,
+			    "airlock %s: %s: cannot open the "
+			    "staging area: %s\n",
+			    cmd, rs->dir, strerror(errno));
 		return errno == EBUSY ? EXIT_NEGATIVE : EXIT_IO;
 	}
 	if (!need_project)
 		return 0;
 	if (project_arg != NULL) {
 		if (strlen(project_arg) >= sizeof rs->project) {
-			fprintf(stderr, "airlock %s: --project: path too "
-			    "long\n", cmd);
+			fprintf(stderr,
+			    "airlock %s: --project: path too "
+			    "long\n",
+			    cmd);
 			return EXIT_USAGE;
 		}
 		strcpy(rs->project, project_arg);
-	} else if (review_project_path(rs->dir, rs->project,
-	    sizeof rs->project) != 0) {
-		fprintf(stderr, "airlock %s: %s/session.json names no project "
-		    "(%s); pass --project DIR\n", cmd, rs->dir,
-		    strerror(errno));
+	} else if (review_project_path(
+	               rs->dir, rs->project, sizeof rs->project) != 0) {
+		fprintf(stderr,
+		    "airlock %s: %s/session.json names no project "
+		    "(%s); pass --project DIR\n",
+		    cmd, rs->dir, strerror(errno));
 		return EXIT_USAGE;
 	}
 	rs->project_fd = open(rs->project, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -89,18 +94,18 @@ review_path_display(const char *path)
 	if (plain)
 		return path;
 	out[n++] = '"';
-	for (p = (const unsigned char *)path; *p != '\0' &&
-	    n + 6 < sizeof out; p++) {
+	for (p = (const unsigned char *)path; *p != '\0' && n + 6 < sizeof out;
+	     p++) {
 		if (*p == '"' || *p == '\\')
-			n += (size_t)snprintf(out + n, sizeof out - n, "\\%c",
-			    *p);
+			n += (size_t)snprintf(
+			    out + n, sizeof out - n, "\\%c", *p);
 		else if (*p == '\n')
 			n += (size_t)snprintf(out + n, sizeof out - n, "\\n");
 		else if (*p == '\t')
 			n += (size_t)snprintf(out + n, sizeof out - n, "\\t");
 		else if (*p < 0x20 || *p >= 0x7f)
-			n += (size_t)snprintf(out + n, sizeof out - n,
-			    "\\%03o", *p);
+			n += (size_t)snprintf(
+			    out + n, sizeof out - n, "\\%03o", *p);
 		else
 			out[n++] = (char)*p;
 	}

@@ -10,9 +10,9 @@
 struct stage;
 
 struct review_session {
-	char dir[PATH_MAX];     /* the session directory */
+	char dir[PATH_MAX]; /* the session directory */
 	char project[PATH_MAX]; /* the project directory, "" when unknown */
-	int project_fd;         /* -1 when not opened */
+	int project_fd; /* -1 when not opened */
 	struct stage *stage;
 };
 

@@ -81,8 +81,8 @@ struct commit_ctx {
 };
 
 static void
-commit_note(const struct commit_ctx *c, enum commit_note what,
-    const char *path, const char *detail)
+commit_note(const struct commit_ctx *c, enum commit_note what, const char *path,
+    const char *detail)
 {
 	if (c->opts->note != NULL)
 		c->opts->note(c->opts->arg, what, path, detail);
@@ -194,8 +194,8 @@ out:
 /* Whether the project still holds what e was based on; *why says how it
  * differs. */
 static int
-commit_is_current(const struct commit_ctx *c, const struct stage_entry *e,
-    const char **why)
+commit_is_current(
+    const struct commit_ctx *c, const struct stage_entry *e, const char **why)
 {
 	struct review_side cur;
 	uint64_t h;
@@ -243,7 +243,8 @@ commit_has_symlink_parent(const struct commit_ctx *c, const char *path)
 	     slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
 		pfd = stage_open_parent(c->project_fd, anc, &name);
-		r = pfd >= 0 ? fstatat(pfd, name, &sb, AT_SYMLINK_NOFOLLOW) : -1;
+		r = pfd >= 0 ? fstatat(pfd, name, &sb, AT_SYMLINK_NOFOLLOW)
+		             : -1;
 		if (pfd >= 0)
 			close(pfd);
 		*slash = '/';
@@ -301,11 +302,11 @@ commit_hold_copy(struct commit_ctx *c, const struct review_side *s)
 			return NULL;
 	}
 	snprintf(name, sizeof name, "%zu", c->n_ops);
-	if ((in = review_side_open(s, c->project_fd, c->upper_fd,
-	    O_RDONLY)) < 0)
+	if ((in = review_side_open(s, c->project_fd, c->upper_fd, O_RDONLY)) <
+	    0)
 		goto out;
-	out = openat(c->hold_fd, name, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	out = openat(c->hold_fd, name,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0 || commit_copy_fd(in, out) != 0 || fsync(out) != 0)
 		goto out;
 	xasprintf(&arg, "h:%s", name);
@@ -334,26 +335,28 @@ commit_plan(struct commit_ctx *c, const struct review_set *set)
 		if (ch->new.src != REVIEW_NONE &&
 		    commit_is_dir(ch->old.mode) == commit_is_dir(ch->new.mode))
 			continue; /* replaced in place (rename over) */
-		commit_op_add(c, S_ISDIR(ch->old.mode) ? OP_RMDIR : OP_UNLINK, 0,
-		    0, NULL, ch->path);
+		commit_op_add(c, S_ISDIR(ch->old.mode) ? OP_RMDIR : OP_UNLINK,
+		    0, 0, NULL, ch->path);
 	}
 	for (i = 0; i < set->n; i++) {
 		ch = &set->v[i];
 		if (ch->new.src == REVIEW_NONE)
 			continue;
 		if (S_ISDIR(ch->new.mode)) {
-			commit_op_add(c, ch->old.src != REVIEW_NONE &&
-			    S_ISDIR(ch->old.mode) ? OP_CHMOD : OP_MKDIR,
+			commit_op_add(c,
+			    ch->old.src != REVIEW_NONE && S_ISDIR(ch->old.mode)
+			        ? OP_CHMOD
+			        : OP_MKDIR,
 			    ch->new.mode & 07777, 0, NULL, ch->path);
 		} else if (S_ISLNK(ch->new.mode)) {
 			if (review_side_readlink(&ch->new, c->project_fd,
-			    c->upper_fd, target, sizeof target) < 0)
+			        c->upper_fd, target, sizeof target) < 0)
 				return -1;
-			commit_op_add(c, OP_SYMLINK, 0, 0, xstrdup(target),
-			    ch->path);
+			commit_op_add(
+			    c, OP_SYMLINK, 0, 0, xstrdup(target), ch->path);
 		} else if (S_ISREG(ch->new.mode)) {
-			if (review_side_hash(&ch->new, c->project_fd,
-			    c->upper_fd, &h) != 0)
+			if (review_side_hash(
+			        &ch->new, c->project_fd, c->upper_fd, &h) != 0)
 				return -1;
 			if (ch->new.src == REVIEW_UPPER)
 				xasprintf(&arg, "u:%s", ch->new.path);
@@ -362,10 +365,11 @@ commit_plan(struct commit_ctx *c, const struct review_set *set)
 				commit_op_add(c, OP_CHMOD, ch->new.mode & 07777,
 				    0, NULL, ch->path);
 				continue;
-			} else if ((arg = commit_hold_copy(c, &ch->new)) == NULL)
+			} else if ((arg = commit_hold_copy(c, &ch->new)) ==
+			    NULL)
 				return -1;
-			commit_op_add(c, OP_FILE, ch->new.mode & 07777, h, arg,
-			    ch->path);
+			commit_op_add(
+			    c, OP_FILE, ch->new.mode & 07777, h, arg, ch->path);
 		}
 		/* Fifos, sockets, devices: not something a commit makes. */
 	}
@@ -411,8 +415,8 @@ commit_journal_write(struct commit_ctx *c)
 	for (i = 0; i < c->n_ops; i++)
 		commit_journal_line(&b, &c->ops[i]);
 	buf_adds(&b, "end\n");
-	fd = openat(c->session_fd, COMMIT_JOURNAL_NEW, O_WRONLY | O_CREAT |
-	    O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = openat(c->session_fd, COMMIT_JOURNAL_NEW,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto out;
 	if (commit_write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0) {
@@ -421,7 +425,8 @@ commit_journal_write(struct commit_ctx *c)
 	}
 	close(fd);
 	if (renameat(c->session_fd, COMMIT_JOURNAL_NEW, c->session_fd,
-	    COMMIT_JOURNAL) != 0 || fsync(c->session_fd) != 0)
+	        COMMIT_JOURNAL) != 0 ||
+	    fsync(c->session_fd) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -445,8 +450,7 @@ commit_journal_parse(char *line, struct commit_op *op)
 	}
 	if (n != sizeof f / sizeof f[0])
 		goto bad;
-	for (i = 0; i < sizeof commit_op_words / sizeof commit_op_words[0];
-	     i++)
+	for (i = 0; i < sizeof commit_op_words / sizeof commit_op_words[0]; i++)
 		if (strcmp(f[0], commit_op_words[i]) == 0)
 			break;
 	if (i == sizeof commit_op_words / sizeof commit_op_words[0])
@@ -489,8 +493,8 @@ commit_journal_load(struct commit_ctx *c)
 	/* A journal still being written when the commit died: the project
 	 * was not touched yet. */
 	unlinkat(c->session_fd, COMMIT_JOURNAL_NEW, 0);
-	fd = openat(c->session_fd, COMMIT_JOURNAL, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	fd = openat(
+	    c->session_fd, COMMIT_JOURNAL, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
 	if (fstat(fd, &sb) != 0)
@@ -550,7 +554,7 @@ commit_sweep_tmp(struct commit_ctx *c, int pfd, const char *parent)
 	}
 	while ((de = readdir(d)) != NULL)
 		if (strncmp(de->d_name, COMMIT_TMP_PREFIX,
-		    sizeof COMMIT_TMP_PREFIX - 1) == 0)
+		        sizeof COMMIT_TMP_PREFIX - 1) == 0)
 			unlinkat(pfd, de->d_name, 0);
 	closedir(d);
 }
@@ -562,8 +566,8 @@ commit_open_source(struct commit_ctx *c, const char *arg)
 		return stage_open_beneath(c->upper_fd, arg + 2, O_RDONLY, 0);
 	if (strncmp(arg, "h:", 2) == 0 && c->hold_fd >= 0 &&
 	    strchr(arg + 2, '/') == NULL)
-		return openat(c->hold_fd, arg + 2, O_RDONLY | O_NOFOLLOW |
-		    O_CLOEXEC);
+		return openat(
+		    c->hold_fd, arg + 2, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	errno = ENOENT;
 	return -1;
 }
@@ -589,8 +593,8 @@ commit_file_is_done(int pfd, const char *name, const struct commit_op *op)
 }
 
 static int
-commit_apply_file(struct commit_ctx *c, int pfd, const char *name,
-    const struct commit_op *op)
+commit_apply_file(
+    struct commit_ctx *c, int pfd, const char *name, const struct commit_op *op)
 {
 	char tmp[64];
 	struct stat old;
@@ -603,8 +607,8 @@ commit_apply_file(struct commit_ctx *c, int pfd, const char *name,
 		goto out;
 	snprintf(tmp, sizeof tmp, "%s%ld-%u", COMMIT_TMP_PREFIX, (long)getpid(),
 	    c->n_tmp++);
-	out = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
+	out = openat(pfd, tmp,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0)
 		goto out;
 	if (commit_copy_fd(in, out) != 0 || fchmod(out, op->mode) != 0)
@@ -630,8 +634,8 @@ out:
 }
 
 static int
-commit_apply_symlink(struct commit_ctx *c, int pfd, const char *name,
-    const struct commit_op *op)
+commit_apply_symlink(
+    struct commit_ctx *c, int pfd, const char *name, const struct commit_op *op)
 {
 	char cur[PATH_MAX], tmp[64];
 	ssize_t n;
@@ -698,21 +702,22 @@ commit_apply_op(struct commit_ctx *c, const struct commit_op *op)
 	commit_sweep_tmp(c, pfd, parent);
 	switch (op->kind) {
 	case OP_UNLINK:
-		rc = unlinkat(pfd, name, 0) == 0 || errno == ENOENT ?
-		    fsync(pfd) : -1;
+		rc = unlinkat(pfd, name, 0) == 0 || errno == ENOENT ? fsync(pfd)
+		                                                    : -1;
 		break;
 	case OP_RMDIR:
-		rc = unlinkat(pfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT ?
-		    fsync(pfd) : -1;
+		rc = unlinkat(pfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT
+		    ? fsync(pfd)
+		    : -1;
 		break;
 	case OP_MKDIR:
 		if (mkdirat(pfd, name, op->mode) != 0 &&
 		    (errno != EEXIST ||
-		    fstatat(pfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !S_ISDIR(sb.st_mode)))
+		        fstatat(pfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+		        !S_ISDIR(sb.st_mode)))
 			break;
-		rc = commit_apply_chmod(pfd, name, op->mode) == 0 ? fsync(pfd) :
-		    -1;
+		rc = commit_apply_chmod(pfd, name, op->mode) == 0 ? fsync(pfd)
+		                                                  : -1;
 		break;
 	case OP_CHMOD:
 		rc = commit_apply_chmod(pfd, name, op->mode);
@@ -755,8 +760,8 @@ commit_apply_all(struct commit_ctx *c)
 	if (c->hold_fd >= 0) {
 		struct dirent *de;
 		DIR *d;
-		int fd = openat(c->hold_fd, ".", O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
+		int fd =
+		    openat(c->hold_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 		if (fd >= 0 && (d = fdopendir(fd)) != NULL) {
 			while ((de = readdir(d)) != NULL)
@@ -783,7 +788,7 @@ commit_change_letter(const struct review_change *ch)
 		return ch->new.src == REVIEW_LOWER ? "R" : "A";
 	if (ch->new.src == REVIEW_NONE)
 		return "D";
-	if ((ch->old.mode & S_IFMT) != (ch->new.mode & S_IFMT))
+	if ((ch->old.mode & S_IFMT) != (ch->new.mode &S_IFMT))
 		return "T";
 	return "M";
 }
@@ -805,8 +810,8 @@ commit_run(struct stage *st, int session_fd, int project_fd,
 	c.project_fd = project_fd;
 	c.upper_fd = stage_upper_fd(st);
 	c.opts = opts;
-	c.hold_fd = openat(session_fd, COMMIT_HOLD, O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC);
+	c.hold_fd = openat(session_fd, COMMIT_HOLD,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if ((env = getenv("AIRLOCK_TEST_COMMIT_CRASH_AFTER")) != NULL)
 		c.crash_after = strtol(env, NULL, 10);
 
@@ -827,8 +832,8 @@ commit_run(struct stage *st, int session_fd, int project_fd,
 		commit_ops_free(&c);
 	}
 
-	if (review_collect(st, project_fd, opts->filters, opts->n_filters,
-	    &set) != 0)
+	if (review_collect(
+	        st, project_fd, opts->filters, opts->n_filters, &set) != 0)
 		goto out;
 	has_set = 1;
 	for (i = 0; i < set.n_selected && !opts->force; i++) {

@@ -30,13 +30,13 @@
 
 enum commit_note {
 	COMMIT_NOTE_CONFLICT, /* detail: why; nothing is written */
-	COMMIT_NOTE_APPLY,    /* detail: "A", "M", "D", "T" (type), "R" */
-	COMMIT_NOTE_REPLAY,   /* an interrupted commit was completed */
-	COMMIT_NOTE_ERROR,    /* detail: what failed on path */
+	COMMIT_NOTE_APPLY, /* detail: "A", "M", "D", "T" (type), "R" */
+	COMMIT_NOTE_REPLAY, /* an interrupted commit was completed */
+	COMMIT_NOTE_ERROR, /* detail: what failed on path */
 };
 
 struct commit_opts {
-	int force;   /* write over conflicts */
+	int force; /* write over conflicts */
 	int dry_run; /* report, write nothing (no journal either) */
 	char *const *filters; /* paths to commit (and below); none: all */
 	size_t n_filters;

@@ -82,8 +82,8 @@ review_lstat(int root, const char *path, struct stat *sb)
 }
 
 static int
-review_side_set(struct review_side *side, enum review_src src, int root,
-    const char *path)
+review_side_set(
+    struct review_side *side, enum review_src src, int root, const char *path)
 {
 	struct stat sb;
 	int r;
@@ -124,11 +124,11 @@ review_view(const struct review_ctx *c, const char *path,
 		r = review_side_set(side, REVIEW_UPPER, c->upper_fd, path);
 		if (r == 0 && e->kind == STAGE_RENAMED) {
 			*storage = xstrdup(e->from);
-			r = review_side_set(side, REVIEW_LOWER, c->project_fd,
-			    *storage);
+			r = review_side_set(
+			    side, REVIEW_LOWER, c->project_fd, *storage);
 		} else if (r == 0)
-			r = review_side_set(side, REVIEW_LOWER, c->project_fd,
-			    path);
+			r = review_side_set(
+			    side, REVIEW_LOWER, c->project_fd, path);
 		/* The manifest's mode is the staged one; trust it over the
 		 * file's when both name the same type. */
 		if (r > 0 && e->mode != 0 &&
@@ -146,16 +146,16 @@ review_view(const struct review_ctx *c, const char *path,
 		*slash = '\0';
 		if ((a = review_lookup(c, anc)) == NULL)
 			continue;
-		if ((r = review_side_set(side, REVIEW_UPPER, c->upper_fd,
-		    path)) != 0)
+		if ((r = review_side_set(
+		         side, REVIEW_UPPER, c->upper_fd, path)) != 0)
 			return r;
 		if (a->kind == STAGE_DELETED || a->is_opaque ||
 		    (a->mode & S_IFMT) != S_IFDIR)
 			return 0;
 		if (a->kind == STAGE_RENAMED) {
 			xasprintf(storage, "%s%s", a->from, path + strlen(anc));
-			return review_side_set(side, REVIEW_LOWER,
-			    c->project_fd, *storage);
+			return review_side_set(
+			    side, REVIEW_LOWER, c->project_fd, *storage);
 		}
 		break;
 	}
@@ -165,8 +165,8 @@ review_view(const struct review_ctx *c, const char *path,
 /* Touch every descendant of dir (relative to root) as prefix + "/" +
  * relative name. */
 static int
-review_touch_tree(struct review_ctx *c, int root, const char *dir,
-    const char *prefix)
+review_touch_tree(
+    struct review_ctx *c, int root, const char *dir, const char *prefix)
 {
 	struct dirent *de;
 	DIR *d;
@@ -180,7 +180,8 @@ review_touch_tree(struct review_ctx *c, int root, const char *dir,
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		xasprintf(&sub, "%s/%s", dir, de->d_name);
 		xasprintf(&as, "%s/%s", prefix, de->d_name);
@@ -195,7 +196,8 @@ review_touch_tree(struct review_ctx *c, int root, const char *dir,
 			struct stat sb;
 
 			if (fstatat(dirfd(d), de->d_name, &sb,
-			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode) &&
+			        AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISDIR(sb.st_mode) &&
 			    review_touch_tree(c, root, sub, as) != 0) {
 				free(sub);
 				free(as);
@@ -212,8 +214,7 @@ out:
 }
 
 int
-review_path_matches(const char *path, char *const *filters,
-    size_t n_filters)
+review_path_matches(const char *path, char *const *filters, size_t n_filters)
 {
 	size_t i, len;
 
@@ -260,8 +261,8 @@ review_select(struct review_set *set, char *const *filters, size_t n_filters)
 
 	keep = xcalloc((size_t)set->n_entries + 1, 1);
 	for (i = 0; i < (size_t)set->n_entries; i++)
-		keep[i] = (char)review_path_matches(set->entries[i].path,
-		    filters, n_filters);
+		keep[i] = (char)review_path_matches(
+		    set->entries[i].path, filters, n_filters);
 	for (i = 0; i < (size_t)set->n_entries && n_filters > 0; i++)
 		if (keep[i])
 			review_keep_parents(set, keep, set->entries[i].path);
@@ -271,12 +272,13 @@ review_select(struct review_set *set, char *const *filters, size_t n_filters)
 			continue;
 		for (j = 0; j < (size_t)set->n_entries; j++) {
 			f = &set->entries[j];
-			if (strcmp(f->path, e->from) == 0 && (keep[i] || keep[j]))
+			if (strcmp(f->path, e->from) == 0 &&
+			    (keep[i] || keep[j]))
 				keep[i] = keep[j] = 1;
 		}
 	}
-	set->selected = xcalloc((size_t)set->n_entries + 1,
-	    sizeof *set->selected);
+	set->selected =
+	    xcalloc((size_t)set->n_entries + 1, sizeof *set->selected);
 	for (i = 0; i < (size_t)set->n_entries; i++)
 		if (keep[i])
 			set->selected[set->n_selected++] = i;
@@ -308,18 +310,20 @@ review_expand(struct review_ctx *c, const struct stage_entry *e)
 	 * elsewhere: each of its files changes. */
 	if (old.src != REVIEW_NONE && S_ISDIR(old.mode) &&
 	    (new.src == REVIEW_NONE || !S_ISDIR(new.mode) || e->is_opaque ||
-	    e->kind == STAGE_DELETED || e->kind == STAGE_RENAMED) &&
+	        e->kind == STAGE_DELETED || e->kind == STAGE_RENAMED) &&
 	    review_touch_tree(c, c->project_fd, e->path, e->path) != 0)
 		goto out;
 	if (e->kind == STAGE_RENAMED) {
 		struct review_side from;
 
-		if (review_side_set(&from, REVIEW_LOWER, c->project_fd,
-		    e->from) < 0)
+		if (review_side_set(
+		        &from, REVIEW_LOWER, c->project_fd, e->from) < 0)
 			goto out;
 		if (from.src != REVIEW_NONE && S_ISDIR(from.mode) &&
-		    (review_touch_tree(c, c->project_fd, e->from, e->from) != 0 ||
-		    review_touch_tree(c, c->project_fd, e->from, e->path) != 0))
+		    (review_touch_tree(c, c->project_fd, e->from, e->from) !=
+		            0 ||
+		        review_touch_tree(c, c->project_fd, e->from, e->path) !=
+		            0))
 			goto out;
 	}
 	if (new.src == REVIEW_UPPER && S_ISDIR(new.mode) &&
@@ -337,12 +341,12 @@ review_is_same(const struct review_change *ch)
 {
 	if (ch->old.src == REVIEW_NONE || ch->new.src == REVIEW_NONE)
 		return ch->old.src == ch->new.src;
-	if ((ch->old.mode & S_IFMT) != (ch->new.mode & S_IFMT))
+	if ((ch->old.mode & S_IFMT) != (ch->new.mode &S_IFMT))
 		return 0;
 	if (S_ISDIR(ch->old.mode))
 		return (ch->old.mode & 07777) == (ch->new.mode & 07777);
-	return ch->new.src == REVIEW_LOWER &&
-	    strcmp(ch->new.path, ch->path) == 0 &&
+	return ch->new.src == REVIEW_LOWER &&strcmp(ch->new.path, ch->path) ==
+	    0 &&
 	    (ch->old.mode & 07777) == (ch->new.mode & 07777);
 }
 
@@ -368,17 +372,19 @@ review_collect(struct stage *st, int project_fd, char *const *filters,
 		if (review_expand(&c, &out->entries[out->selected[i]]) != 0)
 			goto out;
 
-	qsort(c.paths, c.n_paths, sizeof *c.paths, review_str_cmp);
+	if (c.n_paths > 0)
+		qsort(c.paths, c.n_paths, sizeof *c.paths, review_str_cmp);
 	out->v = xcalloc(c.n_paths + 1, sizeof *out->v);
 	for (i = 0; i < c.n_paths; i++) {
 		if (i > 0 && strcmp(c.paths[i], c.paths[i - 1]) == 0)
 			continue;
 		ch = &out->v[out->n];
 		ch->path = xstrdup(c.paths[i]);
-		if (review_side_set(&ch->old, REVIEW_LOWER, project_fd,
-		    ch->path) < 0)
+		if (review_side_set(
+		        &ch->old, REVIEW_LOWER, project_fd, ch->path) < 0)
 			goto fail_change;
-		if ((r = review_view(&c, ch->path, &ch->new, &ch->src_path)) < 0)
+		if ((r = review_view(&c, ch->path, &ch->new, &ch->src_path)) <
+		    0)
 			goto fail_change;
 		if (r > 0 && ch->new.path == NULL)
 			ch->new.path = ch->path;
@@ -427,8 +433,8 @@ review_set_free(struct review_set *set)
 }
 
 int
-review_side_open(const struct review_side *side, int project_fd,
-    int upper_fd, int flags)
+review_side_open(
+    const struct review_side *side, int project_fd, int upper_fd, int flags)
 {
 	int root = side->src == REVIEW_UPPER ? upper_fd : project_fd;
 
@@ -453,8 +459,9 @@ review_side_readlink(const struct review_side *side, int project_fd,
 		errno = EINVAL;
 		return -1;
 	}
-	pfd = stage_open_parent(side->src == REVIEW_UPPER ? upper_fd :
-	    project_fd, side->path, &name);
+	pfd =
+	    stage_open_parent(side->src == REVIEW_UPPER ? upper_fd : project_fd,
+	        side->path, &name);
 	if (pfd < 0)
 		return -1;
 	n = readlinkat(pfd, name, buf, len);
@@ -469,8 +476,8 @@ review_side_readlink(const struct review_side *side, int project_fd,
 }
 
 int
-review_side_hash(const struct review_side *side, int project_fd,
-    int upper_fd, uint64_t *out)
+review_side_hash(
+    const struct review_side *side, int project_fd, int upper_fd, uint64_t *out)
 {
 	char target[PATH_MAX];
 	ssize_t n;
@@ -481,8 +488,8 @@ review_side_hash(const struct review_side *side, int project_fd,
 		return 0;
 	}
 	if (S_ISLNK(side->mode)) {
-		n = review_side_readlink(side, project_fd, upper_fd, target,
-		    sizeof target);
+		n = review_side_readlink(
+		    side, project_fd, upper_fd, target, sizeof target);
 		if (n < 0)
 			return -1;
 		*out = XXH3_64bits(target, (size_t)n);
@@ -523,14 +530,30 @@ review_json_string(const char *p, char *out, size_t len)
 		c = *p++;
 		if (c == '\\') {
 			switch (*p++) {
-			case '"': c = '"'; break;
-			case '\\': c = '\\'; break;
-			case '/': c = '/'; break;
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'r': c = '\r'; break;
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
+			case '"':
+				c = '"';
+				break;
+			case '\\':
+				c = '\\';
+				break;
+			case '/':
+				c = '/';
+				break;
+			case 'n':
+				c = '\n';
+				break;
+			case 't':
+				c = '\t';
+				break;
+			case 'r':
+				c = '\r';
+				break;
+			case 'b':
+				c = '\b';
+				break;
+			case 'f':
+				c = '\f';
+				break;
 			case 'u':
 				if (sscanf(p, "%4x", &v) != 1 || v == 0 ||
 				    v > 0x7f)
@@ -597,8 +620,8 @@ review_project_path(const char *session_dir, char *out, size_t len)
 
 	if ((dfd = open(session_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		goto out;
-	if ((fd = openat(dfd, "session.json", O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0)
+	if ((fd = openat(
+	         dfd, "session.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		goto out;
 	if (fstat(fd, &sb) != 0)
 		goto out;
@@ -774,8 +797,11 @@ diff_copy_fd(int fd, off_t size, int out_fd)
 
 	chunk = xmalloc(REVIEW_COPY_CHUNK);
 	while (off < size) {
-		r = pread(fd, chunk, (size_t)(size - off) < REVIEW_COPY_CHUNK ?
-		    (size_t)(size - off) : REVIEW_COPY_CHUNK, off);
+		r = pread(fd, chunk,
+		    (size_t)(size - off) < REVIEW_COPY_CHUNK
+		        ? (size_t)(size - off)
+		        : REVIEW_COPY_CHUNK,
+		    off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
@@ -810,8 +836,8 @@ diff_emit_side(const struct review_change *ch, const struct review_side *s,
 		return 0; /* fifos and devices: git has no word for them */
 	buf_init(&b);
 	if (S_ISLNK(s->mode)) {
-		n = review_side_readlink(s, project_fd, upper_fd, target,
-		    sizeof target);
+		n = review_side_readlink(
+		    s, project_fd, upper_fd, target, sizeof target);
 		if (n < 0)
 			goto out;
 		buf_adds(&b, "M 120000 inline ");
@@ -868,14 +894,16 @@ diff_import(const struct review_set *set, int project_fd, int upper_fd,
 		return -1;
 	}
 	for (side = 0; side < 2; side++) {
-		if (diff_write_all(pfd[1], side == 0 ? "commit refs/heads/old\n" :
-		    "commit refs/heads/new\n", 22) != 0 ||
+		if (diff_write_all(pfd[1],
+		        side == 0 ? "commit refs/heads/old\n"
+		                  : "commit refs/heads/new\n",
+		        22) != 0 ||
 		    diff_write_all(pfd[1], head, sizeof head - 1) != 0)
 			goto out;
 		for (i = 0; i < set->n; i++)
-			if (diff_emit_side(&set->v[i], side == 0 ?
-			    &set->v[i].old : &set->v[i].new, project_fd,
-			    upper_fd, pfd[1]) != 0)
+			if (diff_emit_side(&set->v[i],
+			        side == 0 ? &set->v[i].old : &set->v[i].new,
+			        project_fd, upper_fd, pfd[1]) != 0)
 				goto out;
 		if (diff_write_all(pfd[1], "\n", 1) != 0)
 			goto out;
@@ -901,8 +929,8 @@ diff_remove_tree(int at_fd, const char *name)
 
 	if (unlinkat(at_fd, name, 0) == 0 || errno == ENOENT)
 		return;
-	fd = openat(at_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	fd = openat(
+	    at_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	if ((d = fdopendir(fd)) == NULL) {
@@ -910,7 +938,8 @@ diff_remove_tree(int at_fd, const char *name)
 		return;
 	}
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
 			diff_remove_tree(dirfd(d), de->d_name);
 	closedir(d);
 	unlinkat(at_fd, name, AT_REMOVEDIR);

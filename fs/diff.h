@@ -24,7 +24,7 @@
 #include "stage.h"
 
 enum review_src {
-	REVIEW_NONE,  /* nothing at this path */
+	REVIEW_NONE, /* nothing at this path */
 	REVIEW_LOWER, /* in the project, at side.path */
 	REVIEW_UPPER, /* in upper/, at side.path */
 };
@@ -32,15 +32,15 @@ enum review_src {
 struct review_side {
 	enum review_src src;
 	const char *path; /* where under src; points into the change */
-	mode_t mode;      /* type bits included */
+	mode_t mode; /* type bits included */
 	off_t size;
 };
 
 struct review_change {
-	char *path;                 /* project-relative */
-	char *src_path;             /* storage for new.path when it differs */
-	struct review_side old;     /* src NONE or LOWER (at path) */
-	struct review_side new;     /* what the view holds */
+	char *path; /* project-relative */
+	char *src_path; /* storage for new.path when it differs */
+	struct review_side old; /* src NONE or LOWER (at path) */
+	struct review_side new; /* what the view holds */
 	const struct stage_entry *entry; /* the entry, NULL when implied by a
 					    directory entry above */
 };
@@ -63,25 +63,25 @@ struct review_set {
  * needs its new directory).
  * Fills *out (free with review_set_free()).  Returns 0 or -1 with errno.
  */
-int review_collect(struct stage *st, int project_fd,
-    char *const *filters, size_t n_filters, struct review_set *out);
+int review_collect(struct stage *st, int project_fd, char *const *filters,
+    size_t n_filters, struct review_set *out);
 void review_set_free(struct review_set *set);
 
 /* Nonzero when path is one of filters or below one. */
-int review_path_matches(const char *path, char *const *filters,
-    size_t n_filters);
+int review_path_matches(
+    const char *path, char *const *filters, size_t n_filters);
 
 /* What the project holds at path, as a side: 1 (something), 0 (nothing),
  * -1 with errno. */
-int review_side_lower(struct review_side *side, int project_fd,
-    const char *path);
+int review_side_lower(
+    struct review_side *side, int project_fd, const char *path);
 
 /*
  * Open a change's side for reading: a regular file (O_RDONLY) or, for a
  * symlink or directory, an O_PATH fd.  Returns the fd or -1 with errno.
  */
-int review_side_open(const struct review_side *side, int project_fd,
-    int upper_fd, int flags);
+int review_side_open(
+    const struct review_side *side, int project_fd, int upper_fd, int flags);
 
 /* Read a symlink side's target into buf (NUL-terminated).  Returns the
  * length or -1 with errno. */
@@ -110,7 +110,7 @@ enum diff_format {
 
 struct diff_opts {
 	enum diff_format format;
-	int color;  /* ANSI colours, as git's --color=always */
+	int color; /* ANSI colours, as git's --color=always */
 	int binary; /* binary patches git apply can apply (git's --binary) */
 };
 

@@ -33,7 +33,7 @@
 
 struct stage_node {
 	struct stage_node *next; /* hash chain */
-	uint64_t key;            /* xxh3 of path */
+	uint64_t key; /* xxh3 of path */
 	char *path;
 	char *from;
 	enum stage_kind kind;
@@ -302,15 +302,16 @@ stage_format(char *out, const struct stage_entry *e)
 {
 	size_t n;
 
-	n = (size_t)sprintf(out, "%s%s ", e->kind == STAGE_CLEAN ?
-	    "clean" : stage_kind_name(e->kind), e->is_opaque ? "+o" : "");
+	n = (size_t)sprintf(out, "%s%s ",
+	    e->kind == STAGE_CLEAN ? "clean" : stage_kind_name(e->kind),
+	    e->is_opaque ? "+o" : "");
 	if (e->has_base && e->kind != STAGE_CLEAN)
-		n += (size_t)sprintf(out + n, "%016llx ",
-		    (unsigned long long)e->base_hash);
+		n += (size_t)sprintf(
+		    out + n, "%016llx ", (unsigned long long)e->base_hash);
 	else
 		n += (size_t)sprintf(out + n, "- ");
-	n += (size_t)sprintf(out + n, "0%o ",
-	    e->kind == STAGE_CLEAN ? 0 : (unsigned)e->mode);
+	n += (size_t)sprintf(
+	    out + n, "0%o ", e->kind == STAGE_CLEAN ? 0 : (unsigned)e->mode);
 	n += stage_path_encode(out + n, e->path);
 	if (e->kind == STAGE_RENAMED && e->from != NULL) {
 		out[n++] = ' ';
@@ -513,8 +514,8 @@ stage_compact(struct stage *st)
 		goto out;
 	if (fsync(st->dir_fd) != 0)
 		goto out;
-	nfd = openat(st->dir_fd, "manifest",
-	    O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	nfd = openat(
+	    st->dir_fd, "manifest", O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	if (nfd < 0)
 		goto out;
 	close(st->manifest_fd);
@@ -567,7 +568,8 @@ stage_open(const char *dir, int flags)
 		goto fail;
 	st->manifest_fd = openat(st->dir_fd, "manifest",
 	    ((flags & STAGE_WRITE) ? O_RDWR : O_RDONLY) | O_APPEND | O_CREAT |
-		O_NOFOLLOW | O_CLOEXEC, 0600);
+	        O_NOFOLLOW | O_CLOEXEC,
+	    0600);
 	if (st->manifest_fd < 0)
 		goto fail;
 	if (stage_replay(st) != 0)
@@ -768,8 +770,8 @@ stage_walk_beneath(int dirfd, const char *path, int flags, mode_t mode)
 		len = (size_t)(slash - p);
 		memcpy(comp, p, len);
 		comp[len] = '\0';
-		nfd = openat(fd, comp,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		nfd = openat(
+		    fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		saved = errno;
 		close(fd);
 		if (nfd < 0) {
@@ -799,8 +801,8 @@ stage_open_beneath(int dirfd, const char *path, int flags, mode_t mode)
 	memset(&how, 0, sizeof how);
 	how.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC);
 	how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-	    RESOLVE_NO_MAGICLINKS;
+	how.resolve =
+	    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 	do
 		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
 	while (fd < 0 && errno == EAGAIN);
@@ -844,8 +846,8 @@ stage_remove_tree(int at_fd, const char *name)
 		return 0;
 	if (errno != EISDIR && errno != EPERM)
 		return -1;
-	fd = openat(at_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	fd = openat(
+	    at_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	if ((d = fdopendir(fd)) == NULL) {
@@ -853,7 +855,8 @@ stage_remove_tree(int at_fd, const char *name)
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if (stage_remove_tree(dirfd(d), de->d_name) != 0)
 			goto out;

@@ -61,9 +61,12 @@ tool_kind(const char *word, struct stage_entry *e)
 		const char *word;
 		enum stage_kind kind;
 	} kinds[] = {
-		{ "add", STAGE_ADDED }, { "mod", STAGE_MODIFIED },
-		{ "del", STAGE_DELETED }, { "ren", STAGE_RENAMED },
-		{ "mode", STAGE_MODE }, { "clean", STAGE_CLEAN },
+		{ "add", STAGE_ADDED },
+		{ "mod", STAGE_MODIFIED },
+		{ "del", STAGE_DELETED },
+		{ "ren", STAGE_RENAMED },
+		{ "mode", STAGE_MODE },
+		{ "clean", STAGE_CLEAN },
 	};
 	size_t i, len = strlen(word);
 
@@ -90,7 +93,8 @@ tool_record(int argc, char **argv)
 	int rc = 1;
 
 	if (argc < 7 || argc > 8) {
-		fprintf(stderr, "usage: stage_tool record SESSION KIND BASE "
+		fprintf(stderr,
+		    "usage: stage_tool record SESSION KIND BASE "
 		    "MODE PATH [FROM]\n");
 		return 2;
 	}
@@ -113,8 +117,8 @@ tool_record(int argc, char **argv)
 	e.path = argv[6];
 	e.from = argc == 8 ? argv[7] : NULL;
 	if ((st = stage_open(argv[2], STAGE_WRITE)) == NULL) {
-		fprintf(stderr, "stage_tool: %s: %s\n", argv[2],
-		    strerror(errno));
+		fprintf(
+		    stderr, "stage_tool: %s: %s\n", argv[2], strerror(errno));
 		return 1;
 	}
 	if (stage_record(st, &e) != 0)
@@ -144,7 +148,8 @@ tool_list(const char *dir)
 		printf("%s%s ", stage_kind_name(list[i].kind),
 		    list[i].is_opaque ? "+o" : "");
 		if (list[i].has_base)
-			printf("%016llx", (unsigned long long)list[i].base_hash);
+			printf(
+			    "%016llx", (unsigned long long)list[i].base_hash);
 		else
 			printf("-");
 		printf(" 0%o %s%s%s\n", (unsigned)list[i].mode, list[i].path,

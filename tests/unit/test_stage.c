@@ -50,8 +50,8 @@ teardown(void **state)
 }
 
 static void
-record(struct stage *st, enum stage_kind kind, const char *path,
-    uint64_t base, mode_t mode, const char *from)
+record(struct stage *st, enum stage_kind kind, const char *path, uint64_t base,
+    mode_t mode, const char *from)
 {
 	struct stage_entry e;
 
@@ -227,8 +227,8 @@ test_stage_odd_names(void **state)
 
 	assert_non_null(st = stage_open(f->dir, STAGE_WRITE));
 	for (i = 0; i < n_names; i++) {
-		assert_int_equal(stage_lookup(st, names[i], &e, buf, sizeof buf),
-		    1);
+		assert_int_equal(
+		    stage_lookup(st, names[i], &e, buf, sizeof buf), 1);
 		assert_string_equal(e.path, names[i]);
 	}
 	assert_int_equal(stage_lookup(st, "to name", &e, buf, sizeof buf), 1);
@@ -487,13 +487,13 @@ test_stage_open_beneath(void **state)
 	fd = stage_open_beneath(root, "sub/file", O_RDONLY, 0);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(stage_open_beneath(root, "alias/file", O_RDONLY, 0),
-	    -1);
-	assert_int_equal(stage_open_beneath(root, "up/manifest", O_RDONLY, 0),
-	    -1);
+	assert_int_equal(
+	    stage_open_beneath(root, "alias/file", O_RDONLY, 0), -1);
+	assert_int_equal(
+	    stage_open_beneath(root, "up/manifest", O_RDONLY, 0), -1);
 	assert_int_equal(stage_open_beneath(root, "alias", O_RDONLY, 0), -1);
-	assert_int_equal(stage_open_beneath(root, "../root/sub", O_RDONLY, 0),
-	    -1);
+	assert_int_equal(
+	    stage_open_beneath(root, "../root/sub", O_RDONLY, 0), -1);
 	assert_int_equal(errno, EINVAL);
 
 	fd = stage_open_parent(root, "sub/file", &name);
@@ -512,30 +512,32 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_stage_creates_layout, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_stage_record_replay, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stage_creates_layout, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stage_record_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_stage_last_record_wins_and_compacts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stage_odd_names, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_stage_truncated_last_line,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stage_bad_line_fails_closed,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stage_bad_lines, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_stage_refuses_bad_paths,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stage_lock, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stage_drop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stage_opaque_roundtrip, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_stage_hash_fd, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_stage_open_beneath, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stage_odd_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stage_truncated_last_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stage_bad_line_fails_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stage_bad_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stage_refuses_bad_paths, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stage_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stage_drop, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stage_opaque_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stage_hash_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stage_open_beneath, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
