@@ -141,6 +141,22 @@ fail:
 	close(fd);
 }
 
+/* Bytes queued for the client, in the TLS filter and under it. */
+static size_t
+conn_client_pending(struct conn *c)
+{
+	struct bufferevent *under;
+	size_t n;
+
+	if (c->cbev == NULL)
+		return 0;
+	n = evbuffer_get_length(bufferevent_get_output(c->cbev));
+	under = bufferevent_get_underlying(c->cbev);
+	if (under != NULL)
+		n += evbuffer_get_length(bufferevent_get_output(under));
+	return n;
+}
+
 void
 conn_client_attach(struct conn *c)
 {
@@ -267,14 +283,16 @@ void
 conn_close_after_flush(struct conn *c)
 {
 	c->state = CONN_CLOSING;
+	c->closing_ms = time_mono_ms();
 	conn_close_upstream(c);
-	if (c->cbev == NULL ||
-	    evbuffer_get_length(bufferevent_get_output(c->cbev)) == 0) {
+	if (conn_client_pending(c) == 0) {
 		conn_free(c);
 		return;
 	}
 	bufferevent_disable(c->cbev, EV_READ);
-	conn_timer_set(c, 5000);
+	/* A TLS filter hands its bytes to the socket's bufferevent, whose
+	 * drain we are not told about: poll for it. */
+	conn_timer_set(c, c->is_intercept ? 20 : 5000);
 }
 
 /* May free the connection. */
@@ -950,9 +968,10 @@ conn_client_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->state == CONN_CLOSING)
-		conn_free(c);
-	else if (c->state == CONN_FORWARD)
+	if (c->state == CONN_CLOSING) {
+		if (conn_client_pending(c) == 0)
+			conn_free(c);
+	} else if (c->state == CONN_FORWARD)
 		forward_client_drained(c);
 }
 
@@ -1058,6 +1077,14 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	case CONN_FORWARD:
 		forward_upstream_event(c, BEV_EVENT_TIMEOUT);
+		return;
+	case CONN_CLOSING:
+		if (conn_client_pending(c) > 0 &&
+		    time_mono_ms() - c->closing_ms < 5000) {
+			conn_timer_set(c, 20);
+			return;
+		}
+		conn_free(c);
 		return;
 	default:
 		conn_end_request(c);

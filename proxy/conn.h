@@ -61,6 +61,7 @@ struct conn {
 	int ufd;                   /* upstream socket (closed by conn_free) */
 	struct event *timer;       /* header / connect / peek timeout */
 	unsigned long long t_start_ms;
+	unsigned long long closing_ms; /* when CLOSING began */
 
 	/* The request being decided or forwarded. */
 	struct proxy_policy *pol;  /* reference held for the request */
@@ -185,5 +186,8 @@ int intercept_start(struct conn *c);
 /* An SSL_CTX-wrapped upstream TLS connection over fd for c->host. */
 struct bufferevent *intercept_upstream_bev(struct conn *c, int fd);
 void intercept_init(void);
+/* Create or load the CA now when the policy intercepts (so that ca.pem
+ * exists before the first request).  Returns 0, or -1 (message printed). */
+int intercept_prepare(struct proxy *p);
 
 #endif

@@ -76,6 +76,17 @@ intercept_get_ca(struct proxy *p)
 }
 
 int
+intercept_prepare(struct proxy *p)
+{
+	const struct policy_settings *set = policy_settings(p->policy->pol);
+
+	if (set->tls_intercept_hosts == NULL || set->tls_intercept_hosts[0] ==
+	    NULL)
+		return 0;
+	return intercept_get_ca(p) != NULL ? 0 : -1;
+}
+
+int
 intercept_start(struct conn *c)
 {
 	struct ca *ca = intercept_get_ca(c->w->proxy);

@@ -255,6 +255,7 @@ main_wait_signals(struct proxy *p, const sigset_t *set)
 				continue;
 			}
 			proxy_policy_swap(p, pol);
+			(void)intercept_prepare(p);
 			fprintf(stderr, "airlock-proxy: policy reloaded (%s)\n",
 			    p->cfg.policy_file != NULL ? p->cfg.policy_file :
 			    "built-in default");
@@ -430,7 +431,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	ok = main_open_session(p, session_arg != NULL ? session_dir : NULL) ==
-	    0 && listener_start_workers(p) == 0;
+	    0 && intercept_prepare(p) == 0 && listener_start_workers(p) == 0;
 	if (!ok) {
 		if (ready_fd >= 0)
 			(void)!write(ready_fd, "0", 1);

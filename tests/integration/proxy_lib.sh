@@ -57,7 +57,7 @@ stop_proxy() {
 # A hosts(5) file for the proxy's resolver (--hosts): the test names all
 # point at the loopback origin.
 write_hosts() {
-	printf '127.0.0.1 origin.test other.test held.test denied.test git.test api.test\n' >"$T/hosts"
+	printf '127.0.0.1 origin.test other.test held.test denied.test git.test api.test bad.test\n' >"$T/hosts"
 }
 
 # curl through the proxy with a bound time; extra args follow.
