@@ -199,7 +199,7 @@ otlp_describe_attempt(
 {
 	if (rc != 0) {
 		snprintf(exp->why_failed, sizeof(exp->why_failed), "%s",
-		    strerror(res->err));
+		    res->detail[0] != '\0' ? res->detail : strerror(res->err));
 		return 1;
 	}
 	snprintf(exp->why_failed, sizeof(exp->why_failed),
@@ -399,6 +399,7 @@ otlp_exporter_new(const struct otlp_config *cfg)
 	exp->cfg = *cfg;
 	exp->cfg.endpoint = NULL; /* parsed into ep; not kept */
 	exp->cfg.headers = NULL; /* formatted into header_lines */
+	exp->cfg.ca_file = NULL; /* loaded into ep.tls */
 	exp->cfg.on_drop = NULL; /* on_drop below, under the lock */
 	exp->cfg.on_drop_arg = NULL;
 	exp->on_drop = cfg->on_drop;
@@ -427,6 +428,13 @@ otlp_exporter_new(const struct otlp_config *cfg)
 		err = errno;
 		fprintf(stderr, "airlock: otlp: telemetry.otlp.endpoint: %s\n",
 		    why);
+		goto fail;
+	}
+	if (exp->ep.is_tls &&
+	    otlp_endpoint_tls(&exp->ep, cfg->ca_file, why, sizeof(why)) != 0) {
+		err = errno;
+		fprintf(
+		    stderr, "airlock: otlp: %s: %s\n", exp->ep.display, why);
 		goto fail;
 	}
 	if (otlp_headers_format(

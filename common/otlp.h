@@ -23,10 +23,12 @@
  * stderr name the endpoint as scheme://host:port only: the path, query and
  * header values (which may carry API keys) are never printed.
  *
- * Transport: http:// only.  An https:// endpoint is refused by
- * otlp_exporter_new() with a message saying so (EPROTONOSUPPORT): use a
- * local collector (for example an OpenTelemetry Collector on loopback)
- * that forwards over TLS.
+ * Transport: http:// or https://.  https verifies the collector's
+ * certificate chain against the system's trust store (OpenSSL's default
+ * paths; ca_file replaces it) and the endpoint's host name, or IP address,
+ * against the certificate, with SNI and TLS 1.2 at least.  A certificate
+ * that does not verify is a connection error (retried, then dropped; the
+ * message says why), never a reason to send anyway.
  *
  * What a record carries (the JSON a collector receives):
  *   resource.attributes  service.name ("airlock"), service.version,
@@ -89,10 +91,13 @@
 typedef void (*otlp_drop_fn)(uint64_t n, const char *why, void *arg);
 
 struct otlp_config {
-	/* http://HOST[:PORT][/PATH]; HOST a name, IPv4 or [IPv6]; PORT
-	 * defaults to 80; no PATH (or "/") means "/v1/logs", any other PATH
-	 * is used as is.  Required. */
+	/* http[s]://HOST[:PORT][/PATH]; HOST a name, IPv4 or [IPv6]; PORT
+	 * defaults to 80 or 443; no PATH (or "/") means "/v1/logs", any
+	 * other PATH is used as is.  Required. */
 	const char *endpoint;
+	/* https: a PEM file of the CAs to trust instead of the system's, or
+	 * NULL. */
+	const char *ca_file;
 	/* Extra request headers, NULL-terminated "Name: value" list (the
 	 * policy's telemetry.otlp.headers), or NULL.  Refused: a name that
 	 * is not an HTTP token, CR/LF/NUL in a value, and the headers the
@@ -124,9 +129,10 @@ struct otlp_exporter;
  * Check cfg, copy everything it points to, and start the exporter thread.
  * Nothing is sent yet and the endpoint is not contacted: a collector that
  * is down at start-up is a run-time failure, handled like any other.
- * Returns NULL with errno (EINVAL for a malformed endpoint or header,
- * EPROTONOSUPPORT for https) and a message on stderr naming what is wrong
- * (header names, never their values).  Start it after any fork().
+ * Returns NULL with errno (EINVAL for a malformed endpoint or header, or a
+ * CA file or trust store that cannot be loaded) and a message on stderr
+ * naming what is wrong (header names, never their values).  Start it
+ * after any fork().
  */
 struct otlp_exporter *otlp_exporter_new(const struct otlp_config *cfg);
 

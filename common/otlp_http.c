@@ -1,6 +1,10 @@
 /*
- * otlp_http: the exporter's HTTP/1.1 client: parse an http:// endpoint,
- * POST one body, read the status line.
+ * otlp_http: the exporter's HTTP/1.1 client: parse an http:// or https://
+ * endpoint, POST one body, read the status line.  https verifies the
+ * collector's certificate chain against the system's trust store (or a CA
+ * file the configuration names) and its name (or IP address) against the
+ * endpoint's host, with TLS 1.2 at least; a failure is a connection error,
+ * retried like any other.
  *
  * Blocking on purpose: it runs only on the exporter's own thread, and a
  * thread that waits on one socket with poll() is the simplest thing that
@@ -14,6 +18,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -23,6 +28,10 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "otlp_priv.h"
 #include "util.h"
@@ -66,15 +75,16 @@ otlp_endpoint_parse(
 	int is_v6 = 0;
 
 	memset(ep, 0, sizeof(*ep));
-	if (strncasecmp(url, "https://", 8) == 0)
-		return otlp_fail(why, why_len, EPROTONOSUPPORT,
-		    "https is not "
-		    "supported: point the endpoint at a collector on loopback "
-		    "(http://) that forwards over TLS");
-	if (strncasecmp(url, "http://", 7) != 0)
+	if (strncasecmp(url, "https://", 8) == 0) {
+		ep->is_tls = 1;
+		port = 443;
+		auth = url + 8;
+	} else if (strncasecmp(url, "http://", 7) == 0) {
+		auth = url + 7;
+	} else {
 		return otlp_fail(why, why_len, EINVAL,
-		    "the endpoint must start with http://");
-	auth = url + 7;
+		    "the endpoint must start with http:// or https://");
+	}
 	end = auth + strcspn(auth, "/?#");
 	if (memchr(auth, '@', (size_t)(end - auth)) != NULL)
 		return otlp_fail(why, why_len, EINVAL,
@@ -141,7 +151,8 @@ otlp_endpoint_parse(
 		    end + (*end == '/'));
 	xasprintf(
 	    &ep->authority, is_v6 ? "[%s]:%s" : "%s:%s", ep->host, ep->port);
-	xasprintf(&ep->display, "http://%s", ep->authority);
+	xasprintf(&ep->display, "%s://%s", ep->is_tls ? "https" : "http",
+	    ep->authority);
 	return 0;
 }
 
@@ -153,6 +164,7 @@ otlp_endpoint_free(struct otlp_endpoint *ep)
 	free(ep->path);
 	free(ep->authority);
 	free(ep->display);
+	SSL_CTX_free(ep->tls);
 	memset(ep, 0, sizeof(*ep));
 }
 
@@ -304,48 +316,214 @@ otlp_connect(const struct otlp_endpoint *ep, unsigned timeout_ms,
 	return fd;
 }
 
-static int
-otlp_send_all(int fd, const char *p, size_t n, unsigned timeout_ms,
-    const unsigned long long *deadline_ms)
+int
+otlp_endpoint_tls(
+    struct otlp_endpoint *ep, const char *ca_file, char *why, size_t why_len)
 {
+	SSL_CTX *ctx;
+	int rc;
+
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx == NULL)
+		return otlp_fail(why, why_len, ENOMEM, "cannot set up TLS");
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	/* A collector that closes without close_notify has still answered:
+	 * we read up to the end of the head and no further. */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	if (ca_file != NULL)
+		rc = SSL_CTX_load_verify_locations(ctx, ca_file, NULL);
+	else
+		rc = SSL_CTX_set_default_verify_paths(ctx);
+	if (rc != 1) {
+		SSL_CTX_free(ctx);
+		snprintf(why, why_len, "cannot load the %s",
+		    ca_file != NULL ? "CA file" : "system trust store");
+		errno = EINVAL;
+		return -1;
+	}
+	ep->tls = ctx;
+	return 0;
+}
+
+/* One request's connection: the socket, and TLS on it for https. */
+struct otlp_conn {
+	int fd;
+	SSL *ssl;
+	unsigned timeout_ms;
+	const unsigned long long *deadline_ms;
+	char *detail; /* res->detail */
+	size_t detail_len;
+};
+
+/* Note why TLS failed, in words a person can act on. */
+static void
+otlp_tls_detail(struct otlp_conn *c)
+{
+	long v = c->ssl != NULL ? SSL_get_verify_result(c->ssl) : X509_V_OK;
+	unsigned long e = ERR_peek_last_error();
+	char text[128];
+
+	if (v != X509_V_OK) {
+		snprintf(c->detail, c->detail_len,
+		    "TLS: the collector's "
+		    "certificate does not verify: %s",
+		    X509_verify_cert_error_string(v));
+	} else if (e != 0) {
+		ERR_error_string_n(e, text, sizeof(text));
+		snprintf(c->detail, c->detail_len, "TLS: %s", text);
+	} else {
+		snprintf(c->detail, c->detail_len,
+		    "TLS: the connection "
+		    "failed");
+	}
+	ERR_clear_error();
+}
+
+/*
+ * Finish an SSL call that returned r <= 0: wait for what it wants and
+ * return 1 to call it again, or return -1 (errno set; for a TLS error,
+ * EPROTO and the detail noted).
+ */
+static int
+otlp_tls_wait(struct otlp_conn *c, int r)
+{
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		return otlp_poll(
+		           c->fd, POLLIN, c->timeout_ms, c->deadline_ms) == 0
+		    ? 1
+		    : -1;
+	case SSL_ERROR_WANT_WRITE:
+		return otlp_poll(
+		           c->fd, POLLOUT, c->timeout_ms, c->deadline_ms) == 0
+		    ? 1
+		    : -1;
+	case SSL_ERROR_SYSCALL:
+		if (errno == 0)
+			errno = ECONNRESET;
+		ERR_clear_error();
+		return -1;
+	default:
+		otlp_tls_detail(c);
+		errno = EPROTO;
+		return -1;
+	}
+}
+
+/* TLS on c->fd, with SNI and the host (or IP) checked against the
+ * certificate.  Returns 0, or -1 with errno. */
+static int
+otlp_tls_start(struct otlp_conn *c, const struct otlp_endpoint *ep)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	int is_ip, r;
+
+	ERR_clear_error();
+	c->ssl = SSL_new(ep->tls);
+	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+		otlp_tls_detail(c);
+		errno = ENOMEM;
+		return -1;
+	}
+	is_ip = inet_pton(AF_INET, ep->host, addr) == 1 ||
+	    inet_pton(AF_INET6, ep->host, addr) == 1;
+	if (is_ip) {
+		r = X509_VERIFY_PARAM_set1_ip_asc(
+		    SSL_get0_param(c->ssl), ep->host);
+	} else {
+		r = SSL_set_tlsext_host_name(c->ssl, ep->host) == 1 &&
+		    SSL_set1_host(c->ssl, ep->host) == 1;
+	}
+	if (r != 1) {
+		otlp_tls_detail(c);
+		errno = EINVAL;
+		return -1;
+	}
+	while ((r = SSL_connect(c->ssl)) != 1)
+		if (otlp_tls_wait(c, r) != 1)
+			return -1;
+	return 0;
+}
+
+static int
+otlp_send_all(struct otlp_conn *c, const char *p, size_t n)
+{
+	size_t done;
 	ssize_t w;
+	int r;
 
 	while (n > 0) {
-		w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (otlp_poll(fd, POLLOUT, timeout_ms, deadline_ms) !=
-			    0)
+		if (c->ssl != NULL) {
+			r = SSL_write_ex(c->ssl, p, n, &done);
+			if (r != 1) {
+				if (otlp_tls_wait(c, r) != 1)
+					return -1;
+				continue;
+			}
+			w = (ssize_t)done;
+		} else {
+			w = send(c->fd, p, n, MSG_NOSIGNAL);
+			if (w == -1 && errno == EINTR)
+				continue;
+			if (w == -1 &&
+			    (errno == EAGAIN || errno == EWOULDBLOCK)) {
+				if (otlp_poll(c->fd, POLLOUT, c->timeout_ms,
+				        c->deadline_ms) != 0)
+					return -1;
+				continue;
+			}
+			if (w == -1)
 				return -1;
-			continue;
 		}
-		if (w == -1)
-			return -1;
 		p += w;
 		n -= (size_t)w;
 	}
 	return 0;
 }
 
+/* Read some bytes: their count, 0 at the end of the stream, or -1. */
+static ssize_t
+otlp_recv_some(struct otlp_conn *c, char *p, size_t n)
+{
+	size_t got;
+	ssize_t r;
+	int rc;
+
+	for (;;) {
+		if (c->ssl != NULL) {
+			rc = SSL_read_ex(c->ssl, p, n, &got);
+			if (rc == 1)
+				return (ssize_t)got;
+			if (SSL_get_error(c->ssl, rc) == SSL_ERROR_ZERO_RETURN)
+				return 0;
+			if (otlp_tls_wait(c, rc) != 1)
+				return -1;
+			continue;
+		}
+		r = recv(c->fd, p, n, 0);
+		if (r >= 0)
+			return r;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		if (otlp_poll(c->fd, POLLIN, c->timeout_ms, c->deadline_ms) !=
+		    0)
+			return -1;
+	}
+}
+
 /* Read until the end of the response head; returns its length (the
  * buffer is NUL-terminated), or -1 with errno. */
 static ssize_t
-otlp_recv_head(int fd, char *head, size_t cap, unsigned timeout_ms,
-    const unsigned long long *deadline_ms)
+otlp_recv_head(struct otlp_conn *c, char *head, size_t cap)
 {
 	size_t n = 0;
 	ssize_t r;
 
 	while (n + 1 < cap) {
-		r = recv(fd, head + n, cap - 1 - n, 0);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (otlp_poll(fd, POLLIN, timeout_ms, deadline_ms) != 0)
-				return -1;
-			continue;
-		}
+		r = otlp_recv_some(c, head + n, cap - 1 - n);
 		if (r == -1)
 			return -1;
 		if (r == 0)
@@ -391,24 +569,30 @@ otlp_http_post(const struct otlp_endpoint *ep, const char *header_lines,
     const char *body, size_t len, unsigned timeout_ms,
     const unsigned long long *deadline_ms, struct otlp_http_result *res)
 {
+	struct otlp_conn c = {
+		.fd = -1, .timeout_ms = timeout_ms, .deadline_ms = deadline_ms
+	};
 	char *req = NULL, *head = NULL;
-	int fd, rc = -1;
+	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
-	fd = otlp_connect(ep, timeout_ms, deadline_ms);
-	if (fd == -1)
+	c.detail = res->detail;
+	c.detail_len = sizeof(res->detail);
+	c.fd = otlp_connect(ep, timeout_ms, deadline_ms);
+	if (c.fd == -1)
+		goto fail;
+	if (ep->is_tls && otlp_tls_start(&c, ep) != 0)
 		goto fail;
 	xasprintf(&req,
 	    "POST %s HTTP/1.1\r\nHost: %s\r\n"
 	    "User-Agent: airlock/%s\r\nContent-Type: application/json\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n%s\r\n",
 	    ep->path, ep->authority, PACKAGE_VERSION, len, header_lines);
-	if (otlp_send_all(fd, req, strlen(req), timeout_ms, deadline_ms) != 0 ||
-	    otlp_send_all(fd, body, len, timeout_ms, deadline_ms) != 0)
+	if (otlp_send_all(&c, req, strlen(req)) != 0 ||
+	    otlp_send_all(&c, body, len) != 0)
 		goto fail;
 	head = xmalloc(OTLP_HTTP_HEAD_MAX);
-	if (otlp_recv_head(
-	        fd, head, OTLP_HTTP_HEAD_MAX, timeout_ms, deadline_ms) == -1)
+	if (otlp_recv_head(&c, head, OTLP_HTTP_HEAD_MAX) == -1)
 		goto fail;
 	if (otlp_parse_head(head, res) != 0) {
 		errno = EPROTO;
@@ -418,8 +602,10 @@ otlp_http_post(const struct otlp_endpoint *ep, const char *header_lines,
 fail:
 	if (rc != 0)
 		res->err = errno != 0 ? errno : EIO;
-	if (fd != -1)
-		close(fd);
+	if (c.ssl != NULL)
+		SSL_free(c.ssl); /* no close_notify: we are closing anyway */
+	if (c.fd != -1)
+		close(c.fd);
 	free(req);
 	free(head);
 	return rc;

@@ -7,23 +7,34 @@
 
 #include <stddef.h>
 
-/* A parsed http:// endpoint; every string is owned (otlp_endpoint_free). */
+struct ssl_ctx_st;
+
+/* A parsed endpoint; everything is owned (otlp_endpoint_free). */
 struct otlp_endpoint {
+	int is_tls; /* https:// */
 	char *host; /* without brackets */
 	char *port; /* decimal */
 	char *path; /* "/v1/logs" when the URL had none */
 	char *authority; /* the Host header: "host:port", "[v6]:port" */
 	char *display; /* "http://host:port": safe to print */
+	struct ssl_ctx_st *tls; /* https: set up by otlp_endpoint_tls() */
 };
 
 /*
  * Parse url into *ep.  Returns 0, or -1 with errno (EINVAL malformed,
- * EPROTONOSUPPORT a scheme other than http) and why[] saying which (the
- * URL itself is not repeated: its query may hold a key).
+ * a scheme other than http or https) and why[] saying which (the URL
+ * itself is not repeated: its query may hold a key).
  */
 int otlp_endpoint_parse(
     const char *url, struct otlp_endpoint *ep, char *why, size_t why_len);
 void otlp_endpoint_free(struct otlp_endpoint *ep);
+
+/*
+ * For an https endpoint: the TLS client context, trusting ca_file (PEM)
+ * or, when NULL, the system's trust store.  Returns 0, or -1 with why[].
+ */
+int otlp_endpoint_tls(
+    struct otlp_endpoint *ep, const char *ca_file, char *why, size_t why_len);
 
 /*
  * Check the "Name: value" list and format it as request header lines
@@ -38,6 +49,7 @@ struct otlp_http_result {
 	int status; /* the HTTP status, or 0 when none was read */
 	int err; /* errno of a transport failure, else 0 */
 	unsigned retry_after_s; /* Retry-After in whole seconds, or 0 */
+	char detail[160]; /* a TLS failure in words, or "" */
 };
 
 /*

@@ -3,7 +3,7 @@
  * the OTLP exporter, for tests/integration/test_otlp_export.sh.
  *
  *   otlp_emit [-H "Name: value"]... [-E VAR]... [-t TRACEPARENT]
- *             ENDPOINT AUDIT_FILE
+ *             [-C CA_FILE] ENDPOINT AUDIT_FILE
  *
  * -E takes a header from the environment variable VAR (a key on our
  * command line would be exported as process.command_line).
@@ -104,7 +104,7 @@ int
 main(int argc, char **argv)
 {
 	char *headers[MAX_HEADERS + 1] = { NULL };
-	const char *traceparent = NULL;
+	const char *traceparent = NULL, *ca_file = NULL;
 	struct otlp_config cfg;
 	struct otlp_exporter *exp;
 	struct otlp_stats st;
@@ -112,7 +112,7 @@ main(int argc, char **argv)
 	size_t n_headers = 0;
 	int c, rc = 1;
 
-	while ((c = getopt(argc, argv, "E:H:t:")) != -1) {
+	while ((c = getopt(argc, argv, "C:E:H:t:")) != -1) {
 		switch (c) {
 		case 'E':
 		case 'H':
@@ -124,6 +124,9 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			traceparent = optarg;
+			break;
+		case 'C':
+			ca_file = optarg;
 			break;
 		default:
 			goto usage;
@@ -142,6 +145,7 @@ main(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.endpoint = argv[optind];
 	cfg.headers = headers;
+	cfg.ca_file = ca_file;
 	cfg.session_id = "emit-session";
 	cfg.project = "/srv/sample-project";
 	cfg.batch_interval_ms = 100;
@@ -174,6 +178,6 @@ main(int argc, char **argv)
 usage:
 	fprintf(stderr,
 	    "usage: otlp_emit [-H \"Name: value\"]... [-E VAR]... "
-	    "[-t TRACEPARENT] ENDPOINT AUDIT_FILE\n");
+	    "[-t TRACEPARENT] [-C CA_FILE] ENDPOINT AUDIT_FILE\n");
 	return 2;
 }

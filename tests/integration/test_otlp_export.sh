@@ -5,7 +5,8 @@
 # tests/otlp-receiver/), with their semantic-convention attributes, the
 # resource attributes and the caller's trace context; a 503 is retried; a
 # refused export is dropped, counted and recorded as "otlp.dropped" in the
-# audit log; header values never reach stderr; https is refused at start.
+# audit log; header values never reach stderr; https verifies the
+# collector's certificate (chain and name) and refuses one that fails.
 . "$(dirname "$0")/lib.sh"
 
 EMIT=$AIRLOCK_BUILD/tests/helpers/otlp_emit
@@ -151,10 +152,66 @@ out = [json.loads(l) for l in open(sys.argv[1])]
 assert out and all(o["kind"] == "request" and o["status"] == 401 for o in out), out
 ' "$T/refuse.jsonl"
 
-# 3. https is refused at start-up, and says why.
+# 3. https: a CA made here, a certificate for localhost and 127.0.0.1,
+# and one for another name.
+command -v openssl >/dev/null || die "openssl is missing"
+mkcert() { # mkcert NAME SAN: a key and certificate signed by the test CA
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-subj "/CN=$1" -keyout "$T/$1.key" -out "$T/$1.csr" 2>/dev/null &&
+		openssl x509 -req -in "$T/$1.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" \
+			-CAcreateserial -days 2 -extfile <(printf 'subjectAltName=%s\n' "$2") \
+			-out "$T/$1.pem" 2>/dev/null
+}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-subj "/CN=airlock test CA" -days 2 -keyout "$T/ca.key" -out "$T/ca.pem" \
+	2>/dev/null || die "cannot make a test CA"
+mkcert collector "DNS:localhost,IP:127.0.0.1" || die "cannot make a certificate"
+mkcert other "DNS:other.example" || die "cannot make a certificate"
+
+start_receiver tls --tls-cert "$T/collector.pem" --tls-key "$T/collector.key"
+TLS_PORT=$PORT
+for host in 127.0.0.1 localhost; do
+	rc=0
+	out=$(cd "$T" && TRACEPARENT=$TP_ENV timeout 60 "$EMIT" -C "$T/ca.pem" \
+		"https://$host:$TLS_PORT" "$T/tls-$host-audit.jsonl" 2>"$T/emit-tls.err") || rc=$?
+	check_eq "https to $host with the CA: exported" \
+		"0 exported 3 dropped 0 requests 1 retries 0" "$rc $out"
+done
+check "https: the receiver decoded 6 records, no errors" python3 -c '
+import json, sys
+out = [json.loads(l) for l in open(sys.argv[1])]
+assert not [o for o in out if o["kind"] == "error"], out
+recs = [o for o in out if o["kind"] == "record"]
+assert len(recs) == 6, out
+assert recs[0]["traceId"] == "0af7651916cd43dd8448eb211c80319c", recs[0]
+' "$T/tls.jsonl"
+
+# Without our CA (the system's trust store does not know it): nothing is
+# sent, and the message says why.
 rc=0
-err=$("$EMIT" https://127.0.0.1:1 "$T/https-audit.jsonl" 2>&1 >/dev/null) || rc=$?
-check_eq "https endpoint: start-up refused (exit 2)" 2 "$rc"
-check_contains "https endpoint: the message says so" "https is not supported" "$err"
+out=$(cd "$T" && timeout 60 "$EMIT" "https://127.0.0.1:$TLS_PORT" \
+	"$T/tls-untrusted-audit.jsonl" 2>"$T/emit-untrusted.err") || rc=$?
+check_eq "https, unknown CA: dropped" "1" "$rc"
+check_contains "https, unknown CA: the reason" \
+	"certificate does not verify: unable to get local issuer certificate" \
+	"$(cat "$T/emit-untrusted.err")"
+
+# A certificate for another name, from a trusted CA: refused too.
+start_receiver wrongname --tls-cert "$T/other.pem" --tls-key "$T/other.key"
+rc=0
+out=$(cd "$T" && timeout 60 "$EMIT" -C "$T/ca.pem" "https://127.0.0.1:$PORT" \
+	"$T/tls-wrongname-audit.jsonl" 2>"$T/emit-wrongname.err") || rc=$?
+check_eq "https, wrong name: dropped" "1" "$rc"
+check_contains "https, wrong name: the reason" "IP address mismatch" \
+	"$(cat "$T/emit-wrongname.err")"
+check_eq "https, refused certificates: no record decoded" "0 0" \
+	"$(grep -c '"kind":"record"' "$T/wrongname.jsonl") $(grep -c '"kind":"record"' "$T/tls.jsonl" | awk '{print $1 - 6}')"
+
+# A CA file that cannot be read is a start-up error.
+rc=0
+err=$("$EMIT" -C "$T/nonexistent.pem" "https://127.0.0.1:$TLS_PORT" \
+	"$T/tls-noca-audit.jsonl" 2>&1 >/dev/null) || rc=$?
+check_eq "https, missing CA file: start-up refused (exit 2)" 2 "$rc"
+check_contains "https, missing CA file: the message says so" "cannot load the CA file" "$err"
 
 finish

@@ -24,14 +24,17 @@
  *
  * Usage: node receiver.js --out FILE [--port N] [--port-file FILE]
  *          [--fail-first N] [--fail-status CODE] [--expect-header "N: v"]
+ *          [--tls-cert PEM --tls-key PEM]
  * --port 0 (the default) picks a free port and writes it to --port-file.
  * --fail-first N answers the first N requests with --fail-status (503).
  * --expect-header answers 401 to a request without that header.
+ * --tls-cert/--tls-key serve https with that certificate.
  */
 'use strict';
 
 const fs = require('fs');
 const http = require('http');
+const https = require('https');
 const path = require('path');
 
 /* The OTLP definitions, from the package (its main entry exports only
@@ -55,6 +58,8 @@ function parseArgs(argv) {
       case '--fail-first': o.failFirst = Number(v); i++; break;
       case '--fail-status': o.failStatus = Number(v); i++; break;
       case '--expect-header': o.expectHeader = v; i++; break;
+      case '--tls-cert': o.tlsCert = v; i++; break;
+      case '--tls-key': o.tlsKey = v; i++; break;
       default:
         process.stderr.write(`receiver: unknown argument ${a}\n`);
         process.exit(2);
@@ -158,7 +163,7 @@ function answer(res, status, body) {
   res.end(JSON.stringify(body));
 }
 
-const server = http.createServer((req, res) => {
+function handle(req, res) {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
@@ -217,7 +222,12 @@ const server = http.createServer((req, res) => {
     /* ExportLogsServiceResponse: all accepted. */
     answer(res, 200, {});
   });
-});
+}
+
+const server = opts.tlsCert
+  ? https.createServer({ cert: fs.readFileSync(opts.tlsCert),
+                         key: fs.readFileSync(opts.tlsKey) }, handle)
+  : http.createServer(handle);
 
 server.listen(opts.port, '127.0.0.1', () => {
   const port = server.address().port;
