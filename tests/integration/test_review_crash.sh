@@ -84,13 +84,13 @@ grep -q "completed an interrupted commit" "$T/replay.out" &&
 # A real kill -9 in the middle of a commit of large files.
 review_init "$T/big"
 for i in $(seq 1 40); do
-	head -c 2000000 /dev/zero | tr '\0' "a" >"$R/proj/f$i"
+	head -c 500000 /dev/zero | tr '\0' "a" >"$R/proj/f$i"
 done
 review_snapshot
 cp -a "$R/proj" "$T/big/orig"
 for i in $(seq 1 40); do
 	mkdir -p "$R/sess/upper"
-	head -c 2000000 /dev/zero | tr '\0' "b" >"$R/sess/upper/f$i"
+	head -c 500000 /dev/zero | tr '\0' "b" >"$R/sess/upper/f$i"
 	cp "$R/sess/upper/f$i" "$R/want/f$i"
 	"$STAGE_TOOL" record "$R/sess" mod "=$R/proj/f$i" 0100644 "f$i"
 done
@@ -98,7 +98,6 @@ done
 pid=$!
 # Kill it once it has started on the project (its journal exists).
 wait_for 20 test -e "$R/sess/commit.journal" || true
-sleep 0.05
 kill -9 "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 check "after kill -9: each file old or new" old_or_new "$T/big/orig" "$R/want" "$R/proj"
@@ -109,7 +108,7 @@ for i in $(seq 1 40); do
 	b) n_new=$((n_new + 1)) ;;
 	*) n_bad=$((n_bad + 1)) ;;
 	esac
-	[ "$(stat -c %s "$R/proj/f$i")" -eq 2000000 ] || n_bad=$((n_bad + 1))
+	[ "$(stat -c %s "$R/proj/f$i")" -eq 500000 ] || n_bad=$((n_bad + 1))
 done
 check_eq "after kill -9: no half-written file" 0 "$n_bad"
 echo "  (kill -9 landed with $n_new of 40 files new)"
