@@ -92,6 +92,11 @@ tests_fuzz_fuzz_policy_load_LDADD = $(AIRLOCK_LIBS)
 tests_fuzz_fuzz_glob_SOURCES = tests/fuzz/fuzz_glob.c
 tests_fuzz_fuzz_glob_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 tests_fuzz_fuzz_glob_LDADD = $(AIRLOCK_LIBS)
+noinst_PROGRAMS += tests/fuzz/fuzz_http_parse tests/fuzz/fuzz_tls_peek
+tests_fuzz_fuzz_http_parse_SOURCES = tests/fuzz/fuzz_http_parse.c proxy/http_parse.c
+tests_fuzz_fuzz_http_parse_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+tests_fuzz_fuzz_tls_peek_SOURCES = tests/fuzz/fuzz_tls_peek.c proxy/tls_peek.c
+tests_fuzz_fuzz_tls_peek_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 endif
 
 # otlp (common/otlp*.c): encoding, batching, retries, drops, loopback POSTs
