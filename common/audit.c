@@ -1,11 +1,14 @@
 /*
  * audit: the bounded queue and the writer thread behind audit_log_event().
  *
- * A caller copies its event into ONE allocation (strings and the caller
- * identity together), puts the pointer in a ring under a mutex and
- * returns; it never touches the file.  The writer thread takes everything
- * queued as one batch, formats it (audit_format.c), and appends it to the
- * file with one write() under flock(LOCK_EX).
+ * The queue is a ring of slots allocated once at audit_open().  A caller
+ * copies its event, the caller identity and their strings into the next
+ * slot under a mutex and returns; it allocates only when the strings do
+ * not fit in the slot (one allocation, made before taking the mutex) and
+ * never touches the file.  The writer thread formats the slots queued
+ * (audit_format.c) and appends them with one write() under
+ * flock(LOCK_EX); only then does it give the slots back, so a slot being
+ * written still counts against the queue's bound.
  *
  * Several processes (airlock-fs and airlock-proxy) append to the same
  * session file, so the chain's tail (the last line's hash and seq) belongs
@@ -55,13 +58,38 @@
 /* The longest last line we will read back to learn the tail. */
 #define AUDIT_TAIL_MAX (16 * 1024 * 1024)
 
-/* One queued event: the copy of the caller's event, and its strings in
- * the same allocation. */
-struct audit_item {
+/* Room in a slot for the strings of an event and of its caller; a
+ * typical file event needs a few hundred bytes. */
+#define AUDIT_SLOT_TEXT 1024
+
+/* The strings a slot keeps, in the order they sit in its text. */
+enum audit_str {
+	AUDIT_STR_OP,
+	AUDIT_STR_TARGET,
+	AUDIT_STR_RULE,
+	AUDIT_STR_REASON,
+	AUDIT_STR_REVIEWER,
+	AUDIT_STR_EXE,
+	AUDIT_STR_CMDLINE,
+	AUDIT_STR_TRACE_ID,
+	AUDIT_STR_SPAN_ID,
+	AUDIT_STR_INTENT,
+	AUDIT_STR_IDENTITY,
+	AUDIT_N_STR,
+};
+
+/* One queued event.  ev's string and caller pointers are not used: the
+ * writer rebuilds them from len[] and the text (audit_slot_event()). */
+struct audit_slot {
 	struct audit_event ev;
-	struct caller caller;
 	unsigned long long wall_ns;
-	char strings[];
+	int has_caller;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	size_t len[AUDIT_N_STR]; /* strlen + 1, or 0 for NULL */
+	char *big; /* the text, when it did not fit in text[]; or NULL */
+	char text[AUDIT_SLOT_TEXT];
 };
 
 struct audit_sink {
@@ -83,17 +111,19 @@ struct audit_log {
 	enum audit_component
 	    component; /* of the last event: for our own records */
 	struct buf out;
-	struct audit_item **batch;
 	size_t *line_end; /* offsets in out where each formatted line ends */
 
 	pthread_t thread;
 	int has_thread;
 
-	/* lock guards the ring, the counters, the sinks and is_stopping. */
+	/* lock guards the ring, the counters, the sinks and is_stopping.
+	 * Slots [head, head + count) are queued; the writer reads the first
+	 * of them without the lock while it writes, which is safe because
+	 * producers only fill slots past head + count. */
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* the writer waits: work, drops, or stop */
 	pthread_cond_t idle; /* flushers wait: n_written caught up */
-	struct audit_item **ring;
+	struct audit_slot *ring;
 	size_t ring_cap, head, count;
 	uint64_t n_queued; /* accepted into the ring, ever */
 	uint64_t n_written; /* taken from the ring and handled, ever */
@@ -117,6 +147,91 @@ audit_add_dropped(struct audit_log *log, uint64_t n)
 {
 	__atomic_add_fetch(&log->n_dropped, n, __ATOMIC_RELAXED);
 	pthread_cond_signal(&log->wake);
+}
+
+/* The strings of ev and its caller, in enum audit_str order.  Caller
+ * fields are bounded by their arrays even if a caller forgot the NUL. */
+static void
+audit_event_strings(const struct audit_event *ev, const char **src, size_t *len)
+{
+	const struct caller *c = ev->caller;
+	size_t i;
+
+	src[AUDIT_STR_OP] = ev->op;
+	src[AUDIT_STR_TARGET] = ev->target;
+	src[AUDIT_STR_RULE] = ev->rule;
+	src[AUDIT_STR_REASON] = ev->reason;
+	src[AUDIT_STR_REVIEWER] = ev->reviewer;
+	for (i = 0; i <= AUDIT_STR_REVIEWER; i++)
+		len[i] = src[i] != NULL ? strlen(src[i]) + 1 : 0;
+	for (; i < AUDIT_N_STR; i++) {
+		src[i] = NULL;
+		len[i] = 0;
+	}
+	if (c == NULL)
+		return;
+#define AUDIT_CALLER_STR(idx, field)                                           \
+	do {                                                                   \
+		src[idx] = c->field;                                           \
+		len[idx] = strnlen(c->field, sizeof(c->field)) + 1;            \
+	} while (0)
+	AUDIT_CALLER_STR(AUDIT_STR_EXE, exe);
+	AUDIT_CALLER_STR(AUDIT_STR_CMDLINE, cmdline);
+	AUDIT_CALLER_STR(AUDIT_STR_TRACE_ID, trace_id);
+	AUDIT_CALLER_STR(AUDIT_STR_SPAN_ID, span_id);
+	AUDIT_CALLER_STR(AUDIT_STR_INTENT, intent);
+	AUDIT_CALLER_STR(AUDIT_STR_IDENTITY, identity);
+#undef AUDIT_CALLER_STR
+}
+
+/* Copy the strings end to end into p, each NUL-terminated. */
+static void
+audit_copy_strings(char *p, const char **src, const size_t *len)
+{
+	size_t i;
+
+	for (i = 0; i < AUDIT_N_STR; i++) {
+		if (len[i] == 0)
+			continue;
+		memcpy(p, src[i], len[i] - 1);
+		p[len[i] - 1] = '\0';
+		p += len[i];
+	}
+}
+
+/* The event a slot holds, with its strings pointing into the slot and its
+ * caller (if any) rebuilt in *c. */
+static void
+audit_slot_event(
+    const struct audit_slot *slot, struct audit_event *ev, struct caller *c)
+{
+	const char *p = slot->big != NULL ? slot->big : slot->text;
+	const char *str[AUDIT_N_STR];
+	size_t i;
+
+	for (i = 0; i < AUDIT_N_STR; i++) {
+		str[i] = slot->len[i] != 0 ? p : NULL;
+		p += slot->len[i];
+	}
+	*ev = slot->ev;
+	ev->op = str[AUDIT_STR_OP];
+	ev->target = str[AUDIT_STR_TARGET];
+	ev->rule = str[AUDIT_STR_RULE];
+	ev->reason = str[AUDIT_STR_REASON];
+	ev->reviewer = str[AUDIT_STR_REVIEWER];
+	ev->caller = NULL;
+	if (!slot->has_caller)
+		return;
+	c->pid = slot->pid;
+	c->uid = slot->uid;
+	c->gid = slot->gid;
+	str_copy(c->exe, str[AUDIT_STR_EXE], sizeof(c->exe));
+	str_copy(c->cmdline, str[AUDIT_STR_CMDLINE], sizeof(c->cmdline));
+	str_copy(c->trace_id, str[AUDIT_STR_TRACE_ID], sizeof(c->trace_id));
+	str_copy(c->span_id, str[AUDIT_STR_SPAN_ID], sizeof(c->span_id));
+	str_copy(c->intent, str[AUDIT_STR_INTENT], sizeof(c->intent));
+	str_copy(c->identity, str[AUDIT_STR_IDENTITY], sizeof(c->identity));
+	ev->caller = c;
 }
 
 static int
@@ -325,10 +440,11 @@ audit_append_own(struct audit_log *log, struct audit_event *ev, const char *op,
  * partial line is ever left by us.
  */
 static int
-audit_write_batch(struct audit_log *log, size_t n, uint64_t dropped,
-    size_t n_sinks, struct audit_sink *sinks)
+audit_write_batch(struct audit_log *log, size_t first, size_t n,
+    uint64_t dropped, size_t n_sinks, struct audit_sink *sinks)
 {
-	struct audit_event own[2];
+	struct audit_event own[2], ev;
+	struct caller c;
 	char reason[2][96];
 	const struct audit_event *evs[2];
 	size_t n_own = 0, i, start;
@@ -373,9 +489,12 @@ audit_write_batch(struct audit_log *log, size_t n, uint64_t dropped,
 		log->line_end[n_own++] = log->out.len;
 	}
 	for (i = 0; i < n; i++) {
-		log->component = log->batch[i]->ev.component;
-		audit_append_line(
-		    log, &log->batch[i]->ev, log->batch[i]->wall_ns);
+		const struct audit_slot *slot =
+		    &log->ring[(first + i) % log->ring_cap];
+
+		audit_slot_event(slot, &ev, &c);
+		log->component = ev.component;
+		audit_append_line(log, &ev, slot->wall_ns);
 		log->line_end[n_own + i] = log->out.len;
 	}
 	if (audit_write_full(log->fd, log->out.data, log->out.len) != 0) {
@@ -403,15 +522,20 @@ unlock:
 
 	/* Sinks see each line NUL-terminated, without its newline. */
 	start = 0;
-	for (i = 0; i < n_own + n; i++) {
-		const struct audit_event *ev =
-		    i < n_own ? evs[i] : &log->batch[i - n_own]->ev;
+	for (i = 0; i < n_own + n && n_sinks > 0; i++) {
+		const struct audit_event *sink_ev = &ev;
 		size_t end = log->line_end[i] - 1;
 		size_t k;
 
+		if (i < n_own)
+			sink_ev = evs[i];
+		else
+			audit_slot_event(
+			    &log->ring[(first + i - n_own) % log->ring_cap],
+			    &ev, &c);
 		log->out.data[end] = '\0';
 		for (k = 0; k < n_sinks; k++)
-			sinks[k].fn(ev, log->out.data + start, end - start,
+			sinks[k].fn(sink_ev, log->out.data + start, end - start,
 			    sinks[k].arg);
 		start = end + 1;
 	}
@@ -424,7 +548,7 @@ audit_writer_main(void *arg)
 	struct audit_log *log = arg;
 	struct audit_sink sinks[AUDIT_MAX_SINKS];
 	uint64_t dropped;
-	size_t n, n_sinks, i;
+	size_t first, n, n_sinks, i;
 	int has_failed = 0, write_errno;
 
 	pthread_mutex_lock(&log->lock);
@@ -438,29 +562,32 @@ audit_writer_main(void *arg)
 		        audit_load_dropped(log) == log->n_dropped_recorded))
 			break;
 		n = log->count < AUDIT_BATCH_MAX ? log->count : AUDIT_BATCH_MAX;
-		for (i = 0; i < n; i++)
-			log->batch[i] =
-			    log->ring[(log->head + i) % log->ring_cap];
-		log->head = (log->head + n) % log->ring_cap;
-		log->count -= n;
+		first = log->head;
 		dropped = audit_load_dropped(log) - log->n_dropped_recorded;
 		log->n_dropped_recorded += dropped;
 		n_sinks = log->n_sinks;
 		memcpy(sinks, log->sinks, sizeof(sinks[0]) * n_sinks);
 		pthread_mutex_unlock(&log->lock);
 
-		has_failed =
-		    audit_write_batch(log, n, dropped, n_sinks, sinks) != 0;
+		has_failed = audit_write_batch(
+		                 log, first, n, dropped, n_sinks, sinks) != 0;
 		write_errno = has_failed ? errno : 0;
 		if (has_failed)
 			fprintf(stderr,
 			    "airlock: audit: %s: cannot append %zu "
 			    "records: %s\n",
 			    log->path, n, strerror(write_errno));
-		for (i = 0; i < n; i++)
-			free(log->batch[i]);
+		for (i = 0; i < n; i++) {
+			struct audit_slot *slot =
+			    &log->ring[(first + i) % log->ring_cap];
+
+			free(slot->big);
+			slot->big = NULL;
+		}
 
 		pthread_mutex_lock(&log->lock);
+		log->head = (log->head + n) % log->ring_cap;
+		log->count -= n;
 		if (has_failed) {
 			log->write_errno = write_errno != 0 ? write_errno : EIO;
 			/* What was lost is counted like a drop, and recorded
@@ -494,7 +621,6 @@ audit_open(const char *path, const char *session, size_t queue_len)
 	log->session = xstrdup(session != NULL ? session : "");
 	log->ring_cap = queue_len != 0 ? queue_len : AUDIT_QUEUE_DEFAULT;
 	log->ring = xcalloc(log->ring_cap, sizeof(*log->ring));
-	log->batch = xcalloc(AUDIT_BATCH_MAX, sizeof(*log->batch));
 	log->line_end = xcalloc(AUDIT_BATCH_MAX + 2, sizeof(*log->line_end));
 	buf_init(&log->out);
 	pthread_mutex_init(&log->lock, NULL);
@@ -536,57 +662,55 @@ fail:
 	return NULL;
 }
 
+/*
+ * Copy ev into the next slot.  The only allocation is for strings that do
+ * not fit in a slot, made (and filled) before the mutex is taken; the
+ * mutex is held for a copy of a few hundred bytes.
+ */
 int
 audit_log_event(struct audit_log *log, const struct audit_event *ev)
 {
-	const char *src[5] = { ev->op, ev->target, ev->rule, ev->reason,
-		ev->reviewer };
-	const char **dst[5];
-	size_t len[5], total = 0, i;
-	struct audit_item *item;
-	char *p;
+	const char *src[AUDIT_N_STR];
+	size_t len[AUDIT_N_STR], total = 0, i;
+	unsigned long long wall_ns = time_wall_ns();
+	struct audit_slot *slot;
+	char *big = NULL;
 
-	for (i = 0; i < 5; i++) {
-		len[i] = src[i] != NULL ? strlen(src[i]) + 1 : 0;
+	audit_event_strings(ev, src, len);
+	for (i = 0; i < AUDIT_N_STR; i++)
 		total += len[i];
-	}
-	item = malloc(sizeof(*item) + total);
-	if (item == NULL) {
-		pthread_mutex_lock(&log->lock);
-		audit_add_dropped(log, 1);
-		pthread_mutex_unlock(&log->lock);
-		errno = ENOMEM;
-		return -1;
-	}
-	item->ev = *ev;
-	item->wall_ns = time_wall_ns();
-	if (ev->caller != NULL) {
-		item->caller = *ev->caller;
-		item->ev.caller = &item->caller;
-	}
-	dst[0] = &item->ev.op;
-	dst[1] = &item->ev.target;
-	dst[2] = &item->ev.rule;
-	dst[3] = &item->ev.reason;
-	dst[4] = &item->ev.reviewer;
-	p = item->strings;
-	for (i = 0; i < 5; i++) {
-		if (src[i] == NULL)
-			continue;
-		memcpy(p, src[i], len[i]);
-		*dst[i] = p;
-		p += len[i];
+	if (total > AUDIT_SLOT_TEXT) {
+		if ((big = malloc(total)) == NULL) {
+			pthread_mutex_lock(&log->lock);
+			audit_add_dropped(log, 1);
+			pthread_mutex_unlock(&log->lock);
+			errno = ENOMEM;
+			return -1;
+		}
+		audit_copy_strings(big, src, len);
 	}
 
 	pthread_mutex_lock(&log->lock);
 	if (log->count == log->ring_cap || log->is_stopping) {
 		audit_add_dropped(log, 1);
 		pthread_mutex_unlock(&log->lock);
-		free(item);
+		free(big);
 		errno = ENOBUFS;
 		return -1;
 	}
-	log->ring[(log->head + log->count) % log->ring_cap] = item;
+	slot = &log->ring[(log->head + log->count) % log->ring_cap];
+	slot->ev = *ev;
+	slot->wall_ns = wall_ns;
+	slot->has_caller = ev->caller != NULL;
+	if (ev->caller != NULL) {
+		slot->pid = ev->caller->pid;
+		slot->uid = ev->caller->uid;
+		slot->gid = ev->caller->gid;
+	}
+	memcpy(slot->len, len, sizeof(slot->len));
+	slot->big = big;
+	if (big == NULL)
+		audit_copy_strings(slot->text, src, len);
 	log->count++;
 	log->n_queued++;
 	if (log->count == 1)
@@ -664,7 +788,7 @@ audit_close(struct audit_log *log)
 			    log->path, strerror(errno));
 	}
 	for (i = 0; i < log->count; i++)
-		free(log->ring[(log->head + i) % log->ring_cap]);
+		free(log->ring[(log->head + i) % log->ring_cap].big);
 	if (log->fd != -1)
 		close(log->fd);
 	pthread_cond_destroy(&log->idle);
@@ -672,7 +796,6 @@ audit_close(struct audit_log *log)
 	pthread_mutex_destroy(&log->lock);
 	buf_free(&log->out);
 	free(log->line_end);
-	free(log->batch);
 	free(log->ring);
 	free(log->session);
 	free(log->path);

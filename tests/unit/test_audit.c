@@ -616,15 +616,18 @@ test_drop_counting(void **state)
 			n_dropped++;
 		}
 	}
-	assert_true(n_ok >= 4 && n_ok <= 5);
+	/* The bound holds even for slots the writer has taken: they are
+	 * given back only once written. */
+	assert_int_equal(n_ok, 4);
 	assert_int_equal(audit_dropped(log), (uint64_t)n_dropped);
 	close(fd); /* releases the lock: the writer goes on */
 	assert_int_equal(audit_flush(log), 0);
 	/* Room again: a later event is written after the drop record. */
 	log_some(log, AUDIT_COMPONENT_FS, 0, 1);
 	audit_close(log);
-	expect_ok(fx->path, (uint64_t)n_ok + 2);
 
+	/* The drops may be recorded in more than one record: the writer
+	 * notes the count each time it takes a batch. */
 	text = slurp(fx->path, &len);
 	n = split_lines(text, lines, 64);
 	for (i = 0; i < n; i++) {
@@ -639,7 +642,9 @@ test_drop_counting(void **state)
 	}
 	assert_int_equal(recorded, (uint64_t)n_dropped);
 	assert_int_equal(n_events, (size_t)n_ok + 1);
+	assert_true(n > n_events);
 	free(text);
+	expect_ok(fx->path, n);
 }
 
 /*
