@@ -30,6 +30,7 @@
 /* A percent-encoded path is at most three bytes per byte. */
 #define STAGE_LINE_MAX (16 + 1 + 16 + 1 + 12 + 1 + 2 * (3 * PATH_MAX) + 4)
 #define STAGE_HASH_CHUNK (128 * 1024)
+#define STAGE_COMPACT_CHUNK (4 * STAGE_LINE_MAX)
 
 struct stage_node {
 	struct stage_node *next; /* hash chain */
@@ -55,6 +56,8 @@ struct stage {
 	size_t n_buckets; /* a power of two */
 	size_t n_entries;
 	off_t manifest_len; /* where the next record starts */
+	size_t n_replayed; /* records stage_replay() read */
+	int has_tail; /* the manifest ends in an unterminated line */
 	char line[STAGE_LINE_MAX];
 };
 
@@ -467,13 +470,32 @@ stage_replay(struct stage *st)
 		if ((n = stage_parse(p, (size_t)(nl - p))) == NULL)
 			goto out;
 		stage_table_apply(st, n);
+		st->n_replayed++;
 		p = nl + 1;
 	}
 	st->manifest_len = (off_t)(p - data);
+	st->has_tail = (size_t)st->manifest_len < len;
 	rc = 0;
 out:
 	free(data);
 	return rc;
+}
+
+static int
+stage_write_all(int fd, const char *p, size_t len)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		if ((w = write(fd, p, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
 }
 
 static int
@@ -490,24 +512,31 @@ static int
 stage_compact(struct stage *st)
 {
 	struct stage_entry *list = NULL;
+	char *chunk = NULL;
 	ssize_t n, i;
-	size_t len;
+	size_t used = 0;
 	int fd = -1, rc = -1, nfd;
 
 	if ((n = stage_list(st, &list)) < 0)
 		return -1;
+	if ((chunk = malloc(STAGE_COMPACT_CHUNK)) == NULL)
+		goto out;
 	fd = openat(st->dir_fd, "manifest.new",
 	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto out;
+	/* Lines go out in chunks: one write(2) per record would make a
+	 * large stage slow to open. */
 	for (i = 0; i < n; i++) {
-		len = stage_format(st->line, &list[i]);
-		if (write(fd, st->line, len) != (ssize_t)len) {
-			if (errno == 0)
-				errno = EIO;
-			goto out;
+		if (used + STAGE_LINE_MAX > STAGE_COMPACT_CHUNK) {
+			if (stage_write_all(fd, chunk, used) != 0)
+				goto out;
+			used = 0;
 		}
+		used += stage_format(chunk + used, &list[i]);
 	}
+	if (used > 0 && stage_write_all(fd, chunk, used) != 0)
+		goto out;
 	if (fsync(fd) != 0)
 		goto out;
 	if (renameat(st->dir_fd, "manifest.new", st->dir_fd, "manifest") != 0)
@@ -527,6 +556,7 @@ out:
 		close(fd);
 	if (rc != 0)
 		unlinkat(st->dir_fd, "manifest.new", 0);
+	free(chunk);
 	stage_list_free(list, n);
 	return rc;
 }
@@ -574,7 +604,11 @@ stage_open(const char *dir, int flags)
 		goto fail;
 	if (stage_replay(st) != 0)
 		goto fail;
-	if ((flags & STAGE_WRITE) && stage_compact(st) != 0)
+	/* Compact only when the log holds more than one record a path (or a
+	 * cut-short tail): reopening a compact stage costs no fsync. */
+	if ((flags & STAGE_WRITE) &&
+	    (st->n_replayed != st->n_entries || st->has_tail) &&
+	    stage_compact(st) != 0)
 		goto fail;
 	return st;
 fail:

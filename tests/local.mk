@@ -31,6 +31,11 @@ TESTS += tests/unit/test_stage
 tests_unit_test_stage_SOURCES = tests/unit/test_stage.c
 tests_unit_test_stage_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_stage_LDADD = fs/libairlockfs.a $(UNIT_LIBS)
+check_PROGRAMS += tests/unit/test_review
+TESTS += tests/unit/test_review
+tests_unit_test_review_SOURCES = tests/unit/test_review.c
+tests_unit_test_review_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_review_LDADD = fs/libairlockfs.a $(UNIT_LIBS)
 
 # audit and caller (common/audit*.c, common/caller.c)
 check_PROGRAMS += tests/unit/test_audit tests/unit/test_caller
