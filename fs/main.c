@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -137,9 +138,12 @@ fs_path_within(const char *a, const char *b)
 static void
 fs_check_places(const struct fs_args *a, char *proj, char *mnt, char *sess)
 {
+	struct statfs sfs;
 	struct stat st;
 
-	if (stat(a->mount, &st) != 0) {
+	/* statfs always reaches a FUSE daemon, where stat may be answered
+	 * from the kernel's attribute cache of a mount whose daemon died */
+	if (statfs(a->mount, &sfs) != 0 || stat(a->mount, &st) != 0) {
 		if (errno == ENOTCONN)
 			fs_fatal("%s is a stale mount (its daemon died); clear it"
 			    " with: fusermount3 -u -z %s", a->mount, a->mount);
