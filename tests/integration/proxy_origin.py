@@ -3,7 +3,7 @@
 
   proxy_origin.py --port-file F [--cert C --key K] [--git-root DIR]
 
-Binds 127.0.0.1:0 and writes the port to F.  Paths:
+Binds 127.0.0.1:0 (or --bind A --port P) and writes the port to F.  Paths:
   /hello            "hello from origin\\n" (Content-Length)
   /headers          the request head as received, as the body
   /chunked          a chunked response of N (?n=) lines
@@ -144,9 +144,11 @@ def main():
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--git-root")
+    ap.add_argument("--bind", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
     a = ap.parse_args()
     Handler.git_root = a.git_root
-    srv = Server(("127.0.0.1", 0), Handler)
+    srv = Server((a.bind, a.port), Handler)
     if a.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(a.cert, a.key)
