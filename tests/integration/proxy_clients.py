@@ -10,6 +10,10 @@
                                           many the proxy closed within SECS
   proxy_clients.py idle PORT N            open N idle connections; print how
                                           many got "503" at once
+  proxy_clients.py tunnel PORT HOST:PORT READY GO
+                                          CONNECT, GET /hello inside, write
+                                          READY, wait for file GO, GET again
+                                          on the same tunnel; print both
   proxy_clients.py backlog PORTFILE       a listener whose backlog is full
                                           (SYNs get dropped), until killed
 """
@@ -117,6 +121,42 @@ def idle(port, n):
         s.close()
 
 
+def http_get(sock, host):
+    sock.sendall(("GET /hello HTTP/1.1\r\nHost: %s\r\n\r\n" % host).encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return "-"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v)
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return head.split(b" ")[1].decode() + " " + body.decode().strip()
+
+
+def tunnel(port, target, ready, go):
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
+    print("connect:", status_of(s, 10))
+    # status_of read at most the answer's head: a 200 has no body.
+    print("first:", http_get(s, target), flush=True)
+    with open(ready, "w") as f:
+        f.write("open\n")
+    end = time.monotonic() + 30
+    while not os.path.exists(go) and time.monotonic() < end:
+        time.sleep(0.05)
+    print("second:", http_get(s, target), flush=True)
+
+
 def backlog(portfile):
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
@@ -149,6 +189,8 @@ def main():
                   sys.argv[5])
     elif cmd == "idle":
         idle(int(sys.argv[2]), int(sys.argv[3]))
+    elif cmd == "tunnel":
+        tunnel(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5])
     elif cmd == "backlog":
         backlog(sys.argv[2])
     else:
