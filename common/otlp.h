@@ -43,7 +43,8 @@
  *                        attributes:
  *     file.path                  target of an fs event
  *     server.address/server.port a host:port target, or a URL's host
- *     url.full                   a URL target (user:password redacted)
+ *     url.full                   a URL target (user:password redacted,
+ *                                here and wherever the target appears)
  *     http.request.method        op, when it is an HTTP method
  *     process.pid, process.user.id, process.executable.path,
  *     process.command_line       the caller
@@ -139,7 +140,9 @@ struct otlp_exporter *otlp_exporter_new(const struct otlp_config *cfg);
 /*
  * The audit sink (arg is the exporter).  Copies ev and line; never blocks.
  * Records the log writes about itself ("audit.dropped", ...) are exported
- * like the others.
+ * like the others.  airlock-fs and airlock-proxy append to one session
+ * file, and each one's sink sees only the records its own log wrote: with
+ * an exporter in each daemon, every record is exported once.
  */
 void otlp_audit_sink(
     const struct audit_event *ev, const char *line, size_t len, void *arg);
@@ -157,7 +160,7 @@ int otlp_exporter_enqueue(struct otlp_exporter *exp,
 int otlp_exporter_flush(struct otlp_exporter *exp, unsigned timeout_ms);
 
 /* Replace (or with NULL, remove) on_drop; returns once a call in progress
- * has returned, so that its arg may then be freed. */
+ * has returned, so that its arg may then be freed.  Not from on_drop. */
 void otlp_exporter_set_drop_fn(
     struct otlp_exporter *exp, otlp_drop_fn fn, void *arg);
 
