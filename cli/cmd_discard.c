@@ -24,7 +24,8 @@ discard_usage(FILE *f)
 	    "PATHs given and below.  One line is printed per dropped path.\n"
 	    "The session must not be mounted.\n"
 	    "\n"
-	    "Exit status: 0, 1 the session is mounted, 2 usage, 3 I/O.\n");
+	    "Exit status: 0, 1 the session is mounted or an interrupted\n"
+	    "commit must be completed first, 2 usage, 3 I/O.\n");
 }
 
 int
@@ -62,6 +63,15 @@ cmd_discard(int argc, char **argv)
 	if ((rc = review_session_open(
 	         &rs, "discard", session, NULL, STAGE_WRITE, 0)) != 0)
 		goto out;
+	/* The journal's operations read staged content: dropping it under
+	 * an unfinished commit would leave that commit unable to finish. */
+	if (review_commit_pending(&rs)) {
+		fprintf(stderr,
+		    "airlock discard: an interrupted commit must be "
+		    "completed first: run airlock commit\n");
+		rc = EXIT_NEGATIVE;
+		goto out;
+	}
 	if ((n = stage_list(rs.stage, &list)) < 0) {
 		fprintf(stderr, "airlock discard: %s: %s\n", rs.dir,
 		    strerror(errno));

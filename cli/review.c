@@ -119,3 +119,16 @@ review_session_dir_fd(const struct review_session *rs)
 {
 	return open(rs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
+
+int
+review_commit_pending(const struct review_session *rs)
+{
+	int fd, pending;
+
+	if ((fd = review_session_dir_fd(rs)) < 0)
+		return 0;
+	pending =
+	    faccessat(fd, "commit.journal", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	close(fd);
+	return pending;
+}

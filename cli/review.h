@@ -32,6 +32,9 @@ void review_session_close(struct review_session *rs);
  * a file name cannot forge a line of output).  Returns a static buffer. */
 const char *review_path_display(const char *path);
 
+/* Whether an interrupted commit's journal waits in the session. */
+int review_commit_pending(const struct review_session *rs);
+
 /* The session directory as a dir fd (for the commit journal), or -1. */
 int review_session_dir_fd(const struct review_session *rs);
 

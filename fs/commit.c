@@ -201,8 +201,16 @@ commit_is_current(
 	uint64_t h;
 	int r;
 
-	if (e->kind == STAGE_RENAMED)
-		return 1; /* its base is the source's: the source's del checks it */
+	if (e->kind == STAGE_RENAMED) {
+		/* Its base is the source's, which the source's own deletion
+		 * checks; the destination had nothing in the project. */
+		if ((r = review_side_lower(&cur, c->project_fd, e->path)) < 0) {
+			*why = "cannot be read in the project";
+			return 0;
+		}
+		*why = "was created in the project since it was staged";
+		return r == 0;
+	}
 	if ((r = review_side_lower(&cur, c->project_fd, e->path)) < 0) {
 		*why = "cannot be read in the project";
 		return 0;

@@ -33,7 +33,9 @@
  * Refinements (additive, compatible with the layout above):
  *   - the kind may carry the suffix "+o" ("add+o", "mod+o"): is_opaque set;
  *   - for ren, base and has_base describe `from` (where the content came
- *     from); the destination's earlier project content is not recorded;
+ *     from); a ren destination had nothing in the project (a rename over
+ *     a project file is recorded as mod of the destination, with its own
+ *     base, as airlock-fs does), and commit checks that it still has not;
  *   - paths are validated: no leading "/", no empty, "." or ".." component,
  *     no NUL; stage_record() refuses others with EINVAL and stage_open()
  *     refuses a manifest holding one with EBADMSG;

@@ -89,6 +89,18 @@ check_eq "--force wrote a.c" "staged a" "$(cat "$R/proj/src/a.c")"
 check_eq "--force wrote new.c" "new" "$(cat "$R/proj/new.c")"
 check_eq "stage empty after --force" "" "$("$STAGE_TOOL" list "$R/sess")"
 
+# A rename whose destination appeared in the project meanwhile.
+review_init "$T/rn"
+echo moving >"$R/proj/from.txt"
+review_snapshot
+st_ren from.txt to.txt
+echo "made by a person" >"$R/proj/to.txt"
+rc=0
+err=$("$AIRLOCK" commit --session "$R/sess" --project "$R/proj" 2>&1) || rc=$?
+check_eq "rename onto a new project file: exit 1" 1 "$rc"
+check_contains "rename conflict named" "conflict: to.txt was created in the project since it was staged" "$err"
+check_eq "rename conflict: nothing written" "made by a person" "$(cat "$R/proj/to.txt")"
+
 # A symlink in the project's parent directories is never followed.
 review_init "$T/s"
 mkdir -p "$T/outside" "$R/proj/real"

@@ -54,6 +54,11 @@ for n in $(seq 1 200); do
 	n_crashed=$((n_crashed + 1))
 	old_or_new "$base/proj" "$R/want" "$R/proj" ||
 		fail "step $n: a file is neither old nor new"
+	if [ -e "$R/sess/commit.journal" ]; then
+		rc=0
+		"$AIRLOCK" discard --session "$R/sess" >/dev/null 2>&1 || rc=$?
+		[ "$rc" -eq 1 ] || fail "step $n: discard did not refuse an unfinished commit ($rc)"
+	fi
 	rc=0
 	"$AIRLOCK" commit --session "$R/sess" --project "$R/proj" >"$T/replay.out" 2>&1 || rc=$?
 	if [ "$rc" -ne 0 ]; then
