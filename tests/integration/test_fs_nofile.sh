@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# test_fs_nofile: airlock-fs holds no file descriptor per inode.  The
+# daemon runs with RLIMIT_NOFILE far below the number of files in the
+# tree, and every file is still read (and some written) through the mount,
+# with the kernel keeping all their inodes looked up.
+. "$(dirname "$0")/lib.sh"
+need_root
+[ -x "$AIRLOCK_FS" ] || die "missing $AIRLOCK_FS"
+
+LIMIT=256
+N_DIRS=30 N_FILES=100 # 3,000 files, over ten times the limit
+P=$T/proj M=$T/mnt S=$T/sess
+mkdir -p "$P" "$M"
+cat >"$T/policy.yaml" <<'EOF'
+version: 1
+defaults: {fs: allow, net: deny, hold_timeout: 5s}
+EOF
+for d in $(seq 1 $N_DIRS); do
+	mkdir "$P/d$d"
+	for f in $(seq 1 $N_FILES); do echo "$d.$f" >"$P/d$d/f$f"; done
+done
+expected=$(cd "$P" && find . -type f | LC_ALL=C sort | xargs cat | sha256sum)
+
+(ulimit -n $LIMIT && exec "$AIRLOCK_FS" --project "$P" --mount "$M" --session "$S" \
+	--policy "$T/policy.yaml" --daemon) 2>"$T/fs.err" || die "mount: $(cat "$T/fs.err")"
+PID=$(cat "$S/fs.pid")
+at_exit "unmount_fuse $M"
+at_exit "kill -9 $PID"
+check_eq "the daemon runs with the low limit" $LIMIT \
+	"$(awk '/Max open files/ {print $4}' "/proc/$PID/limits")"
+
+n=$(find "$M" -type f | wc -l)
+check_eq "every file is listed" $((N_DIRS * N_FILES)) "$n"
+got=$(cd "$M" && find . -type f | LC_ALL=C sort | xargs cat | sha256sum)
+check_eq "every file reads back" "$expected" "$got"
+# write a tenth of them (copy-up), then read everything again
+(cd "$M" && find . -name 'f*0' -type f | xargs -n 50 sh -c 'for f; do echo w >>"$f"; done' sh) &&
+	pass "copy-up of 300 files" || fail "copy-up"
+check_eq "the written files" $((N_DIRS * N_FILES / 10)) "$(grep -rlx w "$M" | wc -l)"
+check "every file still reads" bash -c "cd '$M' && find . -type f | xargs cat >/dev/null"
+n_fds=$(ls "/proc/$PID/fd" | wc -l)
+check "the daemon's open fds stay small ($n_fds)" test "$n_fds" -lt 64
+finish
