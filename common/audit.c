@@ -15,7 +15,9 @@
  * to the file, not to us: under the lock the writer compares the file's
  * size with the size it left after its own last write and, only when they
  * differ, re-reads the last line to learn the tail.  seq is therefore per
- * file and continues from whichever process wrote last.
+ * file and continues from whichever process wrote last.  ts is when the
+ * caller logged the event, so with two writers ts may step back by up to
+ * a queue's latency where seq steps forward: seq is the file's order.
  *
  * What the file looks like at audit_open() decides whether we may append:
  *  - empty or missing: a new chain (seq 1, prev 64 zeros);

@@ -50,6 +50,12 @@ tests_unit_test_caller_LDADD = $(UNIT_LIBS)
 noinst_PROGRAMS += tests/helpers/audit_writer
 tests_helpers_audit_writer_SOURCES = tests/helpers/audit_writer.c
 tests_helpers_audit_writer_LDADD = $(AIRLOCK_LIBS)
+if ENABLE_FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_audit_record
+tests_fuzz_fuzz_audit_record_SOURCES = tests/fuzz/fuzz_audit_record.c
+tests_fuzz_fuzz_audit_record_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+tests_fuzz_fuzz_audit_record_LDADD = $(AIRLOCK_LIBS)
+endif
 # stage_tool: builds a staging area without a mount, for the review tests
 noinst_PROGRAMS += tests/helpers/stage_tool
 tests_helpers_stage_tool_SOURCES = tests/helpers/stage_tool.c
