@@ -537,9 +537,8 @@ otlp_recv_head(struct otlp_conn *c, char *head, size_t cap)
 	return (ssize_t)n;
 }
 
-/* "HTTP/1.1 503 ..." and a Retry-After in seconds, from the head. */
-static int
-otlp_parse_head(const char *head, struct otlp_http_result *res)
+int
+otlp_http_parse_head(const char *head, struct otlp_http_result *res)
 {
 	const char *line;
 	unsigned long v;
@@ -594,7 +593,7 @@ otlp_http_post(const struct otlp_endpoint *ep, const char *header_lines,
 	head = xmalloc(OTLP_HTTP_HEAD_MAX);
 	if (otlp_recv_head(&c, head, OTLP_HTTP_HEAD_MAX) == -1)
 		goto fail;
-	if (otlp_parse_head(head, res) != 0) {
+	if (otlp_http_parse_head(head, res) != 0) {
 		errno = EPROTO;
 		goto fail;
 	}

@@ -52,6 +52,10 @@ struct otlp_http_result {
 	char detail[160]; /* a TLS failure in words, or "" */
 };
 
+/* Read a response head ("HTTP/1.1 503 ...\r\n...") into res: the status
+ * and a Retry-After in seconds.  Returns 0, or -1 when it is not one. */
+int otlp_http_parse_head(const char *head, struct otlp_http_result *res);
+
 /*
  * POST body to ep with the extra header lines, HTTP/1.1, one connection
  * (Connection: close).  Each of connect, send and receive waits at most

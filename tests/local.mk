@@ -122,3 +122,9 @@ tests_helpers_otlp_emit_SOURCES = tests/helpers/otlp_emit.c
 tests_helpers_otlp_emit_LDADD = $(AIRLOCK_LIBS)
 EXTRA_DIST += tests/otlp-receiver/package.json \
 	tests/otlp-receiver/package-lock.json tests/otlp-receiver/receiver.js
+if ENABLE_FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_otlp
+tests_fuzz_fuzz_otlp_SOURCES = tests/fuzz/fuzz_otlp.c
+tests_fuzz_fuzz_otlp_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+tests_fuzz_fuzz_otlp_LDADD = $(AIRLOCK_LIBS)
+endif
