@@ -1,1 +1,2 @@
 dist_man_MANS += doc/airlock-proxy.8
+dist_man_MANS += doc/airlock-fs.8
