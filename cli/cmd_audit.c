@@ -158,6 +158,21 @@ audit_printable_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Columns src would take uncut (for the measuring pass). */
+static size_t
+audit_cols_of(const char *src, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)src, *end = p + n;
+	size_t cols = 0, k;
+
+	while (p < end) {
+		k = audit_printable_len(p, (size_t)(end - p));
+		p += k != 0 ? k : 1;
+		cols++;
+	}
+	return cols;
+}
+
 /*
  * Sanitise src[0..n) into b, at most max columns (one per character),
  * cutting with "..." when longer.  Returns the columns used.
@@ -167,13 +182,8 @@ audit_add_cell(struct buf *b, const char *src, size_t n, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)src;
 	const unsigned char *end = p + n;
-	size_t cols = 0, total = 0, k;
-	const unsigned char *q;
+	size_t cols = 0, total = audit_cols_of(src, n), k;
 
-	for (q = p; q < end; total++) {
-		k = audit_printable_len(q, (size_t)(end - q));
-		q += k != 0 ? k : 1;
-	}
 	while (p < end) {
 		if (total > max && cols + 3 >= max) {
 			buf_add(b, "...", max >= 3 ? 3 : max);
@@ -187,21 +197,6 @@ audit_add_cell(struct buf *b, const char *src, size_t n, size_t max)
 			buf_add(b, p, k);
 			p += k;
 		}
-		cols++;
-	}
-	return cols;
-}
-
-/* Columns src would take uncut (for the measuring pass). */
-static size_t
-audit_cols_of(const char *src, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)src, *end = p + n;
-	size_t cols = 0, k;
-
-	while (p < end) {
-		k = audit_printable_len(p, (size_t)(end - p));
-		p += k != 0 ? k : 1;
 		cols++;
 	}
 	return cols;

@@ -470,6 +470,9 @@ audit_write_batch(struct audit_log *log, size_t first, size_t n,
 	}
 	memcpy(saved_hash, log->tail_hash, sizeof(saved_hash));
 	saved_seq = log->tail_seq;
+	/* Our own records name the component this log writes for. */
+	if (n > 0)
+		log->component = log->ring[first % log->ring_cap].ev.component;
 	if (log->repaired_bytes != 0) {
 		snprintf(reason[n_own], sizeof(reason[n_own]),
 		    "cut a partial "
