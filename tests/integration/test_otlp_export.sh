@@ -24,8 +24,19 @@ cp "$AIRLOCK_SRC"/tests/otlp-receiver/package.json \
 if [ -f "$AIRLOCK_SRC"/tests/otlp-receiver/package-lock.json ]; then
 	cp "$AIRLOCK_SRC"/tests/otlp-receiver/package-lock.json "$R"/
 fi
-(cd "$R" && timeout 300 npm install --no-audit --no-fund --loglevel=error) ||
-	die "npm install of the receiver's dependency failed"
+# A node_modules already installed next to the receiver (npm install in
+# tests/otlp-receiver: it is gitignored) is used when it holds the pinned
+# version, so that a rerun needs no registry.
+pinned=$(node -p 'require(process.argv[1]).dependencies["@opentelemetry/otlp-transformer"]' \
+	"$R/package.json")
+local_mods=$AIRLOCK_SRC/tests/otlp-receiver/node_modules
+if [ "$(node -p 'require(process.argv[1]).version' \
+	"$local_mods/@opentelemetry/otlp-transformer/package.json" 2>/dev/null)" = "$pinned" ]; then
+	ln -s "$local_mods" "$R/node_modules"
+else
+	(cd "$R" && timeout 300 npm install --no-audit --no-fund --loglevel=error) ||
+		die "npm install of the receiver's dependency failed"
+fi
 
 SECRET="k-$$-do-not-print"
 TP_ENV=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01
