@@ -5,7 +5,8 @@ COMMON_UTIL_SRC = common/util.c common/util.h common/session.c common/session.h
 COMMON_POLICY_SRC = common/policy.h common/policy_priv.h \
 	common/policy_arena.c common/policy_arena.h common/policy_match.c \
 	common/policy_match.h common/policy_load.c common/policy_eval.c \
-	common/policy_cache.c common/policy_registries.c common/policy_show.c
+	common/policy_cache.c common/policy_registries.c common/policy_show.c \
+	common/policy_index.c common/policy_index.h
 COMMON_AUDIT_SRC = common/audit.h common/caller.h common/audit.c common/audit_format.c \
 	common/audit_record.c common/audit_record.h common/audit_verify.c common/caller.c
 COMMON_APPROVAL_SRC = common/approval.c common/approval.h common/ctl.c common/ctl.h

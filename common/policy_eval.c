@@ -91,20 +91,79 @@ policy_fs_checks_reads(const struct policy *pol)
 	return pol->checks_reads;
 }
 
+/* File each fs rule under a key of each of its patterns, or "always". */
+static void
+prepare_fs_index(struct policy *pol)
+{
+	const char *key;
+	size_t i, k, len;
+	char kind;
+
+	index_init(&pol->fs_index);
+	for (i = 0; i < pol->n_fs; i++) {
+		struct fs_rule *r = &pol->fs[i];
+
+		for (k = 0; k < r->n_globs; k++)
+			if (glob_index_key(&r->globs[k], &kind, &key, &len) !=
+			    0)
+				break;
+		if (k < r->n_globs) {
+			index_add_always(&pol->fs_index, (uint32_t)i);
+			continue;
+		}
+		for (k = 0; k < r->n_globs; k++) {
+			glob_index_key(&r->globs[k], &kind, &key, &len);
+			index_add(&pol->fs_index, kind, key, len, (uint32_t)i);
+		}
+	}
+	index_build(&pol->fs_index, &pol->arena);
+}
+
+/* Net rules: by exact host, by parent domain, by "has CIDRs", or always. */
+static void
+prepare_net_index(struct policy *pol)
+{
+	size_t i, k;
+
+	index_init(&pol->net_index);
+	for (i = 0; i < pol->n_net; i++) {
+		const struct net_rule *r = &pol->net[i];
+		int is_always = !r->has_target;
+
+		for (k = 0; k < r->n_hosts; k++)
+			if (r->hosts[k].kind == HOST_ANY)
+				is_always = 1;
+		if (is_always) {
+			index_add_always(&pol->net_index, (uint32_t)i);
+			continue;
+		}
+		for (k = 0; k < r->n_hosts; k++) {
+			const struct host_pat *h = &r->hosts[k];
+
+			if (h->kind == HOST_EXACT)
+				index_add(&pol->net_index, INDEX_HOST, h->name,
+				    h->len, (uint32_t)i);
+			else {
+				/* ".example.com" is filed as "example.com". */
+				index_add(&pol->net_index, INDEX_PARENT,
+				    h->name + 1, h->len - 1, (uint32_t)i);
+				pol->has_parent_keys = 1;
+			}
+		}
+		if (r->n_cidrs > 0)
+			index_add(
+			    &pol->net_index, INDEX_ADDR, "", 0, (uint32_t)i);
+	}
+	index_build(&pol->net_index, &pol->arena);
+}
+
 void
 policy_eval_prepare(struct policy *pol)
 {
-	size_t i, b;
+	size_t i;
 
-	for (b = 0; b < 8; b++) {
-		pol->fs_by_op[b] = policy_arena_array(
-		    &pol->arena, pol->n_fs + 1, sizeof(uint32_t));
-		pol->n_fs_by_op[b] = 0;
-		for (i = 0; i < pol->n_fs; i++)
-			if (pol->fs[i].ops & (1u << b))
-				pol->fs_by_op[b][pol->n_fs_by_op[b]++] =
-				    (uint32_t)i;
-	}
+	prepare_fs_index(pol);
+	prepare_net_index(pol);
 	/* Reads need a decision when any rule naming reads, or the default,
 	 * is something other than allow. */
 	pol->checks_reads = pol->fs_default.decision != DECISION_ALLOW;
@@ -162,36 +221,107 @@ fs_rule_match(const struct fs_rule *r, const char *path, size_t len)
 	return 1;
 }
 
+static void
+verdict_rule(struct policy_verdict *out, enum decision d, const char *rule,
+    const char *reason, size_t index)
+{
+	out->decision = d;
+	out->rule = rule;
+	out->reason = reason;
+	out->rule_index = (int)index;
+}
+
+/* Check what every caller-supplied path must be; 0 when fine. */
+static int
+fs_request_bad(
+    enum fs_op op, const char *path, size_t *len, struct policy_verdict *out)
+{
+	if (fs_op_index(op) < 0) {
+		verdict_builtin(out, DECISION_DENY, "builtin:bad-request",
+		    "unknown file operation");
+		return 1;
+	}
+	while (*len > 0 && path[*len - 1] == '/')
+		(*len)--;
+	if (!fs_path_is_clean(path, *len)) {
+		verdict_builtin(out, DECISION_DENY, "builtin:bad-request",
+		    "path is not relative to the project root");
+		return 1;
+	}
+	return 0;
+}
+
+void
+policy_eval_fs_linear(const struct policy *pol, enum fs_op op, const char *path,
+    size_t len, struct policy_verdict *out)
+{
+	const struct fs_rule *r;
+	size_t i;
+
+	if (fs_request_bad(op, path, &len, out))
+		return;
+	for (i = 0; i < pol->n_fs; i++) {
+		r = &pol->fs[i];
+		if ((r->ops & op) && fs_rule_match(r, path, len)) {
+			verdict_rule(out, r->action, r->rule, r->reason, i);
+			return;
+		}
+	}
+	*out = pol->fs_default;
+}
+
 void
 policy_eval_fs(const struct policy *pol, enum fs_op op, const char *path,
     size_t len, struct policy_verdict *out)
 {
+	struct index_merge m;
 	const struct fs_rule *r;
-	const uint32_t *idx;
-	size_t i, n;
-	int b = fs_op_index(op);
+	const char *base, *dot;
+	size_t first_len, depth;
+	uint32_t id;
 
-	if (b < 0) {
-		verdict_builtin(out, DECISION_DENY, "builtin:bad-request",
-		    "unknown file operation");
+	if (fs_request_bad(op, path, &len, out))
+		return;
+	index_merge_init(&m);
+	if (len > 0) {
+		/* "a", "a/b", ... up to INDEX_DIR_DEPTH components. */
+		for (depth = 0, first_len = 0;
+		     depth < INDEX_DIR_DEPTH && first_len < len; depth++) {
+			const char *slash = memchr(
+			    path + first_len + 1, '/', len - first_len - 1);
+
+			first_len =
+			    slash != NULL ? (size_t)(slash - path) : len;
+			index_merge_add(&m,
+			    index_lookup(
+			        &pol->fs_index, INDEX_FIRST, path, first_len));
+		}
+		base = memrchr(path, '/', len);
+		base = base != NULL ? base + 1 : path;
+		index_merge_add(&m,
+		    index_lookup(&pol->fs_index, INDEX_BASE, base,
+		        (size_t)(path + len - base)));
+		if (path + len - base >= INDEX_BASE_PREFIX_LEN)
+			index_merge_add(&m,
+			    index_lookup(&pol->fs_index, INDEX_BASE_PREFIX,
+			        base, INDEX_BASE_PREFIX_LEN));
+		dot = memrchr(base, '.', (size_t)(path + len - base));
+		if (dot != NULL)
+			index_merge_add(&m,
+			    index_lookup(&pol->fs_index, INDEX_EXT, dot + 1,
+			        (size_t)(path + len - dot - 1)));
+	}
+	index_merge_add(&m,
+	    (struct index_list){
+	        pol->fs_index.always, pol->fs_index.n_always });
+	if (m.is_overflow) {
+		policy_eval_fs_linear(pol, op, path, len, out);
 		return;
 	}
-	while (len > 0 && path[len - 1] == '/')
-		len--;
-	if (!fs_path_is_clean(path, len)) {
-		verdict_builtin(out, DECISION_DENY, "builtin:bad-request",
-		    "path is not relative to the project root");
-		return;
-	}
-	idx = pol->fs_by_op[b];
-	n = pol->n_fs_by_op[b];
-	for (i = 0; i < n; i++) {
-		r = &pol->fs[idx[i]];
-		if (fs_rule_match(r, path, len)) {
-			out->decision = r->action;
-			out->rule = r->rule;
-			out->reason = r->reason;
-			out->rule_index = (int)idx[i];
+	while ((id = index_next(&m)) != UINT32_MAX) {
+		r = &pol->fs[id];
+		if ((r->ops & op) && fs_rule_match(r, path, len)) {
+			verdict_rule(out, r->action, r->rule, r->reason, id);
 			return;
 		}
 	}
@@ -279,34 +409,102 @@ target_match(const struct net_rule *r, const char *name, size_t len, int family,
 	return family != 0 && cidrs_match(r, family, addr);
 }
 
+/* The normalised host and, for an IP literal, its address. */
+struct net_subject {
+	char name[POLICY_HOST_MAX];
+	size_t len;
+	int family; /* 0 for a name */
+	uint8_t addr[16];
+};
+
+static int
+net_subject_make(const struct net_request *req, struct net_subject *sub,
+    struct policy_verdict *out)
+{
+	int len;
+
+	if (req->host == NULL ||
+	    (len = host_normalize(req->host, sub->name, sizeof(sub->name))) <
+	        0) {
+		verdict_builtin(out, DECISION_DENY, "builtin:bad-request",
+		    "host name is empty or too long");
+		return -1;
+	}
+	sub->len = (size_t)len;
+	sub->family = ip_parse_literal(req->host, sub->addr);
+	return 0;
+}
+
+static int
+net_rule_match(const struct net_rule *r, const struct net_subject *sub,
+    const struct net_request *req)
+{
+	return port_match(r, req->port) &&
+	    target_match(r, sub->name, sub->len, sub->family, sub->addr) &&
+	    http_match(r, req->method, req->path);
+}
+
+void
+policy_eval_net_linear(const struct policy *pol, const struct net_request *req,
+    struct policy_verdict *out)
+{
+	struct net_subject sub;
+	size_t i;
+
+	if (net_subject_make(req, &sub, out) != 0)
+		return;
+	for (i = 0; i < pol->n_net; i++) {
+		const struct net_rule *r = &pol->net[i];
+
+		if (net_rule_match(r, &sub, req)) {
+			verdict_rule(out, r->action, r->rule, r->reason, i);
+			return;
+		}
+	}
+	*out = pol->net_default;
+}
+
 void
 policy_eval_net(const struct policy *pol, const struct net_request *req,
     struct policy_verdict *out)
 {
-	char name[POLICY_HOST_MAX];
-	uint8_t addr[16];
-	const struct net_rule *r;
-	int len, family;
-	size_t i;
+	const struct policy_index *ix = &pol->net_index;
+	struct net_subject sub;
+	struct index_merge m;
+	const char *p;
+	uint32_t id;
 
-	if (req->host == NULL ||
-	    (len = host_normalize(req->host, name, sizeof(name))) < 0) {
-		verdict_builtin(out, DECISION_DENY, "builtin:bad-request",
-		    "host name is empty or too long");
+	if (net_subject_make(req, &sub, out) != 0)
+		return;
+	index_merge_init(&m);
+	if (sub.family != 0)
+		index_merge_add(&m, index_lookup(ix, INDEX_ADDR, "", 0));
+	else {
+		index_merge_add(
+		    &m, index_lookup(ix, INDEX_HOST, sub.name, sub.len));
+		/* Every parent domain: "a.b.example.com" looks up
+		 * "b.example.com", "example.com" and "com". */
+		for (p = sub.name; pol->has_parent_keys &&
+		     (p = memchr(p, '.', sub.len - (size_t)(p - sub.name))) !=
+		         NULL;) {
+			p++;
+			index_merge_add(&m,
+			    index_lookup(ix, INDEX_PARENT, p,
+			        sub.len - (size_t)(p - sub.name)));
+		}
+	}
+	index_merge_add(&m, (struct index_list){ ix->always, ix->n_always });
+	if (m.is_overflow) {
+		policy_eval_net_linear(pol, req, out);
 		return;
 	}
-	family = ip_parse_literal(req->host, addr);
-	for (i = 0; i < pol->n_net; i++) {
-		r = &pol->net[i];
-		if (!port_match(r, req->port) ||
-		    !target_match(r, name, (size_t)len, family, addr) ||
-		    !http_match(r, req->method, req->path))
-			continue;
-		out->decision = r->action;
-		out->rule = r->rule;
-		out->reason = r->reason;
-		out->rule_index = (int)i;
-		return;
+	while ((id = index_next(&m)) != UINT32_MAX) {
+		const struct net_rule *r = &pol->net[id];
+
+		if (net_rule_match(r, &sub, req)) {
+			verdict_rule(out, r->action, r->rule, r->reason, id);
+			return;
+		}
 	}
 	*out = pol->net_default;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "policy_index.h"
 #include "policy_match.h"
 
 #define GLOB_MAX_LEN 4096
@@ -267,6 +268,28 @@ glob_compute_checks(struct glob *g, size_t len, struct policy_arena *arena)
 		g->min_len += n_real - 1;
 }
 
+/* The leading literal components, for the index (policy_index.h). */
+static void
+glob_compute_dir_key(struct glob *g, size_t len, struct policy_arena *arena)
+{
+	char *key = policy_arena_alloc(arena, len + 1);
+	size_t i, n = 0;
+
+	for (i = 0; i < g->n_comps && i < INDEX_DIR_DEPTH; i++) {
+		const struct glob_comp *c = &g->comps[i];
+
+		if (c->is_globstar || !c->is_literal)
+			break;
+		if (i > 0)
+			key[n++] = '/';
+		memcpy(key + n, c->lit, c->len);
+		n += c->len;
+	}
+	g->dir_key = key;
+	g->dir_key_len = n;
+	g->dir_depth = i;
+}
+
 int
 glob_compile(struct glob *g, const char *pattern, size_t len,
     struct policy_arena *arena, char *why, size_t why_len, size_t *at)
@@ -359,6 +382,7 @@ glob_compile(struct glob *g, const char *pattern, size_t len,
 		goto out;
 	}
 	glob_compute_checks(g, len, arena);
+	glob_compute_dir_key(g, len, arena);
 	rc = 0;
 out:
 	free(gb);
@@ -437,6 +461,17 @@ glob_match(const struct glob *g, const char *path, size_t len)
 	            0))
 		return 0;
 
+	/* A last component that is not `**` must match the path's last
+	 * component: one cheap check that rejects most "**\/x" patterns. */
+	if (len > 0 && !g->comps[g->n_comps - 1].is_globstar) {
+		const char *slash = memrchr(path, '/', len);
+		size_t base = slash != NULL ? (size_t)(slash - path) + 1 : 0;
+
+		if (!glob_match_comp(
+		        g, &g->comps[g->n_comps - 1], path + base, len - base))
+			return 0;
+	}
+
 	/* Component offsets: a component starts at si < end; "" has none. */
 	end = len == 0 ? 0 : len + 1;
 	for (;;) {
@@ -463,6 +498,49 @@ glob_match(const struct glob *g, const char *path, size_t len)
 		si = bt_si;
 		pi = bt_pi;
 	}
+}
+
+int
+glob_index_key(struct glob *g, char *kind, const char **key, size_t *len)
+{
+	const struct glob_comp *last = &g->comps[g->n_comps - 1];
+	const char *dot;
+
+	/* Prefer what splits rules finely: two or more directories, a
+	 * whole file name, one directory, an extension, a name's start. */
+	if (g->dir_depth >= 2 ||
+	    (g->dir_depth == 1 && (last->is_globstar || !last->is_literal))) {
+		*kind = INDEX_FIRST;
+		*key = g->dir_key;
+		*len = g->dir_key_len;
+		return 0;
+	}
+	if (!last->is_globstar && last->is_literal) {
+		*kind = INDEX_BASE;
+		*key = last->lit;
+		*len = last->len;
+		return 0;
+	}
+	if (!last->is_globstar && g->suffix_len > 0 &&
+	    (dot = memrchr(g->suffix, '.', g->suffix_len)) != NULL) {
+		*kind = INDEX_EXT;
+		*key = dot + 1;
+		*len = g->suffix_len - (size_t)(dot + 1 - g->suffix);
+		return 0;
+	}
+	/* ".env*", "id_*": the last component starts with known bytes. */
+	if (!last->is_globstar && last->len >= INDEX_BASE_PREFIX_LEN &&
+	    g->tok[last->start] <= 0xff && g->tok[last->start + 1] <= 0xff) {
+		char *pre = g->base_prefix;
+
+		pre[0] = (char)g->tok[last->start];
+		pre[1] = (char)g->tok[last->start + 1];
+		*kind = INDEX_BASE_PREFIX;
+		*key = pre;
+		*len = INDEX_BASE_PREFIX_LEN;
+		return 0;
+	}
+	return -1;
 }
 
 int

@@ -46,6 +46,10 @@ struct glob {
 	size_t suffix_len;
 	size_t min_len;
 	int is_exact; /* no wildcard at all: prefix is the whole path */
+	char base_prefix[2]; /* the INDEX_BASE_PREFIX key's bytes */
+	const char *dir_key; /* leading literal components, "a/b" */
+	size_t dir_key_len;
+	size_t dir_depth; /* how many components dir_key holds */
 };
 
 /*
@@ -55,6 +59,15 @@ struct glob {
  */
 int glob_compile(struct glob *g, const char *pattern, size_t len,
     struct policy_arena *arena, char *why, size_t why_len, size_t *at);
+/*
+ * A key every path matching g has (policy_index.h): INDEX_BASE with the
+ * last component, INDEX_FIRST with the leading literal components (at
+ * most INDEX_DIR_DEPTH, joined by '/'), INDEX_EXT with the
+ * extension or INDEX_BASE_PREFIX with the last component's first bytes
+ * (kept in g->base_prefix).  Returns 0 and sets *kind (key borrows from g), or -1 when g
+ * has no such key (it goes on the "always" list).
+ */
+int glob_index_key(struct glob *g, char *kind, const char **key, size_t *len);
 /* Nonzero when path (len bytes, relative, no trailing slash) matches g. */
 int glob_match(const struct glob *g, const char *path, size_t len);
 

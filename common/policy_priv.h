@@ -10,6 +10,7 @@
 
 #include "policy.h"
 #include "policy_arena.h"
+#include "policy_index.h"
 #include "policy_match.h"
 
 /* Longest host name a request may carry (DNS allows 253). */
@@ -56,14 +57,14 @@ struct policy {
 
 	struct fs_rule *fs;
 	size_t n_fs;
-	/* Per operation bit, the indices of the fs rules naming it, in
-	 * order: evaluation only walks the rules that can apply. */
-	uint32_t *fs_by_op[8];
-	size_t n_fs_by_op[8];
+	/* Which rules a path or host can possibly match (policy_index.h). */
+	struct policy_index fs_index;
 	struct policy_verdict fs_default;
 
 	struct net_rule *net;
 	size_t n_net;
+	struct policy_index net_index;
+	int has_parent_keys; /* some rule names "*.domain" */
 	struct policy_verdict net_default;
 
 	struct policy_settings settings;
@@ -81,5 +82,10 @@ char **policy_registries_expand(struct policy_arena *arena);
 
 /* policy_eval.c: called by the loader once the tables are built. */
 void policy_eval_prepare(struct policy *pol);
+/* The same decisions without the index, walking every rule (tests). */
+void policy_eval_fs_linear(const struct policy *pol, enum fs_op op,
+    const char *path, size_t len, struct policy_verdict *out);
+void policy_eval_net_linear(const struct policy *pol,
+    const struct net_request *req, struct policy_verdict *out);
 
 #endif

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "policy.h"
+#include "policy_priv.h"
 
 /* Verdicts compare by field (the struct has padding). */
 static void
@@ -547,6 +548,175 @@ isolate_registries(void)
 	unsetenv("GOPROXY");
 }
 
+/* ---- the index against a walk of every rule ---- */
+
+static uint32_t rng_state = 987654321u;
+
+static uint32_t
+rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 17;
+	rng_state ^= rng_state << 5;
+	return rng_state;
+}
+
+static const char *
+pick(const char *const *list, size_t n)
+{
+	return list[rng() % n];
+}
+
+#define PICK(list) pick(list, sizeof(list) / sizeof(list[0]))
+
+static const char *const comp_atoms[] = { "a", "b", "src", ".env", "x.c", "*",
+	"*.c", "?", "[ab]*", "**", ".e*", "id_*", "lib", "*.tar.gz", "ab",
+	"c" };
+static const char *const path_atoms[] = { "a", "b", "src", ".env", "x.c", "y.c",
+	"ab", "lib", "id_rsa", "f.tar.gz", ".envrc", "c", "bb" };
+
+static void
+random_glob_text(char *out, size_t size)
+{
+	size_t n = 0;
+	int k = 1 + (int)(rng() % 4), i, prev_globstar = 0;
+
+	if (rng() % 8 == 0)
+		n += (size_t)snprintf(out + n, size - n, "!");
+	for (i = 0; i < k; i++) {
+		const char *c = PICK(comp_atoms);
+
+		if (prev_globstar && strcmp(c, "**") == 0)
+			c = "a";
+		prev_globstar = strcmp(c, "**") == 0;
+		n += (size_t)snprintf(
+		    out + n, size - n, "%s%s", i ? "/" : "", c);
+	}
+	if (rng() % 10 == 0 && out[n - 1] != '*')
+		n += (size_t)snprintf(out + n, size - n, "/");
+}
+
+static void
+random_path_text(char *out, size_t size)
+{
+	size_t n = 0;
+	int k = (int)(rng() % 6), i;
+
+	out[0] = '\0';
+	for (i = 0; i < k; i++)
+		n += (size_t)snprintf(
+		    out + n, size - n, "%s%s", i ? "/" : "", PICK(path_atoms));
+}
+
+static const char *const host_pats[] = { "a.test", "b.a.test", "*.a.test",
+	"*.test", "x.example", "*.b.a.test", "*", "192.0.2.1",
+	"[2001:db8::1]" };
+static const char *const req_hosts[] = { "a.test", "b.a.test", "c.b.a.test",
+	"test", "x.example", "A.TEST.", "192.0.2.1", "192.0.2.9", "2001:db8::1",
+	"::ffff:192.0.2.1", "10.0.0.1", "zz.test", "example" };
+static const char *const cidr_pats[] = { "192.0.2.0/24", "10.0.0.0/8",
+	"2001:db8::/32", "0.0.0.0/0" };
+
+static char *
+random_policy(void)
+{
+	static const char *const actions[] = { "allow", "hold", "deny" };
+	static const char *const ops[] = { "read", "write", "create",
+		"delete" };
+	char *text = NULL, glob[128];
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+	int i, j, n;
+
+	fprintf(f, "version: 1\ndefaults: {fs: %s, net: %s}\nfs:\n",
+	    PICK(actions), PICK(actions));
+	for (i = 0; i < 30; i++) {
+		fprintf(f, "  - paths: [");
+		n = 1 + (int)(rng() % 3);
+		for (j = 0; j < n; j++) {
+			random_glob_text(glob, sizeof(glob));
+			if (j == 0 && glob[0] == '!')
+				memmove(glob, glob + 1, strlen(glob));
+			fprintf(f, "%s\"%s\"", j ? ", " : "", glob);
+		}
+		fprintf(f, "]\n");
+		if (rng() % 2)
+			fprintf(f, "    ops: [%s, %s]\n", PICK(ops), PICK(ops));
+		fprintf(f, "    action: %s\n", PICK(actions));
+	}
+	fprintf(f, "net:\n");
+	for (i = 0; i < 20; i++) {
+		fprintf(f, "  - action: %s\n", PICK(actions));
+		if (rng() % 4 != 0)
+			fprintf(f, "    hosts: [\"%s\", \"%s\"]\n",
+			    PICK(host_pats), PICK(host_pats));
+		if (rng() % 3 == 0)
+			fprintf(f, "    cidrs: [\"%s\"]\n", PICK(cidr_pats));
+		if (rng() % 3 == 0)
+			fprintf(f, "    ports: [443]\n");
+	}
+	fclose(f);
+	return text;
+}
+
+static void
+test_index_equals_linear(void **state)
+{
+	struct policy_error err;
+	struct policy_verdict v, u;
+	char path[256], *text;
+	int round, i, k, loaded = 0, fs_ruled = 0, net_ruled = 0;
+
+	for (round = 0; round < 200; round++) {
+		struct policy *pol;
+
+		text = random_policy();
+		pol = policy_load_buffer("r.yaml", text, strlen(text), &err);
+		if (pol == NULL) {
+			/* Random globs may be refused (a trailing "/" after a globstar). */
+			free(text);
+			continue;
+		}
+		loaded++;
+		for (i = 0; i < 300; i++) {
+			enum fs_op op = (enum fs_op)(1u << (rng() % 4));
+
+			random_path_text(path, sizeof(path));
+			policy_eval_fs(pol, op, path, strlen(path), &v);
+			policy_eval_fs_linear(pol, op, path, strlen(path), &u);
+			if (v.rule != u.rule)
+				fail_msg("%s %s: index %s, linear %s\n%s",
+				    policy_fs_op_name(op), path, v.rule, u.rule,
+				    text);
+			assert_verdict_equal(&u, &v);
+			fs_ruled += v.rule_index >= 0;
+		}
+		for (i = 0; i < 13; i++) {
+			for (k = 0; k < 2; k++) {
+				struct net_request req = { req_hosts[i],
+					(uint16_t)(k ? 443 : 80), NULL, NULL };
+
+				policy_eval_net(pol, &req, &v);
+				policy_eval_net_linear(pol, &req, &u);
+				if (v.rule != u.rule)
+					fail_msg("%s: index %s, linear %s\n%s",
+					    req_hosts[i], v.rule, u.rule, text);
+				assert_verdict_equal(&u, &v);
+				net_ruled += v.rule_index >= 0;
+			}
+		}
+		policy_free(pol);
+		free(text);
+	}
+	assert_true(loaded > 150);
+	/* Most requests are decided by a rule, not the default. */
+	print_message("index vs linear: %d policies, %d/%d fs and %d/%d net "
+	              "decisions by a rule\n",
+	    loaded, fs_ruled, loaded * 300, net_ruled, loaded * 26);
+	assert_true(fs_ruled > loaded * 100);
+	assert_true(net_ruled > loaded * 10);
+}
+
 int
 main(void)
 {
@@ -560,6 +730,7 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_cache_equality),
+		cmocka_unit_test(test_index_equals_linear),
 	};
 
 	isolate_registries();
