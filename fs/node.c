@@ -18,6 +18,7 @@
 /* node_lock guards everything below and every field of every node. */
 static pthread_rwlock_t node_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct node **node_buckets;
+static struct node **node_names; /* the name index: as many buckets */
 static size_t node_n_buckets;
 static size_t node_count;
 static struct node node_root_node;
@@ -43,6 +44,59 @@ node_find(dev_t dev, ino_t ino)
 	return NULL;
 }
 
+static size_t
+node_name_hash(const struct node *parent, const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)(uintptr_t)parent;
+
+	for (; *name != '\0'; name++)
+		h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
+	h ^= h >> 31;
+	return (size_t)h & (node_n_buckets - 1);
+}
+
+static struct node *
+node_name_find(const struct node *parent, const char *name)
+{
+	struct node *n;
+
+	for (n = node_names[node_name_hash(parent, name)]; n != NULL;
+	    n = n->nnext)
+		if (n->parent == parent && strcmp(n->name, name) == 0)
+			return n;
+	return NULL;
+}
+
+static void
+node_name_insert(struct node *n)
+{
+	size_t h;
+
+	if (n->is_named || n->parent == NULL)
+		return;
+	h = node_name_hash(n->parent, n->name);
+	n->nnext = node_names[h];
+	node_names[h] = n;
+	n->is_named = 1;
+}
+
+static void
+node_name_remove(struct node *n)
+{
+	struct node **pp;
+
+	if (!n->is_named)
+		return;
+	for (pp = &node_names[node_name_hash(n->parent, n->name)]; *pp != NULL;
+	    pp = &(*pp)->nnext) {
+		if (*pp == n) {
+			*pp = n->nnext;
+			n->is_named = 0;
+			return;
+		}
+	}
+}
+
 static void
 node_grow(void)
 {
@@ -51,6 +105,8 @@ node_grow(void)
 
 	node_n_buckets = old_n * 2;
 	node_buckets = xcalloc(node_n_buckets, sizeof *node_buckets);
+	free(node_names);
+	node_names = xcalloc(node_n_buckets, sizeof *node_names);
 	for (i = 0; i < old_n; i++) {
 		for (n = old[i]; n != NULL; n = next) {
 			size_t h = node_hash(n->key_dev, n->key_ino);
@@ -58,6 +114,10 @@ node_grow(void)
 			next = n->hnext;
 			n->hnext = node_buckets[h];
 			node_buckets[h] = n;
+			if (n->is_named) {
+				n->is_named = 0;
+				node_name_insert(n);
+			}
 		}
 	}
 	free(old);
@@ -100,6 +160,7 @@ node_table_init(dev_t dev, ino_t ino)
 {
 	node_n_buckets = 1024;
 	node_buckets = xcalloc(node_n_buckets, sizeof *node_buckets);
+	node_names = xcalloc(node_n_buckets, sizeof *node_names);
 	memset(&node_root_node, 0, sizeof node_root_node);
 	node_root_node.name = xstrdup("");
 	node_root_node.key_dev = dev;
@@ -144,6 +205,7 @@ node_release(struct node *n)
 	while (n != NULL && n != &node_root_node && n->nlookup == 0 &&
 	    n->n_refs == 0 && !n->is_pinned) {
 		node_hash_remove(n);
+		node_name_remove(n);
 		while ((a = n->aliases) != NULL) {
 			n->aliases = a->next;
 			a->parent->n_refs--;
@@ -195,6 +257,13 @@ node_ref(struct node *parent, const char *name, dev_t dev, ino_t ino,
 
 	pthread_rwlock_wrlock(&node_lock);
 	n = node_find(dev, ino);
+	if (n == NULL && (n = node_name_find(parent, name)) != NULL) {
+		/* the same place, now backed by another file */
+		node_hash_remove(n);
+		n->key_dev = dev;
+		n->key_ino = ino;
+		node_hash_insert(n);
+	}
 	if (n != NULL) {
 		if (n->parent == NULL && n != &node_root_node) {
 			/* stale (its name was unlinked): take this one */
@@ -202,6 +271,7 @@ node_ref(struct node *parent, const char *name, dev_t dev, ino_t ino,
 			free(n->name);
 			n->name = xstrdup(name);
 			parent->n_refs++;
+			node_name_insert(n);
 		} else if (!n->is_dir && !node_has_name(n, parent, name))
 			node_add_alias(n, parent, name);
 		n->nlookup++;
@@ -223,6 +293,7 @@ node_ref(struct node *parent, const char *name, dev_t dev, ino_t ino,
 	n->lower_visible = st->lower_visible;
 	parent->n_refs++;
 	node_hash_insert(n);
+	node_name_insert(n);
 out:
 	pthread_rwlock_unlock(&node_lock);
 	return n;
@@ -336,6 +407,7 @@ node_drop_name(struct node *n, struct node *parent, const char *name)
 	if (n->parent != parent || strcmp(n->name, name) != 0)
 		return;
 	old = n->parent;
+	node_name_remove(n);
 	if ((a = n->aliases) != NULL) {
 		/* promote a hard link's other name */
 		n->aliases = a->next;
@@ -343,6 +415,7 @@ node_drop_name(struct node *n, struct node *parent, const char *name)
 		free(n->name);
 		n->name = a->name;
 		free(a);
+		node_name_insert(n);
 	} else
 		n->parent = NULL;
 	old->n_refs--;
@@ -384,9 +457,11 @@ node_rename(struct node *n, struct node *parent, const char *name,
 	if (n == &node_root_node || !node_has_name(n, parent, name))
 		goto out;
 	if (n->parent == parent && strcmp(n->name, name) == 0) {
+		node_name_remove(n);
 		free(n->name);
 		n->name = xstrdup(newname);
 		n->parent = newparent;
+		node_name_insert(n);
 		newparent->n_refs++;
 		parent->n_refs--;
 	} else {

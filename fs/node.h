@@ -48,7 +48,9 @@ struct node {
 	uint8_t lower_visible;	/* dir: lower entries show through */
 	uint8_t is_pinned;	/* copied up: kept after forget (stable st_ino) */
 	uint8_t is_hashed;
-	struct node *hnext;
+	uint8_t is_named;	/* in the name index under parent/name */
+	struct node *hnext;	/* chain of the key table */
+	struct node *nnext;	/* chain of the name index */
 };
 
 /* What a path lookup saw of a node, copied under the lock. */
@@ -68,7 +70,9 @@ uint64_t node_id(const struct node *n);
 /*
  * Find the node keyed (dev, ino) or create it as parent/name, and add one
  * kernel reference.  A node found under another name gains it as an alias
- * (a hard link) or takes it as its name when it had none (stale).  st is
+ * (a hard link) or takes it as its name when it had none (stale).  When
+ * no node has the key but one is named parent/name, that node is re-keyed
+ * (its backing file changed under it: a directory rename copied it up).  st is
  * the caller's view of the entry; report_ino is the st_ino a new node
  * reports.  Never fails (allocation failure aborts).
  */

@@ -28,6 +28,8 @@ head -c 300000 /dev/urandom >"$P/big.bin"
 ln -s README "$P/readme.link"
 ln "$P/docs/a.md" "$P/docs/a-hard.md"
 printf 'keep\n' >"$P/editme.txt"
+mkdir -p "$P/ren/a/b"
+printf 'rf\n' >"$P/ren/a/b/f"
 
 snapshot() {
 	(cd "$P" && find . -printf '%p %y %m %U %G %s %T@ %C@ %l\n' | LC_ALL=C sort &&
@@ -47,7 +49,7 @@ echo "# reads"
 check_eq "read a project file" "readme" "$(cat "$M/README")"
 check "big file reads back identical" cmp -s "$P/big.bin" "$M/big.bin"
 check_eq "symlink target" "README" "$(readlink "$M/readme.link")"
-check_eq "listing merges" "README big.bin docs editme.txt gone readme.link src" \
+check_eq "listing merges" "README big.bin docs editme.txt gone readme.link ren src" \
 	"$(ls "$M" | tr '\n' ' ' | sed 's/ $//')"
 
 echo "# copy-up keeps the inode number"
@@ -149,6 +151,15 @@ check_eq "rename a staged file" "x" "$(cat "$M/docs/moved.txt")"
 check "rename over an existing file" mv "$M/app.txt" "$M/docs/a.md"
 check_eq "the target is replaced" "abbb" "$(cat "$M/docs/a.md")"
 
+cd "$M/ren/a" # the kernel keeps these nodes while they move
+mv "$M/ren" "$M/ren2" && mv "$M/ren2" "$M/ren" && pass "rename a tree away and back" || fail "rename back"
+mv "$M/ren/a/b" "$M/b2" && pass "rename a subdirectory out of a renamed tree" || fail "rename out"
+check_eq "its file" rf "$(cat "$M/b2/f")"
+printf 'more\n' >>"$M/b2/f"
+check_eq "written after the moves" "rf more" "$(tr '\n' ' ' <"$M/b2/f" | sed 's/ $//')"
+check_eq "the moved cwd still works" "" "$(ls -A .)"
+cd "$T"
+
 echo "# editor-style save"
 ino1=$(stat -c %i "$M/editme.txt")
 printf 'saved\n' >"$M/.editme.txt.swp"
@@ -211,6 +222,8 @@ check_eq "remount: opaque dir" "x" "$(ls -A "$M/gone")"
 check_eq "remount: renamed tree" "deep" "$(cat "$M/lib2/deep/d.txt")"
 check_not "remount: old tree gone" test -e "$M/src/lib"
 check_eq "remount: chmod" 600 "$(stat -c %a "$M/README")"
+check_eq "remount: moved twice" "rf more" "$(tr '\n' ' ' <"$M/b2/f" | sed 's/ $//')"
+check_not "remount: the old place is empty" test -e "$M/ren/a/b"
 kill -TERM "$PID"
 wait_for 10 bash -c "! mountpoint -q '$M'" || fail "still mounted"
 
