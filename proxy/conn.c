@@ -165,6 +165,7 @@ conn_client_attach(struct conn *c)
 	bufferevent_setwatermark(c->cbev, EV_READ, 0, CONN_READ_HIGH);
 	bufferevent_enable(c->cbev, EV_READ | EV_WRITE);
 	c->state = CONN_HEAD;
+	c->is_head_timed = 1;
 	conn_timer_set(c, c->w->proxy->cfg.header_timeout_ms);
 }
 
@@ -279,6 +280,27 @@ conn_end_request(struct conn *c)
 
 /* Close the client once what is queued for it has been written.  May free
  * the connection. */
+/*
+ * Everything was written: half-close and read (and drop) what the client
+ * still sends for a moment before closing.  Closing a socket with unread
+ * bytes (a request body we refused) sends a reset, which can destroy the
+ * answer before the client read it.  Frees the connection, now or later.
+ */
+static void
+conn_linger(struct conn *c)
+{
+	if (c->is_lingering || c->cbev == NULL) {
+		conn_free(c);
+		return;
+	}
+	c->is_lingering = 1;
+	(void)shutdown(c->cfd, SHUT_WR);
+	evbuffer_drain(bufferevent_get_input(c->cbev),
+	    evbuffer_get_length(bufferevent_get_input(c->cbev)));
+	bufferevent_enable(c->cbev, EV_READ);
+	conn_timer_set(c, 2000);
+}
+
 void
 conn_close_after_flush(struct conn *c)
 {
@@ -286,10 +308,9 @@ conn_close_after_flush(struct conn *c)
 	c->closing_ms = time_mono_ms();
 	conn_close_upstream(c);
 	if (conn_client_pending(c) == 0) {
-		conn_free(c);
+		conn_linger(c);
 		return;
 	}
-	bufferevent_disable(c->cbev, EV_READ);
 	/* A TLS filter hands its bytes to the socket's bufferevent, whose
 	 * drain we are not told about: poll for it. */
 	conn_timer_set(c, c->is_intercept ? 20 : 5000);
@@ -613,6 +634,12 @@ conn_read_head(struct conn *c)
 
 	if (len == 0)
 		return;
+	if (!c->is_head_timed) {
+		/* The first byte of a kept-alive connection's next request
+		 * starts the header timeout. */
+		c->is_head_timed = 1;
+		conn_timer_set(c, c->w->proxy->cfg.header_timeout_ms);
+	}
 	n = len < HTTP_MAX_HEAD ? len : HTTP_MAX_HEAD;
 	data = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
 	r = http_parse_request(data, n, &conn_scratch);
@@ -928,6 +955,7 @@ conn_next_request(struct conn *c)
 {
 	conn_end_request(c);
 	c->state = CONN_HEAD;
+	c->is_head_timed = 0;
 	conn_timer_set(c, c->w->proxy->cfg.idle_timeout_ms);
 	bufferevent_enable(c->cbev, EV_READ);
 	if (c->w->is_stopping) {
@@ -970,7 +998,7 @@ conn_client_write_cb(struct bufferevent *bev, void *arg)
 
 	if (c->state == CONN_CLOSING) {
 		if (conn_client_pending(c) == 0)
-			conn_free(c);
+			conn_linger(c);
 	} else if (c->state == CONN_FORWARD)
 		forward_client_drained(c);
 }
@@ -1079,12 +1107,15 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		forward_upstream_event(c, BEV_EVENT_TIMEOUT);
 		return;
 	case CONN_CLOSING:
-		if (conn_client_pending(c) > 0 &&
-		    time_mono_ms() - c->closing_ms < 5000) {
+		if (c->is_lingering || time_mono_ms() - c->closing_ms >= 5000) {
+			conn_free(c);
+			return;
+		}
+		if (conn_client_pending(c) > 0) {
 			conn_timer_set(c, 20);
 			return;
 		}
-		conn_free(c);
+		conn_linger(c);
 		return;
 	default:
 		conn_end_request(c);

@@ -62,6 +62,8 @@ struct conn {
 	struct event *timer;       /* header / connect / peek timeout */
 	unsigned long long t_start_ms;
 	unsigned long long closing_ms; /* when CLOSING began */
+	int is_lingering;          /* CLOSING: half-closed, dropping input */
+	int is_head_timed;         /* the header timeout runs for this head */
 
 	/* The request being decided or forwarded. */
 	struct proxy_policy *pol;  /* reference held for the request */

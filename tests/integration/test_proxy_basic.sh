@@ -67,6 +67,11 @@ check_eq "denied host gets 403" "403" "$code"
 check_contains "403 names the rule" "policy.yaml:4" "$(cat "$T/denied")"
 check_contains "403 gives the reason" "the test denies it" "$(cat "$T/denied")"
 check_contains "403 says how to ask" "airlock approve" "$(cat "$T/denied")"
+# A refused request whose body the proxy never reads still gets its 403
+# (a lingering close, not a reset).
+code=$(pcurl -H 'Expect:' -o /dev/null -w '%{http_code}' --data-binary @"$T/body" \
+	"http://denied.test/upload")
+check_eq "denied POST with a 3 MB body: 403" "403" "$code"
 code=$(pcurl -o /dev/null -w '%{http_code}' "http://unlisted.test/")
 check_eq "default net: deny" "403" "$code"
 
