@@ -83,7 +83,9 @@ typedef void (*audit_sink_fn)(const struct audit_event *ev, const char *line,
     size_t len, void *arg);
 void audit_add_sink(struct audit_log *log, audit_sink_fn fn, void *arg);
 
-/* Write everything queued and fsync. */
+/* Write everything queued and fsync.  Returns 0, or -1 with errno when a
+ * write failed since the last flush (what it lost is counted as dropped)
+ * or fsync failed.  Not from a sink: it waits for the writer thread. */
 int audit_flush(struct audit_log *log);
 uint64_t audit_dropped(const struct audit_log *log);
 /* Flush, stop the writer and free. */
