@@ -14,6 +14,8 @@
                                           CONNECT, GET /hello inside, write
                                           READY, wait for file GO, GET again
                                           on the same tunnel; print both
+  proxy_clients.py unix PATH URL          GET URL through a proxy on a Unix
+                                          socket; print status and body
   proxy_clients.py backlog PORTFILE       a listener whose backlog is full
                                           (SYNs get dropped), until killed
 """
@@ -157,6 +159,21 @@ def tunnel(port, target, ready, go):
     print("second:", http_get(s, target), flush=True)
 
 
+def unix(path, url):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % url).encode())
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    print(head.split(b" ")[1].decode(), body.decode().strip())
+
+
 def backlog(portfile):
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
@@ -191,6 +208,8 @@ def main():
         idle(int(sys.argv[2]), int(sys.argv[3]))
     elif cmd == "tunnel":
         tunnel(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5])
+    elif cmd == "unix":
+        unix(sys.argv[2], sys.argv[3])
     elif cmd == "backlog":
         backlog(sys.argv[2])
     else:

@@ -45,6 +45,9 @@ check_contains "origin-form request line upstream" "GET /headers HTTP/1.1" "$out
 out=$(pcurl -o /dev/null -o /dev/null -w '%{num_connects}\n' "$O/hello" "$O/hello" | tr '\n' ' ')
 check_eq "keep-alive reuses the client connection" "1 0 " "$out"
 
+# A traceparent header is recorded with the request.
+pcurl -o /dev/null -H "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" "$O/hello?traced"
+
 # Request bodies: Content-Length and chunked; response: chunked and large.
 head -c 3000000 /dev/urandom >"$T/body"
 want="$(stat -c %s "$T/body") $(sha256sum "$T/body" | cut -d' ' -f1)"
@@ -107,7 +110,23 @@ bin=$(sed -n 's/.*"bytes_in":\([0-9]*\).*/\1/p' <<<"$line")
 check "audit: tunnel bytes in counted" test "${bin:-0}" -gt $((32 << 20))
 check "audit: identity from Proxy-Authorization" grep -q '"identity":"agent7"' "$T/audit.jsonl"
 check_not "audit: NO_PROXY request not seen" grep -q bypass "$T/audit.jsonl"
+check "audit: traceparent recorded" grep -q \
+	'"target":"http://origin.test:[0-9]*/hello?traced".*"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331"' "$T/audit.jsonl"
+stop_proxy
 
+# proxy.auth: required -> 407 without Proxy-Authorization; a Unix socket
+# listener next to the TCP one.
+cat >>"$T/policy.yaml" <<YAML
+proxy: {auth: required}
+YAML
+start_proxy --policy "$T/policy.yaml" --hosts "$T/hosts" --listen "unix:$T/proxy.sock"
+out=$(pcurl -sS -o /dev/null -D - "$O/hello" | tr -d '\r')
+check_contains "auth required: 407" "407 Proxy Authentication Required" "$out"
+check_contains "auth required: Proxy-Authenticate" "Proxy-Authenticate: Basic" "$out"
+check_eq "auth required: with credentials" "hello from origin" "$(pcurl -U agent7:pw "$O/hello")"
+check_contains "listening on the Unix socket too" "listening on unix:$T/proxy.sock" "$(cat "$T/proxy.out")"
+out=$(python3 "$PROXY_TESTS/proxy_clients.py" unix "$T/proxy.sock" "$O/hello")
+check_eq "request through the Unix socket (407 without auth)" "407" "${out%% *}"
 stop_proxy
 check "SIGTERM: exits" bash -c "! kill -0 $PROXY_PID 2>/dev/null"
 finish
