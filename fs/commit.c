@@ -78,6 +78,8 @@ struct commit_ctx {
 	long crash_after; /* test hook; 0: off */
 	long n_steps;
 	char *cleaned; /* the last parent directory swept of temp files */
+	char **dirty; /* directories whose entries changed: fsynced once */
+	size_t n_dirty, cap_dirty;
 };
 
 static void
@@ -542,6 +544,70 @@ out:
 
 /* ---- applying ---- */
 
+/* Note that parent's entries changed.  Directories are fsynced once, at
+ * the end, before the journal goes: until then a replay would redo any
+ * rename that a power loss took back. */
+static void
+commit_dir_dirty(struct commit_ctx *c, const char *parent)
+{
+	if (c->n_dirty > 0 && strcmp(c->dirty[c->n_dirty - 1], parent) == 0)
+		return;
+	if (c->n_dirty == c->cap_dirty) {
+		c->cap_dirty = c->cap_dirty == 0 ? 64 : c->cap_dirty * 2;
+		c->dirty = xrealloc(c->dirty, c->cap_dirty * sizeof *c->dirty);
+	}
+	c->dirty[c->n_dirty++] = xstrdup(parent);
+}
+
+static int
+commit_str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+commit_dirty_free(struct commit_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_dirty; i++)
+		free(c->dirty[i]);
+	free(c->dirty);
+	c->dirty = NULL;
+	c->n_dirty = c->cap_dirty = 0;
+}
+
+/* fsync every dirty directory (one that is gone needs none: its parent
+ * is dirty too). */
+static int
+commit_sync_dirs(struct commit_ctx *c)
+{
+	size_t i;
+	int fd, rc = 0;
+
+	if (c->n_dirty > 0)
+		qsort(c->dirty, c->n_dirty, sizeof *c->dirty, commit_str_cmp);
+	for (i = 0; i < c->n_dirty; i++) {
+		if (i > 0 && strcmp(c->dirty[i], c->dirty[i - 1]) == 0)
+			continue;
+		if (c->dirty[i][0] == '\0')
+			fd = dup(c->project_fd);
+		else
+			fd = stage_open_beneath(c->project_fd, c->dirty[i],
+			    O_RDONLY | O_DIRECTORY, 0);
+		if (fd < 0) {
+			if (errno != ENOENT && errno != ENOTDIR)
+				rc = -1;
+			continue;
+		}
+		if (fsync(fd) != 0)
+			rc = -1;
+		close(fd);
+	}
+	commit_dirty_free(c);
+	return rc;
+}
+
 /* Remove temporary files a killed commit left in the directory pfd. */
 static void
 commit_sweep_tmp(struct commit_ctx *c, int pfd, const char *parent)
@@ -609,7 +675,7 @@ commit_apply_file(
 	int in = -1, out = -1, rc = -1, had_old;
 
 	if (commit_file_is_done(pfd, name, op))
-		return fsync(pfd);
+		return 0;
 	had_old = fstatat(pfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
 	if ((in = commit_open_source(c, op->arg)) < 0)
 		goto out;
@@ -629,7 +695,7 @@ commit_apply_file(
 	commit_step(c);
 	if (renameat(pfd, tmp, pfd, name) != 0)
 		goto fail_tmp;
-	rc = fsync(pfd);
+	rc = 0;
 	goto out;
 fail_tmp:
 	unlinkat(pfd, tmp, 0);
@@ -652,7 +718,7 @@ commit_apply_symlink(
 	if (n >= 0) {
 		cur[n] = '\0';
 		if (strcmp(cur, op->arg) == 0)
-			return fsync(pfd);
+			return 0;
 	}
 	snprintf(tmp, sizeof tmp, "%s%ld-%u", COMMIT_TMP_PREFIX, (long)getpid(),
 	    c->n_tmp++);
@@ -663,7 +729,7 @@ commit_apply_symlink(
 		unlinkat(pfd, tmp, 0);
 		return -1;
 	}
-	return fsync(pfd);
+	return 0;
 }
 
 /* chmod name under pfd, never through a symlink. */
@@ -680,9 +746,7 @@ commit_apply_chmod(int pfd, const char *name, mode_t mode)
 	}
 	if ((sb.st_mode & 07777) == mode)
 		return 0;
-	if (fchmodat(pfd, name, mode, 0) != 0)
-		return -1;
-	return fsync(pfd);
+	return fchmodat(pfd, name, mode, 0);
 }
 
 static int
@@ -708,14 +772,14 @@ commit_apply_op(struct commit_ctx *c, const struct commit_op *op)
 	snprintf(parent, sizeof parent, "%.*s",
 	    slash != NULL ? (int)(slash - op->path) : 0, op->path);
 	commit_sweep_tmp(c, pfd, parent);
+	commit_dir_dirty(c, parent);
 	switch (op->kind) {
 	case OP_UNLINK:
-		rc = unlinkat(pfd, name, 0) == 0 || errno == ENOENT ? fsync(pfd)
-		                                                    : -1;
+		rc = unlinkat(pfd, name, 0) == 0 || errno == ENOENT ? 0 : -1;
 		break;
 	case OP_RMDIR:
 		rc = unlinkat(pfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT
-		    ? fsync(pfd)
+		    ? 0
 		    : -1;
 		break;
 	case OP_MKDIR:
@@ -724,8 +788,7 @@ commit_apply_op(struct commit_ctx *c, const struct commit_op *op)
 		        fstatat(pfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
 		        !S_ISDIR(sb.st_mode)))
 			break;
-		rc = commit_apply_chmod(pfd, name, op->mode) == 0 ? fsync(pfd)
-		                                                  : -1;
+		rc = commit_apply_chmod(pfd, name, op->mode);
 		break;
 	case OP_CHMOD:
 		rc = commit_apply_chmod(pfd, name, op->mode);
@@ -765,6 +828,10 @@ commit_apply_all(struct commit_ctx *c)
 			return -1;
 		}
 	}
+	/* Everything renamed into place is durable before the hold copies
+	 * and the journal go. */
+	if (commit_sync_dirs(c) != 0)
+		return -1;
 	if (c->hold_fd >= 0) {
 		struct dirent *de;
 		DIR *d;
@@ -874,6 +941,7 @@ out:
 		review_set_free(&set);
 	commit_ops_free(&c);
 	free(c.cleaned);
+	commit_dirty_free(&c);
 	if (c.hold_fd >= 0)
 		close(c.hold_fd);
 	return rc;

@@ -8,8 +8,9 @@
  * reviewed); --force skips the check.
  *
  * Each file is replaced atomically (a ".airlock-tmp-*" file in the same
- * directory, fsync, renameat over it, fsync of the directory), so every
- * project file is either its old or its new version.  Before the project
+ * directory, fsync, renameat over it), so every project file is either
+ * its old or its new version; each changed directory is fsynced once,
+ * after the last operation and before the journal is removed.  Before the project
  * is touched the list of operations is written to SESSION/commit.journal
  * (fsynced); every operation is idempotent, so an interrupted commit is
  * completed by replaying the journal, which also removes stray temporary
