@@ -101,6 +101,11 @@ cmd_diff(int argc, char **argv)
 	if ((rc = review_session_open(&rs, "diff", session, project, 0, 1)) !=
 	    0)
 		goto out;
+	if (review_commit_pending(&rs))
+		fprintf(stderr,
+		    "airlock diff: an interrupted commit is not "
+		    "complete yet (run airlock commit); showing what "
+		    "is still staged\n");
 	if (review_collect(rs.stage, rs.project_fd, argv + optind,
 	        (size_t)(argc - optind), &set) != 0) {
 		fprintf(

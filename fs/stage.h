@@ -9,7 +9,8 @@
  *                with its staged mode.  Deleted lower entries have no file
  *                here; they exist only as manifest entries.
  *   S/manifest   an append-only log of records, one a line; the last record
- *                for a path wins.  stage_open() replays and compacts it
+ *                for a path wins.  stage_open() replays it and, for a
+ *                writer, compacts it when it holds superseded records
  *                (atomically: write S/manifest.new, fsync, rename).
  *   S/stage.lock held (flock LOCK_EX) by the one process that has the stage
  *                open for writing; airlock-fs holds it while mounted, so a

@@ -48,6 +48,7 @@ mv "$M/src/lib/numbers.txt" "$M/src/lib/renamed.txt"
 echo 301 >>"$M/src/lib/renamed.txt"
 mv "$M/docs/old" "$M/docs/moved"
 printf '\0\1\2' | dd of="$M/blob.bin" bs=1 seek=100 conv=notrunc status=none
+chmod 700 "$M/keep dir"
 printf 'saved\n' >"$M/.editor.txt.swp"
 mv "$M/.editor.txt.swp" "$M/editor.txt"
 sync
