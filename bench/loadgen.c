@@ -13,7 +13,8 @@
  *	HOST:PORT on each, completes a TLS handshake with the origin through
  *	every tunnel that answered 200, and leaves them idle.  Prints
  *	"ready ok=N failed=N" once all are settled (or TIMEOUT seconds have
- *	passed), then holds them until its standard input closes.
+ *	passed, or none has settled for 10 s), then holds them until its
+ *	standard input closes.
  *
  * Why not wrk or ab: neither sends its requests through a proxy, and
  * neither opens idle tunnels.  Built by bench/proxy with cc; needs only
@@ -343,7 +344,7 @@ loadgen_tunnels(const struct sockaddr_in *sin, const char *dest, int total,
 	SSL_CTX *ctx;
 	char req[512], buf[64];
 	size_t req_len;
-	double deadline;
+	double deadline, progress;
 	int ep, started = 0, settled = 0, ok = 0, failed = 0, pending, i, n;
 
 	req_len = (size_t)snprintf(req, sizeof req,
@@ -357,7 +358,11 @@ loadgen_tunnels(const struct sockaddr_in *sin, const char *dest, int total,
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 
 	deadline = clock_now() + timeout;
-	while (settled < total && clock_now() < deadline) {
+	progress = clock_now();
+	/* Stop at the deadline, or when nothing has moved for 10 s (a proxy
+	 * out of file descriptors leaves the rest in its backlog). */
+	while (settled < total && clock_now() < deadline &&
+	    clock_now() < progress + 10) {
 		/* At most 200 in progress, so as not to overflow a backlog. */
 		pending = started - settled;
 		for (; pending < 200 && started < total; pending++) {
@@ -396,6 +401,7 @@ loadgen_tunnels(const struct sockaddr_in *sin, const char *dest, int total,
 				continue;
 			}
 			epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+			progress = clock_now();
 			if (r == 1) {
 				ok++;
 			} else {
