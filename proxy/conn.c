@@ -874,6 +874,7 @@ conn_deny_tunnel(struct conn *c, const char *rule, const char *reason)
 	c->verdict.decision = DECISION_DENY;
 	c->verdict.rule = rule;
 	c->verdict.reason = reason;
+	c->decided_by = AUDIT_DECIDER_POLICY;
 	fprintf(stderr, "airlock-proxy: CONNECT %s denied by %s: %s\n",
 	    c->target != NULL ? c->target : "?", rule, reason);
 	conn_end_request(c);

@@ -53,6 +53,7 @@ resolve_check(struct conn *c)
 		sa = (const struct sockaddr *)&c->addrs[i];
 		resolve_format_addr(sa, addr, sizeof addr);
 		if (proxy_is_self(c->w->proxy, sa)) {
+			c->decided_by = AUDIT_DECIDER_POLICY;
 			c->verdict.rule = resolve_self_rule;
 			c->verdict.reason = resolve_self_reason;
 			c->verdict.rule_index = -1;
@@ -64,6 +65,7 @@ resolve_check(struct conn *c)
 		policy_eval_addr(c->pol->pol, sa, c->port, &v);
 		if (v.decision == DECISION_DENY) {
 			c->verdict = v;
+			c->decided_by = AUDIT_DECIDER_POLICY;
 			snprintf(why, sizeof why, "%s resolves to %s, and that "
 			    "address is not allowed.", c->host, addr);
 			conn_deny(c, why);

