@@ -71,13 +71,16 @@ TESTS += $(POLICY_TESTS)
 tests_unit_test_policy_glob_SOURCES = tests/unit/test_policy_glob.c
 tests_unit_test_policy_glob_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_policy_glob_LDADD = $(UNIT_LIBS)
-tests_unit_test_policy_host_SOURCES = tests/unit/test_policy_host.c
+tests_unit_test_policy_host_SOURCES = tests/unit/test_policy_host.c \
+	tests/unit/policy_testenv.h
 tests_unit_test_policy_host_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_policy_host_LDADD = $(UNIT_LIBS)
-tests_unit_test_policy_load_SOURCES = tests/unit/test_policy_load.c
+tests_unit_test_policy_load_SOURCES = tests/unit/test_policy_load.c \
+	tests/unit/policy_testenv.h
 tests_unit_test_policy_load_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_policy_load_LDADD = $(UNIT_LIBS)
-tests_unit_test_policy_eval_SOURCES = tests/unit/test_policy_eval.c
+tests_unit_test_policy_eval_SOURCES = tests/unit/test_policy_eval.c \
+	tests/unit/policy_testenv.h
 tests_unit_test_policy_eval_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_policy_eval_LDADD = $(UNIT_LIBS)
 tests_unit_test_policy_registries_SOURCES = tests/unit/test_policy_registries.c

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "policy.h"
+#include "policy_testenv.h"
 #include "policy_priv.h"
 
 /* Verdicts compare by field (the struct has padding). */
@@ -533,19 +534,6 @@ test_cache_equality(void **state)
 	assert_true(hits > 0);
 	policy_cache_free(cache);
 	policy_free(pol);
-}
-
-/* @registries must not depend on the machine running the tests. */
-static void
-isolate_registries(void)
-{
-	setenv("AIRLOCK_REGISTRY_ROOT", "/nonexistent", 1);
-	setenv("HOME", "/nonexistent", 1);
-	unsetenv("NPM_CONFIG_REGISTRY");
-	unsetenv("npm_config_registry");
-	unsetenv("PIP_INDEX_URL");
-	unsetenv("PIP_EXTRA_INDEX_URL");
-	unsetenv("GOPROXY");
 }
 
 /* ---- the index against a walk of every rule ---- */

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "policy.h"
+#include "policy_testenv.h"
 #include "policy_arena.h"
 #include "policy_match.h"
 
@@ -274,19 +275,6 @@ test_eval_hosts_and_ports(void **state)
 		    net_rule(pol, "", 443), "builtin:bad-request");
 	}
 	policy_free(pol);
-}
-
-/* @registries must not depend on the machine running the tests. */
-static void
-isolate_registries(void)
-{
-	setenv("AIRLOCK_REGISTRY_ROOT", "/nonexistent", 1);
-	setenv("HOME", "/nonexistent", 1);
-	unsetenv("NPM_CONFIG_REGISTRY");
-	unsetenv("npm_config_registry");
-	unsetenv("PIP_INDEX_URL");
-	unsetenv("PIP_EXTRA_INDEX_URL");
-	unsetenv("GOPROXY");
 }
 
 int

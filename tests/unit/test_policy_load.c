@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "policy.h"
+#include "policy_testenv.h"
 
 static void
 expect_error(const char *yaml, int line, int col, const char *what)
@@ -434,19 +435,6 @@ test_durations(void **state)
 		    policy_settings(pol)->hold_timeout_ms, cases[i].ms);
 		policy_free(pol);
 	}
-}
-
-/* @registries must not depend on the machine running the tests. */
-static void
-isolate_registries(void)
-{
-	setenv("AIRLOCK_REGISTRY_ROOT", "/nonexistent", 1);
-	setenv("HOME", "/nonexistent", 1);
-	unsetenv("NPM_CONFIG_REGISTRY");
-	unsetenv("npm_config_registry");
-	unsetenv("PIP_INDEX_URL");
-	unsetenv("PIP_EXTRA_INDEX_URL");
-	unsetenv("GOPROXY");
 }
 
 int
