@@ -256,24 +256,24 @@ node_ref(struct node *parent, const char *name, dev_t dev, ino_t ino,
 	struct node *n;
 
 	pthread_rwlock_wrlock(&node_lock);
-	n = node_find(dev, ino);
-	if (n == NULL && (n = node_name_find(parent, name)) != NULL) {
-		/* the same place, now backed by another file */
-		node_hash_remove(n);
-		n->key_dev = dev;
-		n->key_ino = ino;
-		node_hash_insert(n);
+	/* the node the kernel knows at this name, if any, is the one */
+	n = node_name_find(parent, name);
+	if (n != NULL) {
+		if ((n->key_dev != dev || n->key_ino != ino) &&
+		    node_find(dev, ino) == NULL) {
+			/* the same place, now backed by another file (a
+			 * directory rename copied it up) */
+			node_hash_remove(n);
+			n->key_dev = dev;
+			n->key_ino = ino;
+			node_hash_insert(n);
+		}
+	} else if ((n = node_find(dev, ino)) != NULL) {
+		/* another name of a known file: a hard link */
+		if (!n->is_dir && !node_has_name(n, parent, name))
+			node_add_alias(n, parent, name);
 	}
 	if (n != NULL) {
-		if (n->parent == NULL && n != &node_root_node) {
-			/* stale (its name was unlinked): take this one */
-			n->parent = parent;
-			free(n->name);
-			n->name = xstrdup(name);
-			parent->n_refs++;
-			node_name_insert(n);
-		} else if (!n->is_dir && !node_has_name(n, parent, name))
-			node_add_alias(n, parent, name);
 		n->nlookup++;
 		if (n->is_dir) {
 			n->is_upper = n->is_upper || st->is_upper;
@@ -416,8 +416,13 @@ node_drop_name(struct node *n, struct node *parent, const char *name)
 		n->name = a->name;
 		free(a);
 		node_name_insert(n);
-	} else
+	} else {
+		/* stale: its backing file is gone and its inode number may
+		 * be reused by a new file, so it leaves the key table */
 		n->parent = NULL;
+		node_hash_remove(n);
+		n->is_pinned = 0;
+	}
 	old->n_refs--;
 	/* old is still referenced by the kernel (it is the directory of the
 	 * request), so it cannot be released here. */
@@ -429,7 +434,10 @@ node_unlink(struct node *parent, const char *name, dev_t dev, ino_t ino)
 	struct node *n;
 
 	pthread_rwlock_wrlock(&node_lock);
-	n = node_find(dev, ino);
+	n = node_name_find(parent, name);
+	if (n == NULL && (n = node_find(dev, ino)) != NULL &&
+	    !node_has_name(n, parent, name))
+		n = NULL;
 	if (n != NULL && n != &node_root_node) {
 		node_drop_name(n, parent, name);
 		node_release(n);

@@ -68,13 +68,12 @@ struct node *node_from_id(uint64_t id);
 uint64_t node_id(const struct node *n);
 
 /*
- * Find the node keyed (dev, ino) or create it as parent/name, and add one
- * kernel reference.  A node found under another name gains it as an alias
- * (a hard link) or takes it as its name when it had none (stale).  When
- * no node has the key but one is named parent/name, that node is re-keyed
- * (its backing file changed under it: a directory rename copied it up).  st is
- * the caller's view of the entry; report_ino is the st_ino a new node
- * reports.  Never fails (allocation failure aborts).
+ * The node at parent/name, with one more kernel reference: the node
+ * already named so (re-keyed to (dev, ino) when its backing file changed,
+ * as after a directory rename copied it up), else the node keyed (dev,
+ * ino), which gains this name as an alias (a hard link), else a new node
+ * reporting report_ino.  st is the caller's view of the entry.  Never
+ * fails (allocation failure aborts).
  */
 struct node *node_ref(struct node *parent, const char *name, dev_t dev,
     ino_t ino, uint64_t report_ino, const struct node_state *st);
@@ -95,8 +94,9 @@ void node_set_upper(struct node *n, dev_t dev, ino_t ino);
 /* Mark a directory node as existing in upper/ (it keeps its key). */
 void node_set_upper_dir(struct node *n);
 
-/* The name parent/name was removed: drop it from the node known by
- * (dev, ino) (its alias, or its name: the node goes stale). */
+/* The name parent/name was removed: drop it from its node (found by name,
+ * or by (dev, ino) for an alias).  A node left without a name is stale:
+ * it leaves the key table, since its inode number may be reused. */
 void node_unlink(struct node *parent, const char *name, dev_t dev, ino_t ino);
 
 /*

@@ -28,7 +28,8 @@ head -c 300000 /dev/urandom >"$P/big.bin"
 ln -s README "$P/readme.link"
 ln "$P/docs/a.md" "$P/docs/a-hard.md"
 printf 'keep\n' >"$P/editme.txt"
-mkdir -p "$P/ren/a/b"
+mkdir -p "$P/ren/a/b" "$P/churn"
+for i in $(seq 1 30); do echo "$i" >"$P/churn/f$i"; done
 printf 'rf\n' >"$P/ren/a/b/f"
 
 snapshot() {
@@ -49,7 +50,7 @@ echo "# reads"
 check_eq "read a project file" "readme" "$(cat "$M/README")"
 check "big file reads back identical" cmp -s "$P/big.bin" "$M/big.bin"
 check_eq "symlink target" "README" "$(readlink "$M/readme.link")"
-check_eq "listing merges" "README big.bin docs editme.txt gone readme.link ren src" \
+check_eq "listing merges" "README big.bin churn docs editme.txt gone readme.link ren src" \
 	"$(ls "$M" | tr '\n' ' ' | sed 's/ $//')"
 
 echo "# copy-up keeps the inode number"
@@ -159,6 +160,15 @@ printf 'more\n' >>"$M/b2/f"
 check_eq "written after the moves" "rf more" "$(tr '\n' ' ' <"$M/b2/f" | sed 's/ $//')"
 check_eq "the moved cwd still works" "" "$(ls -A .)"
 cd "$T"
+
+echo "# staged inode numbers are reused safely"
+for i in $(seq 1 30); do
+	echo w >>"$M/churn/f$i" && rm "$M/churn/f$i" && mkdir "$M/churn/d$i" &&
+		touch "$M/churn/d$i/in" && echo "n$i" >"$M/churn/n$i" || break
+done
+check_eq "30 new directories, each with its file" 30 "$(ls "$M"/churn/d*/in | wc -l)"
+check_eq "30 new files" 30 "$(cat "$M"/churn/n* | wc -l)"
+check_eq "no deleted file shows" "" "$(ls "$M/churn" | grep '^f' || true)"
 
 echo "# editor-style save"
 ino1=$(stat -c %i "$M/editme.txt")
