@@ -85,15 +85,15 @@ ca_new_cert(const char *cn, EVP_PKEY *key, int days)
 		return NULL;
 	if (X509_set_version(cert, 2) != 1 || ca_set_serial(cert) != 0 ||
 	    X509_gmtime_adj(X509_getm_notBefore(cert), -3600) == NULL ||
-	    X509_gmtime_adj(X509_getm_notAfter(cert),
-	    (long)days * 86400) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) ==
+	        NULL ||
 	    X509_set_pubkey(cert, key) != 1)
 		goto fail;
 	name = X509_get_subject_name(cert);
 	if (X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-	    (const unsigned char *)"airlock", -1, -1, 0) != 1 ||
+	        (const unsigned char *)"airlock", -1, -1, 0) != 1 ||
 	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0) != 1)
+	        (const unsigned char *)cn, -1, -1, 0) != 1)
 		goto fail;
 	return cert;
 fail:
@@ -109,14 +109,14 @@ ca_create(struct ca *ca)
 		return -1;
 	ca->cert = ca_new_cert("airlock session CA", ca->key, CA_DAYS);
 	if (ca->cert == NULL ||
-	    X509_set_issuer_name(ca->cert,
-	    X509_get_subject_name(ca->cert)) != 1 ||
+	    X509_set_issuer_name(ca->cert, X509_get_subject_name(ca->cert)) !=
+	        1 ||
 	    ca_add_ext(ca->cert, ca->cert, NID_basic_constraints,
-	    "critical,CA:TRUE,pathlen:0") != 0 ||
+	        "critical,CA:TRUE,pathlen:0") != 0 ||
 	    ca_add_ext(ca->cert, ca->cert, NID_key_usage,
-	    "critical,keyCertSign,cRLSign") != 0 ||
-	    ca_add_ext(ca->cert, ca->cert, NID_subject_key_identifier,
-	    "hash") != 0 ||
+	        "critical,keyCertSign,cRLSign") != 0 ||
+	    ca_add_ext(
+	        ca->cert, ca->cert, NID_subject_key_identifier, "hash") != 0 ||
 	    X509_sign(ca->cert, ca->key, EVP_sha256()) == 0)
 		return -1;
 	return 0;
@@ -125,14 +125,14 @@ ca_create(struct ca *ca)
 /* Write data through dirfd/name, created with mode (never following a
  * link, never replacing a file). */
 static int
-ca_write_file(int dirfd, const char *name, mode_t mode, X509 *cert,
-    EVP_PKEY *key)
+ca_write_file(
+    int dirfd, const char *name, mode_t mode, X509 *cert, EVP_PKEY *key)
 {
 	FILE *f;
 	int fd, ok;
 
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, mode);
+	fd = openat(dirfd, name,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -1;
 	f = fdopen(fd, "w");
@@ -140,8 +140,9 @@ ca_write_file(int dirfd, const char *name, mode_t mode, X509 *cert,
 		close(fd);
 		return -1;
 	}
-	ok = cert != NULL ? PEM_write_X509(f, cert) :
-	    PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+	ok = cert != NULL
+	    ? PEM_write_X509(f, cert)
+	    : PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
 	if (fclose(f) != 0)
 		ok = 0;
 	return ok == 1 ? 0 : -1;
@@ -200,8 +201,8 @@ ca_open(const char *dir, char *err, size_t err_len)
 	}
 	if (faccessat(dirfd, "ca.pem", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (ca_load(ca, dirfd) != 0) {
-			snprintf(err, err_len, "%s: cannot load ca.pem/ca.key",
-			    dir);
+			snprintf(
+			    err, err_len, "%s: cannot load ca.pem/ca.key", dir);
 			goto fail;
 		}
 	} else if (ca_create(ca) != 0 ||
@@ -266,18 +267,19 @@ ca_make_leaf(struct ca *ca, const char *host)
 	if (snprintf(san, sizeof san, "%s:%s", is_ip ? "IP" : "DNS", host) >=
 	    (int)sizeof san)
 		return NULL;
-	cert = ca_new_cert(strlen(host) < 64 ? host : "airlock leaf",
-	    ca->leaf_key, LEAF_DAYS);
+	cert = ca_new_cert(
+	    strlen(host) < 64 ? host : "airlock leaf", ca->leaf_key, LEAF_DAYS);
 	if (cert == NULL)
 		return NULL;
 	if (X509_set_issuer_name(cert, X509_get_subject_name(ca->cert)) != 1 ||
-	    ca_add_ext(cert, ca->cert, NID_basic_constraints, "CA:FALSE") != 0 ||
+	    ca_add_ext(cert, ca->cert, NID_basic_constraints, "CA:FALSE") !=
+	        0 ||
 	    ca_add_ext(cert, ca->cert, NID_key_usage,
-	    "critical,digitalSignature") != 0 ||
+	        "critical,digitalSignature") != 0 ||
 	    ca_add_ext(cert, ca->cert, NID_ext_key_usage, "serverAuth") != 0 ||
 	    ca_add_ext(cert, ca->cert, NID_subject_alt_name, san) != 0 ||
 	    ca_add_ext(cert, ca->cert, NID_authority_key_identifier,
-	    "keyid:always") != 0 ||
+	        "keyid:always") != 0 ||
 	    X509_sign(cert, ca->key, EVP_sha256()) == 0) {
 		X509_free(cert);
 		return NULL;

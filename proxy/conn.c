@@ -35,10 +35,12 @@ static __thread struct http_request conn_scratch;
 
 static void conn_client_read_cb(struct bufferevent *bev, void *arg);
 static void conn_client_write_cb(struct bufferevent *bev, void *arg);
-static void conn_client_event_cb(struct bufferevent *bev, short what, void *arg);
+static void conn_client_event_cb(
+    struct bufferevent *bev, short what, void *arg);
 static void conn_upstream_read_cb(struct bufferevent *bev, void *arg);
 static void conn_upstream_write_cb(struct bufferevent *bev, void *arg);
-static void conn_upstream_event_cb(struct bufferevent *bev, short what, void *arg);
+static void conn_upstream_event_cb(
+    struct bufferevent *bev, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_read_head(struct conn *c);
 static void conn_peek(struct conn *c, int is_timeout, int server_spoke);
@@ -98,19 +100,20 @@ conn_set_nodelay(int fd)
 }
 
 void
-conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
-    socklen_t len)
+conn_accept(struct worker *w, int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct proxy *p = w->proxy;
 	struct conn *c;
-	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	static const char busy[] =
+	    "HTTP/1.1 503 Service Unavailable\r\n"
 	    "Content-Type: text/plain\r\nContent-Length: 36\r\n"
 	    "Connection: close\r\n\r\n"
 	    "airlock-proxy: too many connections\n";
 
 	if (atomic_fetch_add(&p->n_conns, 1) >= p->cfg.max_conns) {
 		atomic_fetch_sub(&p->n_conns, 1);
-		(void)send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)send(
+		    fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 		close(fd);
 		return;
 	}
@@ -120,7 +123,8 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	c->w = w;
 	c->cfd = fd;
 	c->ufd = -1;
-	c->is_tcp_client = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
+	c->is_tcp_client =
+	    sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
 	if (c->is_tcp_client)
 		conn_set_nodelay(fd);
 	c->timer = evtimer_new(w->base, conn_timer_cb, c);
@@ -216,7 +220,8 @@ conn_free(struct conn *c)
 	if (c->tun != NULL)
 		tunnel_free(c->tun);
 	if (c->cbev != NULL)
-		bufferevent_free(c->cbev); /* a TLS filter frees its SSL and the socket bev */
+		bufferevent_free(
+		    c->cbev); /* a TLS filter frees its SSL and the socket bev */
 	conn_close_upstream(c);
 	if (c->cfd >= 0)
 		close(c->cfd);
@@ -237,8 +242,8 @@ conn_close_idle(struct worker *w)
 
 	for (c = LIST_FIRST(&w->conns); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
-		if (c->state == CONN_HEAD && evbuffer_get_length(
-		    bufferevent_get_input(c->cbev)) == 0)
+		if (c->state == CONN_HEAD &&
+		    evbuffer_get_length(bufferevent_get_input(c->cbev)) == 0)
 			conn_free(c);
 	}
 }
@@ -323,7 +328,8 @@ conn_reply_error(struct conn *c, int status, const char *body)
 	const char *text = conn_status_text(status);
 	size_t blen = strlen(body);
 
-	if (c->cbev != NULL && c->state != CONN_PEEK && c->state != CONN_TUNNEL) {
+	if (c->cbev != NULL && c->state != CONN_PEEK &&
+	    c->state != CONN_TUNNEL) {
 		evbuffer_add_printf(bufferevent_get_output(c->cbev),
 		    "HTTP/1.1 %d %s\r\n"
 		    "Content-Type: text/plain; charset=utf-8\r\n"
@@ -332,8 +338,9 @@ conn_reply_error(struct conn *c, int status, const char *body)
 		    "Via: 1.1 airlock\r\n"
 		    "Connection: close\r\n\r\n",
 		    status, text, blen,
-		    status == 407 ?
-			"Proxy-Authenticate: Basic realm=\"airlock\"\r\n" : "");
+		    status == 407
+		        ? "Proxy-Authenticate: Basic realm=\"airlock\"\r\n"
+		        : "");
 		if (!c->is_head_request)
 			bufferevent_write(c->cbev, body, blen);
 	}
@@ -353,15 +360,17 @@ conn_deny(struct conn *c, const char *why)
 	    c->outcome != AUDIT_OUTCOME_TIMEOUT)
 		c->verdict.decision = DECISION_DENY;
 	buf_init(&b);
-	buf_addf(&b, "airlock: %s %s denied by %s", c->is_connect ? "CONNECT" :
-	    c->method, c->target != NULL ? c->target : "?",
+	buf_addf(&b, "airlock: %s %s denied by %s",
+	    c->is_connect ? "CONNECT" : c->method,
+	    c->target != NULL ? c->target : "?",
 	    c->verdict.rule != NULL ? c->verdict.rule : "policy");
 	if (c->verdict.reason != NULL && c->verdict.reason[0] != '\0')
 		buf_addf(&b, ": %s", c->verdict.reason);
 	buf_adds(&b, "\n");
 	if (why != NULL && why[0] != '\0')
 		buf_addf(&b, "%s\n", why);
-	buf_adds(&b, "To ask for access: ask the session's owner to allow it in "
+	buf_adds(&b,
+	    "To ask for access: ask the session's owner to allow it in "
 	    "the policy (`airlock policy eval` names the deciding rule), or "
 	    "to approve it while it is held (`airlock pending`, then "
 	    "`airlock approve ID`).\n");
@@ -412,8 +421,9 @@ conn_copy_host(struct conn *c, const struct http_url *u)
 	if (n >= sizeof c->host)
 		n = sizeof c->host - 1;
 	for (i = 0; i < n; i++)
-		c->host[i] = (char)(u->host[i] >= 'A' && u->host[i] <= 'Z' ?
-		    u->host[i] - 'A' + 'a' : u->host[i]);
+		c->host[i] = (char)(u->host[i] >= 'A' && u->host[i] <= 'Z'
+		        ? u->host[i] - 'A' + 'a'
+		        : u->host[i]);
 	/* "example.com." is "example.com" to the resolver: to rules, too. */
 	if (n > 1 && c->host[n - 1] == '.')
 		n--;
@@ -430,11 +440,12 @@ conn_authority(const struct conn *c, int omit_port)
 	char *s;
 
 	if (omit_port)
-		xasprintf(&s, strchr(c->host, ':') != NULL ? "[%s]" : "%s",
-		    c->host);
+		xasprintf(
+		    &s, strchr(c->host, ':') != NULL ? "[%s]" : "%s", c->host);
 	else
-		xasprintf(&s, strchr(c->host, ':') != NULL ? "[%s]:%u" : "%s:%u",
-		    c->host, c->port);
+		xasprintf(&s,
+		    strchr(c->host, ':') != NULL ? "[%s]:%u" : "%s:%u", c->host,
+		    c->port);
 	return s;
 }
 
@@ -461,9 +472,11 @@ conn_parse_target(struct conn *c)
 
 	if (c->is_intercept) {
 		/* Inside an intercepted tunnel: origin-form to its host. */
-		if (c->is_connect || r->target_len == 0 || r->target[0] != '/') {
+		if (c->is_connect || r->target_len == 0 ||
+		    r->target[0] != '/') {
 			conn_reply_error(c, c->is_connect ? 405 : 400,
-			    "airlock: expected an origin-form request inside the "
+			    "airlock: expected an origin-form request inside "
+			    "the "
 			    "tunnel\n");
 			return -1;
 		}
@@ -478,8 +491,8 @@ conn_parse_target(struct conn *c)
 	}
 	if (c->is_connect) {
 		if (http_parse_authority(r->target, r->target_len, &u) != 0) {
-			conn_reply_error(c, 400,
-			    "airlock: CONNECT needs host:port\n");
+			conn_reply_error(
+			    c, 400, "airlock: CONNECT needs host:port\n");
 			return -1;
 		}
 		conn_copy_host(c, &u);
@@ -487,15 +500,17 @@ conn_parse_target(struct conn *c)
 		return 0;
 	}
 	if (http_parse_url(r->target, r->target_len, &u) != 0) {
-		conn_reply_error(c, 400, r->target_len > 0 && r->target[0] == '/' ?
-		    "airlock: this is a proxy: send an absolute http:// URL, or "
-		    "CONNECT\n" :
-		    "airlock: malformed request target\n");
+		conn_reply_error(c, 400,
+		    r->target_len > 0 && r->target[0] == '/'
+		        ? "airlock: this is a proxy: send an absolute http:// "
+		          "URL, or "
+		          "CONNECT\n"
+		        : "airlock: malformed request target\n");
 		return -1;
 	}
 	if (u.is_https) {
-		conn_reply_error(c, 400,
-		    "airlock: use CONNECT for https:// URLs\n");
+		conn_reply_error(
+		    c, 400, "airlock: use CONNECT for https:// URLs\n");
 		return -1;
 	}
 	conn_copy_host(c, &u);
@@ -572,11 +587,11 @@ conn_begin_request(struct conn *c)
 	set = policy_settings(c->pol->pol);
 	if (!c->is_intercept) {
 		c->caller.identity[0] = '\0';
-		i = http_header_find(r->headers, r->n_headers, 0,
-		    "proxy-authorization");
+		i = http_header_find(
+		    r->headers, r->n_headers, 0, "proxy-authorization");
 		if (i >= 0)
-			conn_parse_proxy_auth(c, r->headers[i].value,
-			    r->headers[i].value_len);
+			conn_parse_proxy_auth(
+			    c, r->headers[i].value, r->headers[i].value_len);
 	}
 	if (set->proxy_auth == PROXY_AUTH_REQUIRED &&
 	    c->caller.identity[0] == '\0') {
@@ -591,8 +606,8 @@ conn_begin_request(struct conn *c)
 	if (i >= 0 && r->headers[i].value_len < sizeof tp) {
 		memcpy(tp, r->headers[i].value, r->headers[i].value_len);
 		tp[r->headers[i].value_len] = '\0';
-		(void)caller_parse_traceparent(tp, c->caller.trace_id,
-		    c->caller.span_id);
+		(void)caller_parse_traceparent(
+		    tp, c->caller.trace_id, c->caller.span_id);
 	}
 	if (!c->is_connect) {
 		if (http_request_body(r, &c->req_body, &len) != 0) {
@@ -603,8 +618,8 @@ conn_begin_request(struct conn *c)
 			return;
 		}
 		c->req_left = len;
-		c->client_keeps_alive = http_keeps_alive(r->version_minor,
-		    r->headers, r->n_headers);
+		c->client_keeps_alive = http_keeps_alive(
+		    r->version_minor, r->headers, r->n_headers);
 	}
 
 	conn_decide(c);
@@ -647,9 +662,9 @@ conn_read_head(struct conn *c)
 		return;
 	if (r < 0) {
 		conn_reply_error(c, r == HTTP_PARSE_TOO_LARGE ? 431 : 400,
-		    r == HTTP_PARSE_TOO_LARGE ?
-			"airlock: request head larger than 64 KiB\n" :
-			"airlock: malformed request\n");
+		    r == HTTP_PARSE_TOO_LARGE
+		        ? "airlock: request head larger than 64 KiB\n"
+		        : "airlock: malformed request\n");
 		return;
 	}
 	conn_timer_set(c, 0);
@@ -696,11 +711,14 @@ conn_hold_done(struct conn *c, const struct approval_result *res)
 		return;
 	}
 	if (res->outcome == AUDIT_OUTCOME_TIMEOUT)
-		snprintf(why, sizeof why, "It was held for approval and the hold "
+		snprintf(why, sizeof why,
+		    "It was held for approval and the hold "
 		    "timed out: no one approved it in time.");
 	else
-		snprintf(why, sizeof why, "It was held for approval and denied "
-		    "(%s)%s%s.", audit_decider_name(res->decided_by),
+		snprintf(why, sizeof why,
+		    "It was held for approval and denied "
+		    "(%s)%s%s.",
+		    audit_decider_name(res->decided_by),
 		    res->reason[0] != '\0' ? ": " : "", res->reason);
 	conn_deny(c, why);
 }
@@ -711,7 +729,7 @@ static void
 conn_send_established(struct conn *c)
 {
 	static const char ok[] = "HTTP/1.1 200 Connection established\r\n"
-	    "Via: 1.1 airlock\r\n\r\n";
+	                         "Via: 1.1 airlock\r\n\r\n";
 
 	bufferevent_write(c->cbev, ok, sizeof ok - 1);
 	c->state = CONN_PEEK;
@@ -745,16 +763,18 @@ conn_connect_upstream(struct conn *c)
 		if (c->addr_next >= c->n_addrs) {
 			c->verdict.decision = DECISION_ALLOW;
 			if (c->connect_timed_out)
-				conn_reply_error(c, 504, "airlock: connecting "
+				conn_reply_error(c, 504,
+				    "airlock: connecting "
 				    "upstream timed out\n");
 			else
-				conn_reply_error(c, 502, "airlock: cannot "
+				conn_reply_error(c, 502,
+				    "airlock: cannot "
 				    "connect upstream\n");
 			return;
 		}
 		sa = (const struct sockaddr *)&c->addrs[c->addr_next];
-		fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
+		fd = socket(sa->sa_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			c->addr_next++;
 			continue;
@@ -771,8 +791,8 @@ conn_connect_upstream(struct conn *c)
 		    conn_upstream_write_cb, conn_upstream_event_cb, c);
 		bufferevent_setwatermark(c->ubev, EV_READ, 0, CONN_READ_HIGH);
 		c->addr_next++;
-		if (bufferevent_socket_connect(c->ubev, sa,
-		    (int)c->addr_lens[c->addr_next - 1]) == 0)
+		if (bufferevent_socket_connect(
+		        c->ubev, sa, (int)c->addr_lens[c->addr_next - 1]) == 0)
 			break;
 		conn_close_upstream(c);
 	}
@@ -801,7 +821,8 @@ conn_upstream_connected(struct conn *c)
 		c->ubev = NULL;
 		tls = intercept_upstream_bev(c, c->ufd);
 		if (tls == NULL) {
-			conn_reply_error(c, 502, "airlock: cannot start TLS "
+			conn_reply_error(c, 502,
+			    "airlock: cannot start TLS "
 			    "upstream\n");
 			return;
 		}
@@ -899,8 +920,8 @@ conn_peek(struct conn *c, int is_timeout, int server_spoke)
 
 	n = len < TLS_PEEK_MAX_HELLO + 64 ? len : TLS_PEEK_MAX_HELLO + 64;
 	if (n > 0)
-		r = tls_peek_sni(evbuffer_pullup(in, (ev_ssize_t)n), n, sni,
-		    sizeof sni);
+		r = tls_peek_sni(
+		    evbuffer_pullup(in, (ev_ssize_t)n), n, sni, sizeof sni);
 	if (r == TLS_PEEK_MORE && n >= TLS_PEEK_MAX_HELLO + 64)
 		r = TLS_PEEK_BAD;
 	if (r == TLS_PEEK_MORE && !is_timeout && !server_spoke)
@@ -919,18 +940,21 @@ conn_peek(struct conn *c, int is_timeout, int server_spoke)
 		if (r == TLS_PEEK_SNI && strcmp(sni, c->tunnel_host) != 0) {
 			fprintf(stderr, "airlock-proxy: SNI %s != CONNECT %s\n",
 			    sni, c->tunnel_host);
-			conn_deny_tunnel(c, "builtin:tls-sni", "the ClientHello "
-			    "names another host than CONNECT (domain fronting)");
+			conn_deny_tunnel(c, "builtin:tls-sni",
+			    "the ClientHello "
+			    "names another host than CONNECT (domain "
+			    "fronting)");
 			return;
 		}
 		if (r == TLS_PEEK_NO_SNI && !c->host_is_ip) {
-			conn_deny_tunnel(c, "builtin:tls-sni", "a ClientHello "
+			conn_deny_tunnel(c, "builtin:tls-sni",
+			    "a ClientHello "
 			    "without SNI for a named host");
 			return;
 		}
 		if (r == TLS_PEEK_BAD) {
-			conn_deny_tunnel(c, "builtin:tls-sni",
-			    "a malformed ClientHello");
+			conn_deny_tunnel(
+			    c, "builtin:tls-sni", "a malformed ClientHello");
 			return;
 		}
 		if (r == TLS_PEEK_NOT_TLS && c->tunnel_port == 443) {
@@ -1013,7 +1037,7 @@ conn_client_event_cb(struct bufferevent *bev, short what, void *arg)
 		return; /* our TLS handshake with the client finished */
 	if ((what & BEV_EVENT_EOF) != 0 && (what & BEV_EVENT_ERROR) == 0 &&
 	    (c->state == CONN_DECIDE || c->state == CONN_CONNECT ||
-	    (c->state == CONN_FORWARD && c->req_done))) {
+	        (c->state == CONN_FORWARD && c->req_done))) {
 		/* The client finished sending (half-close): answer it. */
 		c->client_keeps_alive = 0;
 		bufferevent_disable(bev, EV_READ);
@@ -1041,8 +1065,7 @@ conn_upstream_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->state == CONN_FORWARD && c->cbev != NULL &&
-	    !c->req_done)
+	if (c->state == CONN_FORWARD && c->cbev != NULL && !c->req_done)
 		bufferevent_enable(c->cbev, EV_READ);
 }
 
@@ -1059,7 +1082,8 @@ conn_upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (c->up_is_tls) {
 			/* A failed handshake (certificate) is final. */
 			c->verdict.decision = DECISION_ALLOW;
-			conn_reply_error(c, 502, "airlock: TLS to the upstream "
+			conn_reply_error(c, 502,
+			    "airlock: TLS to the upstream "
 			    "failed (its certificate did not verify)\n");
 			return;
 		}

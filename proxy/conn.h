@@ -35,57 +35,58 @@ struct tunnel;
 #define CONN_MAX_ADDRS 8
 
 enum conn_state {
-	CONN_HEAD,     /* reading a request head */
-	CONN_DECIDE,   /* policy, hold, DNS: the client waits */
-	CONN_CONNECT,  /* connecting upstream */
-	CONN_PEEK,     /* CONNECT answered: waiting for a ClientHello */
-	CONN_FORWARD,  /* relaying a plain HTTP request and its response */
-	CONN_TUNNEL,   /* bytes move through tunnel.c */
-	CONN_CLOSING,  /* flushing a final answer, then close */
+	CONN_HEAD, /* reading a request head */
+	CONN_DECIDE, /* policy, hold, DNS: the client waits */
+	CONN_CONNECT, /* connecting upstream */
+	CONN_PEEK, /* CONNECT answered: waiting for a ClientHello */
+	CONN_FORWARD, /* relaying a plain HTTP request and its response */
+	CONN_TUNNEL, /* bytes move through tunnel.c */
+	CONN_CLOSING, /* flushing a final answer, then close */
 };
 
 /* What to do once a held or checked decision allows the request. */
 enum conn_stage {
-	STAGE_RESOLVE,  /* after the name decision: resolve and check */
-	STAGE_CONNECT,  /* after the address decision: connect */
+	STAGE_RESOLVE, /* after the name decision: resolve and check */
+	STAGE_CONNECT, /* after the address decision: connect */
 };
 
 struct conn {
 	struct worker *w;
-	LIST_ENTRY(conn) entry;    /* in w->conns */
+	LIST_ENTRY(conn) entry; /* in w->conns */
 	enum conn_state state;
-	int cfd;                   /* client socket (closed by conn_free) */
+	int cfd; /* client socket (closed by conn_free) */
 	int is_tcp_client;
-	struct bufferevent *cbev;  /* client side; a TLS filter when intercepting */
-	struct bufferevent *ubev;  /* upstream side */
-	int ufd;                   /* upstream socket (closed by conn_free) */
-	struct event *timer;       /* header / connect / peek timeout */
+	struct bufferevent
+	    *cbev; /* client side; a TLS filter when intercepting */
+	struct bufferevent *ubev; /* upstream side */
+	int ufd; /* upstream socket (closed by conn_free) */
+	struct event *timer; /* header / connect / peek timeout */
 	unsigned long long t_start_ms;
 	unsigned long long closing_ms; /* when CLOSING began */
-	int is_lingering;          /* CLOSING: half-closed, dropping input */
-	int is_head_timed;         /* the header timeout runs for this head */
+	int is_lingering; /* CLOSING: half-closed, dropping input */
+	int is_head_timed; /* the header timeout runs for this head */
 
 	/* The request being decided or forwarded. */
-	struct proxy_policy *pol;  /* reference held for the request */
-	char *head;                /* a copy of the request head */
+	struct proxy_policy *pol; /* reference held for the request */
+	char *head; /* a copy of the request head */
 	size_t head_len;
-	struct http_request *req;  /* parsed from head */
+	struct http_request *req; /* parsed from head */
 	int is_connect;
 	char method[32];
-	char host[256];            /* lower case, no trailing dot */
+	char host[256]; /* lower case, no trailing dot */
 	int host_is_ip;
 	uint16_t port;
-	char *target;              /* for audit and approvals: host:port or URL */
-	char *path;                /* "/..." for policy; NULL for CONNECT */
+	char *target; /* for audit and approvals: host:port or URL */
+	char *path; /* "/..." for policy; NULL for CONNECT */
 	struct policy_verdict verdict;
 	enum audit_outcome outcome;
 	enum audit_decider decided_by;
 	enum conn_stage stage;
-	struct caller caller;      /* identity and trace context */
+	struct caller caller; /* identity and trace context */
 	int client_keeps_alive;
 	int is_head_request;
-	uint64_t bytes_in;         /* upstream to client */
-	uint64_t bytes_out;        /* client to upstream */
+	uint64_t bytes_in; /* upstream to client */
+	uint64_t bytes_out; /* client to upstream */
 	struct hold *hold;
 
 	/* Addresses the name resolved to; all were checked. */
@@ -93,8 +94,8 @@ struct conn {
 	socklen_t addr_lens[CONN_MAX_ADDRS];
 	int n_addrs;
 	int addr_next;
-	int connect_timed_out;     /* the last connect attempt timed out: 504 */
-	void *dns_req;             /* pending evdns request, or NULL */
+	int connect_timed_out; /* the last connect attempt timed out: 504 */
+	void *dns_req; /* pending evdns request, or NULL */
 
 	/* Plain HTTP forwarding: the upstream may stay open between requests. */
 	char up_host[256];
@@ -112,7 +113,7 @@ struct conn {
 	int resp_keeps_alive;
 
 	/* CONNECT tunnels and interception. */
-	int is_intercept;          /* requests arrive inside our TLS */
+	int is_intercept; /* requests arrive inside our TLS */
 	int is_tls_peeked;
 	char tunnel_host[256];
 	uint16_t tunnel_port;
@@ -121,8 +122,8 @@ struct conn {
 };
 
 /* Accept a client socket (fd is owned by the connection from now on). */
-void conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
-    socklen_t len);
+void conn_accept(
+    struct worker *w, int fd, const struct sockaddr *sa, socklen_t len);
 
 /* Set the client callbacks on c->cbev and wait for a request head. */
 void conn_client_attach(struct conn *c);

@@ -94,8 +94,8 @@ forward_body(struct evbuffer *in, struct evbuffer *out, enum http_body kind,
 		if (n > 16)
 			n = 16;
 		for (i = 0; i < (size_t)n && !done; i++) {
-			r = http_chunked_feed(ch, vec[i].iov_base, vec[i].iov_len,
-			    &done);
+			r = http_chunked_feed(
+			    ch, vec[i].iov_base, vec[i].iov_len, &done);
 			if (r < 0)
 				return -1;
 			take += (size_t)r;
@@ -136,8 +136,8 @@ forward_start(struct conn *c)
 
 	c->state = CONN_FORWARD;
 	c->up_is_idle = 0;
-	evbuffer_add_printf(out, "%s %s HTTP/1.%d\r\n", c->method, c->path,
-	    r->version_minor);
+	evbuffer_add_printf(
+	    out, "%s %s HTTP/1.%d\r\n", c->method, c->path, r->version_minor);
 	if (strchr(c->host, ':') != NULL)
 		evbuffer_add_printf(out, "Host: [%s]", c->host);
 	else
@@ -175,12 +175,13 @@ forward_client_read(struct conn *c)
 		return; /* pipelined bytes wait for the response */
 	out = bufferevent_get_output(c->ubev);
 	conn_timer_set(c, c->w->proxy->cfg.idle_timeout_ms);
-	r = forward_body(in, out, c->req_body, &c->req_left, &c->req_chunk,
-	    &c->bytes_out);
+	r = forward_body(
+	    in, out, c->req_body, &c->req_left, &c->req_chunk, &c->bytes_out);
 	if (r < 0) {
 		c->client_keeps_alive = 0;
 		if (c->resp_state == RESP_HEAD) {
-			conn_reply_error(c, 400, "airlock: malformed chunked "
+			conn_reply_error(c, 400,
+			    "airlock: malformed chunked "
 			    "request body\n");
 			return;
 		}
@@ -211,8 +212,8 @@ forward_client_drained(struct conn *c)
 
 /* Write the response head to the client.  Returns 0 or -1 (malformed). */
 static int
-forward_response_head(struct conn *c, const struct http_response *resp,
-    size_t head_len)
+forward_response_head(
+    struct conn *c, const struct http_response *resp, size_t head_len)
 {
 	struct evbuffer *out = bufferevent_get_output(c->cbev);
 	int is_interim = resp->status >= 100 && resp->status < 200;
@@ -220,8 +221,8 @@ forward_response_head(struct conn *c, const struct http_response *resp,
 
 	if (resp->status == 101)
 		return -1; /* Upgrade was not passed on: nothing to switch to */
-	if (http_response_body(resp, c->is_head_request, &c->resp_body,
-	    &c->resp_left) != 0)
+	if (http_response_body(
+	        resp, c->is_head_request, &c->resp_body, &c->resp_left) != 0)
 		return -1;
 	keep = c->client_keeps_alive && c->resp_body != HTTP_BODY_CLOSE;
 	evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", resp->status,
@@ -237,7 +238,7 @@ forward_response_head(struct conn *c, const struct http_response *resp,
 			evbuffer_add(out, "Connection: keep-alive\r\n", 24);
 		c->client_keeps_alive = keep;
 		c->resp_keeps_alive = http_keeps_alive(resp->version_minor,
-		    resp->headers, resp->n_headers) &&
+		                          resp->headers, resp->n_headers) &&
 		    c->resp_body != HTTP_BODY_CLOSE;
 	}
 	evbuffer_add(out, "\r\n", 2);
@@ -261,26 +262,30 @@ forward_upstream_read(struct conn *c)
 		if (len == 0)
 			return;
 		n = len < HTTP_MAX_HEAD ? len : HTTP_MAX_HEAD;
-		r = http_parse_response((const char *)evbuffer_pullup(in,
-		    (ev_ssize_t)n), n, &forward_scratch);
+		r = http_parse_response(
+		    (const char *)evbuffer_pullup(in, (ev_ssize_t)n), n,
+		    &forward_scratch);
 		if (r == HTTP_PARSE_INCOMPLETE)
 			return;
-		if (r < 0 || forward_response_head(c, &forward_scratch,
-		    (size_t)r) != 0) {
+		if (r < 0 ||
+		    forward_response_head(c, &forward_scratch, (size_t)r) !=
+		        0) {
 			c->client_keeps_alive = 0;
-			conn_reply_error(c, 502, "airlock: malformed response "
+			conn_reply_error(c, 502,
+			    "airlock: malformed response "
 			    "from the upstream\n");
 			return;
 		}
 		evbuffer_drain(in, (size_t)r);
-		if (forward_scratch.status >= 100 && forward_scratch.status < 200)
+		if (forward_scratch.status >= 100 &&
+		    forward_scratch.status < 200)
 			continue; /* an interim answer: the final one follows */
 		c->resp_state = RESP_BODY;
 	}
 	if (c->resp_state != RESP_BODY)
 		return;
-	done = forward_body(in, out, c->resp_body, &c->resp_left,
-	    &c->resp_chunk, &c->bytes_in);
+	done = forward_body(
+	    in, out, c->resp_body, &c->resp_left, &c->resp_chunk, &c->bytes_in);
 	if (done < 0) {
 		conn_end_request(c);
 		conn_free(c);
@@ -317,9 +322,9 @@ forward_upstream_event(struct conn *c, short what)
 	if (c->resp_state == RESP_HEAD) {
 		c->client_keeps_alive = 0;
 		conn_reply_error(c, (what & BEV_EVENT_TIMEOUT) ? 504 : 502,
-		    (what & BEV_EVENT_TIMEOUT) ?
-			"airlock: the upstream did not answer in time\n" :
-			"airlock: the upstream closed the connection\n");
+		    (what & BEV_EVENT_TIMEOUT)
+		        ? "airlock: the upstream did not answer in time\n"
+		        : "airlock: the upstream closed the connection\n");
 		return;
 	}
 	/* Mid-body: the client sees the connection end early. */

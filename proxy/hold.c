@@ -18,8 +18,8 @@
 struct hold {
 	pthread_mutex_t lock; /* guards refs, ev, res, is_resolved */
 	int refs;
-	struct event *ev;     /* in the connection's base; NULL once it let go */
-	struct conn *conn;    /* only read in the connection's thread */
+	struct event *ev; /* in the connection's base; NULL once it let go */
+	struct conn *conn; /* only read in the connection's thread */
 	struct approval_result res;
 	int is_resolved;
 	char id[32];
@@ -81,8 +81,9 @@ hold_wake_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&h->lock);
 	c->hold = NULL;
 	hold_detach(h);
-	fprintf(stderr, "airlock-proxy: %s %s: %s (%s)\n", c->is_connect ?
-	    "CONNECT" : c->method, c->target, audit_outcome_name(res.outcome),
+	fprintf(stderr, "airlock-proxy: %s %s: %s (%s)\n",
+	    c->is_connect ? "CONNECT" : c->method, c->target,
+	    audit_outcome_name(res.outcome),
 	    audit_decider_name(res.decided_by));
 	conn_hold_done(c, &res);
 }
@@ -97,7 +98,8 @@ hold_start(struct conn *c)
 	int r;
 
 	if (p->approvals == NULL) {
-		conn_deny(c, "It needs approval, and this proxy has no "
+		conn_deny(c,
+		    "It needs approval, and this proxy has no "
 		    "approvals.");
 		return;
 	}
@@ -129,8 +131,8 @@ hold_start(struct conn *c)
 	r = approvals_submit(p->approvals, &info, hold_resolved_cb, h, h->id,
 	    sizeof h->id, &res);
 	if (r == 0) {
-		fprintf(stderr, "airlock-proxy: held %s %s as %s\n",
-		    info.op, c->target, h->id);
+		fprintf(stderr, "airlock-proxy: held %s %s as %s\n", info.op,
+		    c->target, h->id);
 		return; /* the answer comes through hold_wake_cb() */
 	}
 	/* Remembered (1) or failed (-1): no callback will come. */

@@ -70,8 +70,8 @@ http_parse_version(const char *s, size_t len, int *minor)
  * the head length, or one of the HTTP_PARSE_* results.
  */
 static ssize_t
-http_parse_headers(const char *buf, size_t len, size_t p,
-    struct http_header *h, size_t *n_out)
+http_parse_headers(
+    const char *buf, size_t len, size_t p, struct http_header *h, size_t *n_out)
 {
 	size_t n = 0, next = 0, i, end, vs, ve;
 	ssize_t e;
@@ -81,24 +81,26 @@ http_parse_headers(const char *buf, size_t len, size_t p,
 		if (e == -2)
 			return HTTP_PARSE_BAD;
 		if (e == -1)
-			return len >= HTTP_MAX_HEAD ? HTTP_PARSE_TOO_LARGE :
-			    HTTP_PARSE_INCOMPLETE;
+			return len >= HTTP_MAX_HEAD ? HTTP_PARSE_TOO_LARGE
+			                            : HTTP_PARSE_INCOMPLETE;
 		end = (size_t)e;
 		if (end == p)
 			break; /* the empty line */
 		if (n == HTTP_MAX_HEADERS)
 			return HTTP_PARSE_TOO_LARGE;
 		/* obs-fold and whitespace before a name are refused. */
-		for (i = p; i < end && http_is_tchar((unsigned char)buf[i]); i++)
+		for (i = p; i < end && http_is_tchar((unsigned char)buf[i]);
+		     i++)
 			;
 		if (i == p || i == end || buf[i] != ':')
 			return HTTP_PARSE_BAD;
 		h[n].name = buf + p;
 		h[n].name_len = i - p;
-		for (vs = i + 1; vs < end && (buf[vs] == ' ' || buf[vs] == '\t');
-		     vs++)
+		for (vs = i + 1;
+		     vs < end && (buf[vs] == ' ' || buf[vs] == '\t'); vs++)
 			;
-		for (ve = end; ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t');
+		for (ve = end;
+		     ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t');
 		     ve--)
 			;
 		for (i = vs; i < ve; i++)
@@ -129,11 +131,12 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
 	if (e == -2)
 		return HTTP_PARSE_BAD;
 	if (e == -1)
-		return len >= HTTP_MAX_HEAD ? HTTP_PARSE_TOO_LARGE :
-		    HTTP_PARSE_INCOMPLETE;
+		return len >= HTTP_MAX_HEAD ? HTTP_PARSE_TOO_LARGE
+		                            : HTTP_PARSE_INCOMPLETE;
 	end = (size_t)e;
 
-	for (sp1 = p; sp1 < end && http_is_tchar((unsigned char)buf[sp1]); sp1++)
+	for (sp1 = p; sp1 < end && http_is_tchar((unsigned char)buf[sp1]);
+	     sp1++)
 		;
 	if (sp1 == p || sp1 >= end || buf[sp1] != ' ')
 		return HTTP_PARSE_BAD;
@@ -146,10 +149,11 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
 	req->method_len = sp1 - p;
 	req->target = buf + sp1 + 1;
 	req->target_len = sp2 - sp1 - 1;
-	if (http_parse_version(buf + sp2 + 1, end - sp2 - 1,
-	    &req->version_minor) != 0)
+	if (http_parse_version(
+	        buf + sp2 + 1, end - sp2 - 1, &req->version_minor) != 0)
 		return HTTP_PARSE_BAD;
-	return http_parse_headers(buf, len, next, req->headers, &req->n_headers);
+	return http_parse_headers(
+	    buf, len, next, req->headers, &req->n_headers);
 }
 
 ssize_t
@@ -163,8 +167,8 @@ http_parse_response(const char *buf, size_t len, struct http_response *resp)
 	if (e == -2)
 		return HTTP_PARSE_BAD;
 	if (e == -1)
-		return len >= HTTP_MAX_HEAD ? HTTP_PARSE_TOO_LARGE :
-		    HTTP_PARSE_INCOMPLETE;
+		return len >= HTTP_MAX_HEAD ? HTTP_PARSE_TOO_LARGE
+		                            : HTTP_PARSE_INCOMPLETE;
 	end = (size_t)e;
 	/* "HTTP/1.x NNN[ reason]" */
 	if (end < 12 || http_parse_version(buf, 8, &resp->version_minor) != 0 ||
@@ -185,18 +189,19 @@ http_parse_response(const char *buf, size_t len, struct http_response *resp)
 	for (i = 0; i < resp->reason_len; i++)
 		if (!http_is_vchar((unsigned char)resp->reason[i]))
 			return HTTP_PARSE_BAD;
-	return http_parse_headers(buf, len, next, resp->headers,
-	    &resp->n_headers);
+	return http_parse_headers(
+	    buf, len, next, resp->headers, &resp->n_headers);
 }
 
 int
-http_header_find(const struct http_header *h, size_t n, size_t from,
-    const char *name)
+http_header_find(
+    const struct http_header *h, size_t n, size_t from, const char *name)
 {
 	size_t i, len = strlen(name);
 
 	for (i = from; i < n; i++)
-		if (h[i].name_len == len && strncasecmp(h[i].name, name, len) == 0)
+		if (h[i].name_len == len &&
+		    strncasecmp(h[i].name, name, len) == 0)
 			return (int)i;
 	return -1;
 }
@@ -207,8 +212,8 @@ http_list_has(const char *value, size_t len, const char *token)
 	size_t tlen = strlen(token), i = 0, s, e;
 
 	while (i < len) {
-		while (i < len && (value[i] == ' ' || value[i] == '\t' ||
-		    value[i] == ','))
+		while (i < len &&
+		    (value[i] == ' ' || value[i] == '\t' || value[i] == ','))
 			i++;
 		s = i;
 		while (i < len && value[i] != ',')
@@ -224,8 +229,15 @@ http_list_has(const char *value, size_t len, const char *token)
 }
 
 static const char *const http_hop_headers[] = {
-	"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
-	"proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
+	"connection",
+	"keep-alive",
+	"proxy-connection",
+	"proxy-authenticate",
+	"proxy-authorization",
+	"te",
+	"trailer",
+	"transfer-encoding",
+	"upgrade",
 	NULL,
 };
 
@@ -332,8 +344,8 @@ http_framing(const struct http_header *h, size_t n, int is_request,
 }
 
 int
-http_request_body(const struct http_request *req, enum http_body *body,
-    uint64_t *length)
+http_request_body(
+    const struct http_request *req, enum http_body *body, uint64_t *length)
 {
 	int r;
 
@@ -380,16 +392,16 @@ http_keeps_alive(int version_minor, const struct http_header *h, size_t n)
 }
 
 enum {
-	CHUNK_SIZE,      /* hex digits of the size */
-	CHUNK_EXT,       /* ";ext" up to the end of the size line */
-	CHUNK_SIZE_LF,   /* after CR of the size line */
+	CHUNK_SIZE, /* hex digits of the size */
+	CHUNK_EXT, /* ";ext" up to the end of the size line */
+	CHUNK_SIZE_LF, /* after CR of the size line */
 	CHUNK_DATA,
-	CHUNK_DATA_CR,   /* CR after the data */
+	CHUNK_DATA_CR, /* CR after the data */
 	CHUNK_DATA_LF,
-	CHUNK_TRAILER,   /* start of a trailer line (or the final empty line) */
+	CHUNK_TRAILER, /* start of a trailer line (or the final empty line) */
 	CHUNK_TRAILER_LINE,
 	CHUNK_TRAILER_LF,
-	CHUNK_END_LF,    /* LF of the final empty line */
+	CHUNK_END_LF, /* LF of the final empty line */
 	CHUNK_DONE,
 };
 
@@ -423,8 +435,8 @@ http_chunked_size_done(struct http_chunked *c)
 }
 
 ssize_t
-http_chunked_feed(struct http_chunked *c, const char *buf, size_t len,
-    int *done)
+http_chunked_feed(
+    struct http_chunked *c, const char *buf, size_t len, int *done)
 {
 	size_t i = 0, take;
 	int v;
@@ -547,12 +559,15 @@ http_host_is_valid(const char *s, size_t len, int is_ipv6)
 		unsigned char ch = (unsigned char)s[i];
 
 		if (is_ipv6) {
-			if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
-			    (ch >= 'A' && ch <= 'F') || ch == ':' || ch == '.'))
+			if (!((ch >= '0' && ch <= '9') ||
+			        (ch >= 'a' && ch <= 'f') ||
+			        (ch >= 'A' && ch <= 'F') || ch == ':' ||
+			        ch == '.'))
 				return 0;
-		} else if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
-		    ch == '.')) {
+		} else if (!((ch >= 'a' && ch <= 'z') ||
+		               (ch >= 'A' && ch <= 'Z') ||
+		               (ch >= '0' && ch <= '9') || ch == '-' ||
+		               ch == '_' || ch == '.')) {
 			return 0;
 		}
 	}
@@ -643,8 +658,8 @@ http_parse_url(const char *s, size_t len, struct http_url *u)
 	for (i = auth_end; i < len; i++)
 		if (s[i] == '#')
 			return -1;
-	if (http_parse_hostport(s + skip, auth_end - skip, 0,
-	    u->is_https ? 443 : 80, u) != 0)
+	if (http_parse_hostport(
+	        s + skip, auth_end - skip, 0, u->is_https ? 443 : 80, u) != 0)
 		return -1;
 	u->path = s + auth_end;
 	u->path_len = len - auth_end;

@@ -28,8 +28,9 @@
 
 /* Results of the head parsers (a positive value is the head's length). */
 #define HTTP_PARSE_INCOMPLETE 0
-#define HTTP_PARSE_BAD (-1)       /* malformed: answer 400 */
-#define HTTP_PARSE_TOO_LARGE (-2) /* over HTTP_MAX_HEAD or HTTP_MAX_HEADERS: 431 */
+#define HTTP_PARSE_BAD (-1) /* malformed: answer 400 */
+#define HTTP_PARSE_TOO_LARGE                                                   \
+	(-2) /* over HTTP_MAX_HEAD or HTTP_MAX_HEADERS: 431 */
 
 struct http_header {
 	const char *name;
@@ -63,15 +64,17 @@ struct http_response {
  * more bytes are needed, HTTP_PARSE_BAD or HTTP_PARSE_TOO_LARGE.  Empty
  * lines before the request line are skipped (RFC 9112, 2.2).
  */
-ssize_t http_parse_request(const char *buf, size_t len, struct http_request *req);
+ssize_t http_parse_request(
+    const char *buf, size_t len, struct http_request *req);
 
 /* The same for a response head (status line and headers). */
-ssize_t http_parse_response(const char *buf, size_t len, struct http_response *resp);
+ssize_t http_parse_response(
+    const char *buf, size_t len, struct http_response *resp);
 
 /* Index of the first header named name (case-insensitive) at or after
  * from, or -1. */
-int http_header_find(const struct http_header *h, size_t n, size_t from,
-    const char *name);
+int http_header_find(
+    const struct http_header *h, size_t n, size_t from, const char *name);
 
 /* Nonzero when the comma-separated list value holds token
  * (case-insensitive), as in "Connection: keep-alive, Upgrade". */
@@ -86,16 +89,16 @@ int http_header_is_hop(const struct http_header *h, size_t n, size_t index);
 
 enum http_body {
 	HTTP_BODY_NONE,
-	HTTP_BODY_LENGTH,  /* *length bytes */
+	HTTP_BODY_LENGTH, /* *length bytes */
 	HTTP_BODY_CHUNKED,
-	HTTP_BODY_CLOSE,   /* until the sender closes (responses only) */
+	HTTP_BODY_CLOSE, /* until the sender closes (responses only) */
 };
 
 /* Framing of a request's body.  Returns 0, or -1 when the framing is
  * ambiguous or invalid (both Content-Length and Transfer-Encoding,
  * differing or malformed lengths, a coding list not ending in chunked). */
-int http_request_body(const struct http_request *req, enum http_body *body,
-    uint64_t *length);
+int http_request_body(
+    const struct http_request *req, enum http_body *body, uint64_t *length);
 
 /* Framing of a response's body; is_head is nonzero when it answers HEAD. */
 int http_response_body(const struct http_response *resp, int is_head,
@@ -111,17 +114,17 @@ int http_keeps_alive(int version_minor, const struct http_header *h, size_t n);
  */
 struct http_chunked {
 	int state;
-	uint64_t left;  /* bytes of chunk data still to come */
+	uint64_t left; /* bytes of chunk data still to come */
 	unsigned digits;
-	unsigned line;  /* bytes of the current trailer / extension line */
+	unsigned line; /* bytes of the current trailer / extension line */
 };
 
 void http_chunked_init(struct http_chunked *c);
 /* Returns how many of len bytes belong to the body (all of them, or up to
  * and including its last byte: *done is then set to 1), or -1 when the
  * body is malformed. */
-ssize_t http_chunked_feed(struct http_chunked *c, const char *buf, size_t len,
-    int *done);
+ssize_t http_chunked_feed(
+    struct http_chunked *c, const char *buf, size_t len, int *done);
 
 /* A request target split up.  host excludes brackets of an IPv6 literal. */
 struct http_url {

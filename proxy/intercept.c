@@ -28,8 +28,8 @@
 static SSL_CTX *intercept_server_ctx;
 static SSL_CTX *intercept_client_ctx;
 static pthread_mutex_t intercept_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ca *intercept_ca;   /* guarded by intercept_lock */
-static int intercept_ca_failed;   /* guarded by intercept_lock */
+static struct ca *intercept_ca; /* guarded by intercept_lock */
+static int intercept_ca_failed; /* guarded by intercept_lock */
 
 void
 intercept_init(void)
@@ -37,7 +37,8 @@ intercept_init(void)
 	intercept_server_ctx = SSL_CTX_new(TLS_server_method());
 	intercept_client_ctx = SSL_CTX_new(TLS_client_method());
 	if (intercept_server_ctx == NULL || intercept_client_ctx == NULL) {
-		fprintf(stderr, "airlock-proxy: OpenSSL: cannot make contexts\n");
+		fprintf(
+		    stderr, "airlock-proxy: OpenSSL: cannot make contexts\n");
 		exit(2);
 	}
 	SSL_CTX_set_min_proto_version(intercept_server_ctx, TLS1_2_VERSION);
@@ -45,7 +46,8 @@ intercept_init(void)
 	SSL_CTX_set_verify(intercept_client_ctx, SSL_VERIFY_PEER, NULL);
 	/* Honours SSL_CERT_FILE and SSL_CERT_DIR. */
 	if (SSL_CTX_set_default_verify_paths(intercept_client_ctx) != 1)
-		fprintf(stderr, "airlock-proxy: no system trust store: "
+		fprintf(stderr,
+		    "airlock-proxy: no system trust store: "
 		    "intercepted upstreams will not verify\n");
 }
 
@@ -59,7 +61,8 @@ intercept_get_ca(struct proxy *p)
 	pthread_mutex_lock(&intercept_lock);
 	if (intercept_ca == NULL && !intercept_ca_failed) {
 		if (p->cfg.ca_dir == NULL) {
-			fprintf(stderr, "airlock-proxy: tls.intercept needs "
+			fprintf(stderr,
+			    "airlock-proxy: tls.intercept needs "
 			    "--session or --ca-dir for its CA\n");
 			intercept_ca_failed = 1;
 		} else {
@@ -80,8 +83,8 @@ intercept_prepare(struct proxy *p)
 {
 	const struct policy_settings *set = policy_settings(p->policy->pol);
 
-	if (set->tls_intercept_hosts == NULL || set->tls_intercept_hosts[0] ==
-	    NULL)
+	if (set->tls_intercept_hosts == NULL ||
+	    set->tls_intercept_hosts[0] == NULL)
 		return 0;
 	return intercept_get_ca(p) != NULL ? 0 : -1;
 }
@@ -130,8 +133,8 @@ intercept_start(struct conn *c)
 	c->cbev = tls;
 	c->is_intercept = 1;
 	conn_client_attach(c);
-	bufferevent_trigger(under, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
-	    BEV_TRIG_DEFER_CALLBACKS);
+	bufferevent_trigger(under, EV_READ,
+	    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 	return 0;
 }
 
@@ -149,8 +152,8 @@ intercept_upstream_bev(struct conn *c, int fd)
 	if (ssl == NULL)
 		return NULL;
 	param = SSL_get0_param(ssl);
-	if ((is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, c->host) :
-	    X509_VERIFY_PARAM_set1_host(param, c->host, 0)) != 1 ||
+	if ((is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, c->host)
+	           : X509_VERIFY_PARAM_set1_host(param, c->host, 0)) != 1 ||
 	    (!is_ip && SSL_set_tlsext_host_name(ssl, c->host) != 1)) {
 		SSL_free(ssl);
 		return NULL;

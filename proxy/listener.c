@@ -87,14 +87,15 @@ listener_bind_tcp(struct proxy_listen *l)
 {
 	int fd, one = 1;
 
-	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	fd = socket(
+	    l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-	    (l->addr.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, &one, sizeof one) != 0) ||
+	    (l->addr.ss_family == AF_INET6 &&
+	        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) !=
+	            0) ||
 	    bind(fd, (struct sockaddr *)&l->addr, l->addr_len) != 0 ||
 	    listen(fd, LISTEN_BACKLOG) != 0) {
 		close(fd);
@@ -150,17 +151,21 @@ listener_bind_all(struct proxy *p, const char *const *addrs, int n_addrs)
 	for (i = 0; i < n_addrs; i++) {
 		l = &p->listen[i];
 		if (listener_parse(addrs[i], l) != 0) {
-			fprintf(stderr, "airlock-proxy: --listen %s: expected "
-			    "ADDR:PORT, [ADDR6]:PORT or unix:PATH\n", addrs[i]);
+			fprintf(stderr,
+			    "airlock-proxy: --listen %s: expected "
+			    "ADDR:PORT, [ADDR6]:PORT or unix:PATH\n",
+			    addrs[i]);
 			return -1;
 		}
 		p->n_listen = i + 1;
 		for (j = 0; j < (l->is_unix ? 1 : p->cfg.n_threads); j++) {
-			fd = l->is_unix ? listener_bind_unix(l) :
-			    listener_bind_tcp(l);
+			fd = l->is_unix ? listener_bind_unix(l)
+			                : listener_bind_tcp(l);
 			if (fd < 0) {
-				fprintf(stderr, "airlock-proxy: cannot listen on "
-				    "%s: %s\n", addrs[i], strerror(errno));
+				fprintf(stderr,
+				    "airlock-proxy: cannot listen on "
+				    "%s: %s\n",
+				    addrs[i], strerror(errno));
 				return -1;
 			}
 			l->fds[l->n_fds++] = fd;
@@ -168,15 +173,18 @@ listener_bind_all(struct proxy *p, const char *const *addrs, int n_addrs)
 		if (l->is_unix) {
 			snprintf(l->text, sizeof l->text, "%s", addrs[i]);
 		} else if (l->addr.ss_family == AF_INET) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&l->addr;
+			struct sockaddr_in *sin =
+			    (struct sockaddr_in *)&l->addr;
 
 			inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
 			snprintf(l->text, sizeof l->text, "%s:%u", host,
 			    ntohs(sin->sin_port));
 		} else {
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&l->addr;
+			struct sockaddr_in6 *sin6 =
+			    (struct sockaddr_in6 *)&l->addr;
 
-			inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+			inet_ntop(
+			    AF_INET6, &sin6->sin6_addr, host, sizeof host);
 			snprintf(l->text, sizeof l->text, "[%s]:%u", host,
 			    ntohs(sin6->sin6_port));
 		}
@@ -211,8 +219,8 @@ listener_error_cb(struct evconnlistener *lev, void *arg)
 	fprintf(stderr, "airlock-proxy: accept: %s\n", strerror(errno));
 	evconnlistener_disable(lev);
 	if (!w->is_stopping)
-		event_base_once(w->base, -1, EV_TIMEOUT, listener_resume_cb, w,
-		    &tv);
+		event_base_once(
+		    w->base, -1, EV_TIMEOUT, listener_resume_cb, w, &tv);
 }
 
 static void
@@ -261,8 +269,8 @@ listener_setup_dns(struct worker *w)
 		r = evdns_base_nameserver_ip_add(w->dns, cfg->nameserver);
 	} else {
 		r = evdns_base_resolv_conf_parse(w->dns, DNS_OPTIONS_ALL,
-		    cfg->resolv_conf != NULL ? cfg->resolv_conf :
-		    "/etc/resolv.conf");
+		    cfg->resolv_conf != NULL ? cfg->resolv_conf
+		                             : "/etc/resolv.conf");
 		/* 6: no nameservers listed (evdns then uses 127.0.0.1). */
 		if (r == 6 || (cfg->resolv_conf == NULL && r == 1))
 			r = 0;
@@ -297,10 +305,12 @@ listener_setup_worker(struct proxy *p, struct worker *w)
 	if (w->base == NULL)
 		return -1;
 	if (listener_setup_dns(w) != 0) {
-		fprintf(stderr, "airlock-proxy: cannot set up the resolver "
-		    "(%s)\n", p->cfg.nameserver != NULL ? p->cfg.nameserver :
-		    p->cfg.resolv_conf != NULL ? p->cfg.resolv_conf :
-		    "/etc/resolv.conf");
+		fprintf(stderr,
+		    "airlock-proxy: cannot set up the resolver "
+		    "(%s)\n",
+		    p->cfg.nameserver != NULL        ? p->cfg.nameserver
+		        : p->cfg.resolv_conf != NULL ? p->cfg.resolv_conf
+		                                     : "/etc/resolv.conf");
 		return -1;
 	}
 	w->cache = policy_cache_new(12);
@@ -312,8 +322,8 @@ listener_setup_worker(struct proxy *p, struct worker *w)
 	for (i = 0; i < p->n_listen; i++) {
 		l = &p->listen[i];
 		fd = l->is_unix ? l->fds[0] : l->fds[w->index];
-		w->listeners[i] = evconnlistener_new(w->base,
-		    listener_accept_cb, w, 0, 0, fd);
+		w->listeners[i] = evconnlistener_new(
+		    w->base, listener_accept_cb, w, 0, 0, fd);
 		if (w->listeners[i] == NULL)
 			return -1;
 		evconnlistener_set_error_cb(w->listeners[i], listener_error_cb);
@@ -336,7 +346,7 @@ listener_start_workers(struct proxy *p)
 	}
 	for (i = 0; i < p->n_workers; i++)
 		if (pthread_create(&p->workers[i].thread, NULL,
-		    listener_worker_main, &p->workers[i]) != 0)
+		        listener_worker_main, &p->workers[i]) != 0)
 			return -1;
 	return 0;
 }
@@ -362,6 +372,6 @@ listener_join_workers(struct proxy *p)
 			close(p->listen[i].fds[j]);
 		if (p->listen[i].is_unix)
 			(void)unlink(((struct sockaddr_un *)&p->listen[i].addr)
-			    ->sun_path);
+			                 ->sun_path);
 	}
 }

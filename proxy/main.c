@@ -119,11 +119,11 @@ main_load_policy(const char *file)
 	struct policy *pol;
 
 	memset(&err, 0, sizeof err);
-	pol = file != NULL ? policy_load_file(file, &err) :
-	    policy_load_default(&err);
+	pol = file != NULL ? policy_load_file(file, &err)
+	                   : policy_load_default(&err);
 	if (pol == NULL)
-		fprintf(stderr, "airlock-proxy: %s\n", err.text[0] != '\0' ?
-		    err.text : "cannot load the policy");
+		fprintf(stderr, "airlock-proxy: %s\n",
+		    err.text[0] != '\0' ? err.text : "cannot load the policy");
 	return pol;
 }
 
@@ -137,12 +137,13 @@ main_write_pid(const char *session_dir)
 
 	if (main_path(path, sizeof path, session_dir, "proxy.pid") != 0)
 		return;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
+	fd = open(
+	    path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
 		if (fd >= 0)
 			close(fd);
-		fprintf(stderr, "airlock-proxy: %s: %s\n", path, strerror(errno));
+		fprintf(
+		    stderr, "airlock-proxy: %s: %s\n", path, strerror(errno));
 		return;
 	}
 	fprintf(f, "%ld\n", (long)getpid());
@@ -205,8 +206,10 @@ main_open_session(struct proxy *p, const char *session_dir)
 	}
 	if (session_dir != NULL) {
 		p->session_id = session_id_of(session_dir);
-		if (main_path(path, sizeof path, session_dir, "proxy.sock") == 0)
-			p->ctl = ctl_server_start(path, p->approvals, (uid_t)-1);
+		if (main_path(path, sizeof path, session_dir, "proxy.sock") ==
+		    0)
+			p->ctl =
+			    ctl_server_start(path, p->approvals, (uid_t)-1);
 		if (p->ctl == NULL) {
 			fprintf(stderr, "airlock-proxy: %s: %s\n", path,
 			    strerror(errno));
@@ -214,14 +217,15 @@ main_open_session(struct proxy *p, const char *session_dir)
 		}
 		if (audit_path == NULL) {
 			if (main_path(path, sizeof path, session_dir,
-			    "audit.jsonl") != 0) {
+			        "audit.jsonl") != 0) {
 				perror("airlock-proxy: audit.jsonl");
 				return -1;
 			}
 			audit_path = path;
 		}
 	} else {
-		fprintf(stderr, "airlock-proxy: no --session: no control "
+		fprintf(stderr,
+		    "airlock-proxy: no --session: no control "
 		    "socket, so held requests can only time out (after %u s)\n",
 		    set->hold_timeout_ms / 1000);
 	}
@@ -250,15 +254,16 @@ main_wait_signals(struct proxy *p, const sigset_t *set)
 		if (sig == SIGHUP) {
 			pol = main_load_policy(p->cfg.policy_file);
 			if (pol == NULL) {
-				fprintf(stderr, "airlock-proxy: reload failed; "
+				fprintf(stderr,
+				    "airlock-proxy: reload failed; "
 				    "the previous policy stays\n");
 				continue;
 			}
 			proxy_policy_swap(p, pol);
 			(void)intercept_prepare(p);
 			fprintf(stderr, "airlock-proxy: policy reloaded (%s)\n",
-			    p->cfg.policy_file != NULL ? p->cfg.policy_file :
-			    "built-in default");
+			    p->cfg.policy_file != NULL ? p->cfg.policy_file
+			                               : "built-in default");
 			continue;
 		}
 		if (sig == SIGTERM || sig == SIGINT)
@@ -317,7 +322,8 @@ main(int argc, char **argv)
 			break;
 		case 'l':
 			if (n_listen == PROXY_MAX_LISTEN) {
-				fprintf(stderr, "airlock-proxy: too many "
+				fprintf(stderr,
+				    "airlock-proxy: too many "
 				    "--listen\n");
 				return 2;
 			}
@@ -328,8 +334,9 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			if (main_parse_uint(optarg, 64,
-			    (unsigned *)&p->cfg.n_threads) != 0) {
-				fprintf(stderr, "airlock-proxy: --threads 1..64\n");
+			        (unsigned *)&p->cfg.n_threads) != 0) {
+				fprintf(
+				    stderr, "airlock-proxy: --threads 1..64\n");
 				return 2;
 			}
 			break;
@@ -340,9 +347,10 @@ main(int argc, char **argv)
 			p->cfg.audit_file = optarg;
 			break;
 		case 'm':
-			if (main_parse_uint(optarg, 1000000,
-			    &p->cfg.max_conns) != 0) {
-				fprintf(stderr, "airlock-proxy: bad --max-conns\n");
+			if (main_parse_uint(
+			        optarg, 1000000, &p->cfg.max_conns) != 0) {
+				fprintf(
+				    stderr, "airlock-proxy: bad --max-conns\n");
 				return 2;
 			}
 			break;
@@ -383,9 +391,10 @@ main(int argc, char **argv)
 			main_usage(stderr);
 			return 2;
 		}
-		if (timeout != NULL && (main_parse_ms(optarg, timeout) != 0 ||
-		    *timeout == 0)) {
-			fprintf(stderr, "airlock-proxy: bad time '%s'\n", optarg);
+		if (timeout != NULL &&
+		    (main_parse_ms(optarg, timeout) != 0 || *timeout == 0)) {
+			fprintf(
+			    stderr, "airlock-proxy: bad time '%s'\n", optarg);
 			return 2;
 		}
 	}
@@ -408,8 +417,8 @@ main(int argc, char **argv)
 		return 2;
 	proxy_policy_swap(p, pol);
 	if (session_arg != NULL) {
-		if (session_resolve(session_arg, session_dir,
-		    sizeof session_dir) != 0) {
+		if (session_resolve(
+		        session_arg, session_dir, sizeof session_dir) != 0) {
 			fprintf(stderr, "airlock-proxy: session %s: %s\n",
 			    session_arg, strerror(errno));
 			return 2;
@@ -431,7 +440,8 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	ok = main_open_session(p, session_arg != NULL ? session_dir : NULL) ==
-	    0 && intercept_prepare(p) == 0 && listener_start_workers(p) == 0;
+	        0 &&
+	    intercept_prepare(p) == 0 && listener_start_workers(p) == 0;
 	if (!ok) {
 		if (ready_fd >= 0)
 			(void)!write(ready_fd, "0", 1);

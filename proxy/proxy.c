@@ -56,7 +56,7 @@ proxy_addr_is_any(const struct sockaddr *sa)
 		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
 		    htonl(INADDR_ANY);
 	return memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr, &any6,
-	    sizeof any6) == 0;
+	           sizeof any6) == 0;
 }
 
 /*
@@ -83,7 +83,7 @@ proxy_is_self(const struct proxy *p, const struct sockaddr *sa)
 
 			if (a->sin_port == b->sin_port &&
 			    (a->sin_addr.s_addr == b->sin_addr.s_addr ||
-			    proxy_addr_is_any(l)))
+			        proxy_addr_is_any(l)))
 				return 1;
 		} else if (sa->sa_family == AF_INET6) {
 			const struct sockaddr_in6 *a = (const void *)sa;
@@ -91,7 +91,8 @@ proxy_is_self(const struct proxy *p, const struct sockaddr *sa)
 
 			if (a->sin6_port == b->sin6_port &&
 			    (memcmp(&a->sin6_addr, &b->sin6_addr,
-			    sizeof a->sin6_addr) == 0 || proxy_addr_is_any(l)))
+			         sizeof a->sin6_addr) == 0 ||
+			        proxy_addr_is_any(l)))
 				return 1;
 		}
 	}

@@ -40,19 +40,19 @@ struct proxy_listen {
 	int is_unix;
 	struct sockaddr_storage addr; /* the bound address (real port) */
 	socklen_t addr_len;
-	char text[128];              /* "127.0.0.1:3128" or "unix:/path" */
-	int fds[64];                 /* one per worker (TCP), or one shared */
+	char text[128]; /* "127.0.0.1:3128" or "unix:/path" */
+	int fds[64]; /* one per worker (TCP), or one shared */
 	int n_fds;
 };
 
 struct proxy_config {
-	const char *policy_file;   /* NULL: the built-in default */
-	const char *session_dir;   /* NULL: no control socket, no CA */
+	const char *policy_file; /* NULL: the built-in default */
+	const char *session_dir; /* NULL: no control socket, no CA */
 	const char *audit_file;
-	const char *resolv_conf;   /* evdns configuration, or NULL */
-	const char *nameserver;    /* "ADDR:PORT", overrides resolv_conf */
-	const char *hosts_file;    /* extra hosts(5) file for evdns, or NULL */
-	const char *ca_dir;        /* default SESSION/ca */
+	const char *resolv_conf; /* evdns configuration, or NULL */
+	const char *nameserver; /* "ADDR:PORT", overrides resolv_conf */
+	const char *hosts_file; /* extra hosts(5) file for evdns, or NULL */
+	const char *ca_dir; /* default SESSION/ca */
 	int n_threads;
 	int is_daemon;
 	unsigned max_conns;
@@ -82,7 +82,7 @@ struct worker {
 	unsigned cache_generation;
 	struct evconnlistener *listeners[PROXY_MAX_LISTEN];
 	int n_listeners;
-	struct event *stop_ev;  /* activated by the main thread on SIGTERM */
+	struct event *stop_ev; /* activated by the main thread on SIGTERM */
 	struct event *drain_ev; /* checks whether the last connection left */
 	unsigned n_conns;
 	LIST_HEAD(, conn) conns;
@@ -97,12 +97,12 @@ struct proxy {
 	struct ctl_server *ctl;
 	struct audit_log *audit;
 	const char *session_id;
-	struct ca *ca;               /* NULL: interception unavailable */
+	struct ca *ca; /* NULL: interception unavailable */
 	struct proxy_listen listen[PROXY_MAX_LISTEN];
 	int n_listen;
 	struct worker *workers;
 	int n_workers;
-	atomic_uint n_conns;         /* across all workers, for --max-conns */
+	atomic_uint n_conns; /* across all workers, for --max-conns */
 	atomic_int is_stopping;
 };
 

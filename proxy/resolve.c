@@ -29,9 +29,9 @@ static const char resolve_self_reason[] =
 static void
 resolve_format_addr(const struct sockaddr *sa, char *out, size_t len)
 {
-	const void *a = sa->sa_family == AF_INET ?
-	    (const void *)&((const struct sockaddr_in *)sa)->sin_addr :
-	    (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+	const void *a = sa->sa_family == AF_INET
+	    ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+	    : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
 
 	if (inet_ntop(sa->sa_family, a, out, (socklen_t)len) == NULL)
 		str_copy(out, "?", len);
@@ -66,8 +66,10 @@ resolve_check(struct conn *c)
 		if (v.decision == DECISION_DENY) {
 			c->verdict = v;
 			c->decided_by = AUDIT_DECIDER_POLICY;
-			snprintf(why, sizeof why, "%s resolves to %s, and that "
-			    "address is not allowed.", c->host, addr);
+			snprintf(why, sizeof why,
+			    "%s resolves to %s, and that "
+			    "address is not allowed.",
+			    c->host, addr);
 			conn_deny(c, why);
 			return;
 		}
@@ -107,7 +109,8 @@ resolve_dns_cb(int err, struct evutil_addrinfo *res, void *arg)
 		evutil_freeaddrinfo(res);
 	if (err != 0 || c->n_addrs == 0) {
 		snprintf(why, sizeof why, "airlock: cannot resolve %s: %s\n",
-		    c->host, err != 0 ? evutil_gai_strerror(err) : "no address");
+		    c->host,
+		    err != 0 ? evutil_gai_strerror(err) : "no address");
 		c->verdict.decision = DECISION_ALLOW;
 		conn_reply_error(c, 502, why);
 		return;
@@ -148,8 +151,8 @@ resolve_start(struct conn *c)
 	hints.ai_protocol = IPPROTO_TCP;
 	snprintf(port, sizeof port, "%u", c->port);
 	c->dns_req = c; /* marks "pending" until the callback clears it */
-	req = evdns_getaddrinfo(c->w->dns, c->host, port, &hints,
-	    resolve_dns_cb, c);
+	req = evdns_getaddrinfo(
+	    c->w->dns, c->host, port, &hints, resolve_dns_cb, c);
 	/* The callback may already have run (and freed c) when req is NULL. */
 	if (req != NULL)
 		c->dns_req = req;

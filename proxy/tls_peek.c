@@ -85,7 +85,7 @@ tls_peek_server_name(struct tls_cur *ext, char *sni, size_t sni_size)
 		if (ch >= 'A' && ch <= 'Z')
 			ch = (uint8_t)(ch - 'A' + 'a');
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '_' || ch == '.'))
+		        ch == '-' || ch == '_' || ch == '.'))
 			return TLS_PEEK_BAD;
 		sni[i] = (char)ch;
 	}
@@ -105,10 +105,10 @@ tls_peek_hello(const uint8_t *hello, size_t len, char *sni, size_t sni_size)
 	enum tls_peek_result r = TLS_PEEK_NO_SNI;
 	int seen_sni = 0;
 
-	if (tls_cur_skip(&c, 2 + 32) != 0 ||               /* version, random */
+	if (tls_cur_skip(&c, 2 + 32) != 0 || /* version, random */
 	    tls_cur_u8(&c, &n) != 0 || n > 32 || tls_cur_skip(&c, n) != 0 ||
 	    tls_cur_u16(&c, &n) != 0 || n < 2 || n % 2 != 0 ||
-	    tls_cur_skip(&c, n) != 0 ||                    /* cipher suites */
+	    tls_cur_skip(&c, n) != 0 || /* cipher suites */
 	    tls_cur_u8(&c, &n) != 0 || n < 1 || tls_cur_skip(&c, n) != 0)
 		return TLS_PEEK_BAD;
 	if (c.left == 0)
@@ -149,8 +149,9 @@ tls_peek_sni(const uint8_t *buf, size_t len, char *sni, size_t sni_size)
 	/* Reassemble the handshake message from consecutive records. */
 	for (;;) {
 		if (len - off < 5)
-			return (len - off >= 2 && buf[off + 1] != 3) ?
-			    TLS_PEEK_NOT_TLS : TLS_PEEK_MORE;
+			return (len - off >= 2 && buf[off + 1] != 3)
+			    ? TLS_PEEK_NOT_TLS
+			    : TLS_PEEK_MORE;
 		if (buf[off] != TLS_RECORD_HANDSHAKE || buf[off + 1] != 3)
 			return first ? TLS_PEEK_NOT_TLS : TLS_PEEK_BAD;
 		rec_len = (size_t)buf[off + 3] << 8 | buf[off + 4];

@@ -23,19 +23,19 @@
 struct tunnel_dir {
 	struct tunnel *t;
 	int from, to;
-	int pipe[2];       /* -1 until the first splice */
-	size_t in_pipe;    /* bytes read into the pipe, not yet written */
+	int pipe[2]; /* -1 until the first splice */
+	size_t in_pipe; /* bytes read into the pipe, not yet written */
 	struct evbuffer *pending; /* bytes to write before anything else */
-	struct event *rd;  /* from is readable */
-	struct event *wr;  /* to is writable */
+	struct event *rd; /* from is readable */
+	struct event *wr; /* to is writable */
 	int is_eof;
 	int is_done;
-	int uses_copy;     /* splice refused: use pending as a buffer */
+	int uses_copy; /* splice refused: use pending as a buffer */
 	uint64_t bytes;
 };
 
 struct tunnel {
-	struct tunnel_dir up;   /* client -> upstream */
+	struct tunnel_dir up; /* client -> upstream */
 	struct tunnel_dir down; /* upstream -> client */
 	struct event *idle;
 	unsigned idle_ms;
@@ -241,8 +241,8 @@ tunnel_dir_free(struct tunnel_dir *d)
 
 struct tunnel *
 tunnel_start(struct event_base *base, int cfd, int ufd,
-    struct evbuffer *to_client, struct evbuffer *to_upstream,
-    unsigned idle_ms, tunnel_done_fn done, void *arg)
+    struct evbuffer *to_client, struct evbuffer *to_upstream, unsigned idle_ms,
+    tunnel_done_fn done, void *arg)
 {
 	struct tunnel *t = calloc(1, sizeof *t);
 	struct timeval tv;

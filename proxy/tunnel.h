@@ -20,8 +20,8 @@ struct tunnel;
 
 /* Called once, when the tunnel ended, with the bytes written each way.
  * The callback may (and should) call tunnel_free(). */
-typedef void (*tunnel_done_fn)(void *arg, uint64_t to_upstream,
-    uint64_t to_client);
+typedef void (*tunnel_done_fn)(
+    void *arg, uint64_t to_upstream, uint64_t to_client);
 
 /*
  * Start relaying between cfd (client) and ufd (upstream).  to_client and
@@ -30,8 +30,8 @@ typedef void (*tunnel_done_fn)(void *arg, uint64_t to_upstream,
  * timeout.  Returns NULL on failure (errno set).
  */
 struct tunnel *tunnel_start(struct event_base *base, int cfd, int ufd,
-    struct evbuffer *to_client, struct evbuffer *to_upstream,
-    unsigned idle_ms, tunnel_done_fn done, void *arg);
+    struct evbuffer *to_client, struct evbuffer *to_upstream, unsigned idle_ms,
+    tunnel_done_fn done, void *arg);
 
 void tunnel_free(struct tunnel *t);
 

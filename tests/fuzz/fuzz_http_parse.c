@@ -56,8 +56,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((size_t)r > size)
 			abort();
 		(void)http_request_body(&req, &body, &len);
-		(void)http_keeps_alive(req.version_minor, req.headers,
-		    req.n_headers);
+		(void)http_keeps_alive(
+		    req.version_minor, req.headers, req.n_headers);
 		for (i = 0; i < req.n_headers; i++)
 			(void)http_header_is_hop(req.headers, req.n_headers, i);
 		(void)http_parse_url(req.target, req.target_len, &u);

@@ -22,7 +22,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t half = size / 2;
 
 	r = tls_peek_sni(data, size, sni, sizeof sni);
-	if (r == TLS_PEEK_SNI && (strlen(sni) == 0 || strlen(sni) >= sizeof sni))
+	if (r == TLS_PEEK_SNI &&
+	    (strlen(sni) == 0 || strlen(sni) >= sizeof sni))
 		abort();
 	r2 = tls_peek_sni(data, half, sni2, sizeof sni2);
 	if (r2 == TLS_PEEK_SNI && r == TLS_PEEK_SNI && strcmp(sni, sni2) != 0)

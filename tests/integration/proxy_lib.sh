@@ -47,11 +47,16 @@ start_proxy() {
 	PROXY=http://127.0.0.1:$PROXY_PORT
 }
 
-# stop_proxy: SIGTERM and wait (bounded).
+# stop_proxy: SIGTERM and wait (bounded); the proxy must exit 0 (a
+# sanitizer report at shutdown fails the test).
 stop_proxy() {
+	local rc=0
 	kill -TERM "$PROXY_PID" 2>/dev/null || true
-	wait_for 15 bash -c "! kill -0 $PROXY_PID" || kill -KILL "$PROXY_PID"
-	wait "$PROXY_PID" 2>/dev/null || true
+	wait_for 15 bash -c "! kill -0 $PROXY_PID 2>/dev/null" || kill -KILL "$PROXY_PID"
+	wait "$PROXY_PID" 2>/dev/null || rc=$?
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 127 ]; then
+		fail "airlock-proxy exited $rc: $(tail -n 20 "$T/proxy.err")"
+	fi
 }
 
 # A hosts(5) file for the proxy's resolver (--hosts): the test names all

@@ -29,7 +29,7 @@ static void
 test_request_simple(void **state)
 {
 	const char *s = "GET http://example.com/a?b HTTP/1.1\r\n"
-	    "Host: example.com\r\nAccept:  */* \r\n\r\nBODY";
+	                "Host: example.com\r\nAccept:  */* \r\n\r\nBODY";
 	ssize_t r = parse(s);
 
 	assert_int_equal(r, (ssize_t)(strlen(s) - 4));
@@ -40,8 +40,8 @@ test_request_simple(void **state)
 	assert_int_equal(req.n_headers, 2);
 	assert_int_equal(req.headers[1].value_len, 3); /* trimmed */
 	assert_memory_equal(req.headers[1].value, "*/*", 3);
-	assert_int_equal(http_header_find(req.headers, req.n_headers, 0,
-	    "ACCEPT"), 1);
+	assert_int_equal(
+	    http_header_find(req.headers, req.n_headers, 0, "ACCEPT"), 1);
 }
 
 static void
@@ -52,8 +52,8 @@ test_request_incomplete(void **state)
 
 	/* Every strict prefix needs more bytes, never errs. */
 	for (i = 0; i < strlen(s); i++)
-		assert_int_equal(http_parse_request(s, i, &req),
-		    HTTP_PARSE_INCOMPLETE);
+		assert_int_equal(
+		    http_parse_request(s, i, &req), HTTP_PARSE_INCOMPLETE);
 	assert_int_equal(parse(s), (ssize_t)strlen(s));
 	/* Bare LF line ends are accepted. */
 	assert_int_equal(parse("GET http://a/ HTTP/1.0\nHost: a\n\n"), 32);
@@ -66,14 +66,14 @@ static void
 test_request_malformed(void **state)
 {
 	static const char *const bad[] = {
-		"GET  http://a/ HTTP/1.1\r\n\r\n",        /* two spaces */
-		"GET http://a/ HTTP/2.0\r\n\r\n",         /* version */
+		"GET  http://a/ HTTP/1.1\r\n\r\n", /* two spaces */
+		"GET http://a/ HTTP/2.0\r\n\r\n", /* version */
 		"GET http://a/ HTTP/1.1 x\r\n\r\n",
-		"G(T http://a/ HTTP/1.1\r\n\r\n",         /* method token */
+		"G(T http://a/ HTTP/1.1\r\n\r\n", /* method token */
 		"GET http://a/ HTTP/1.1\r\nHost : a\r\n\r\n", /* space before colon */
 		"GET http://a/ HTTP/1.1\r\nHost: a\r\n b\r\n\r\n", /* obs-fold */
-		"GET http://a/ HTTP/1.1\r\nHost: a\rb\r\n\r\n",   /* bare CR */
-		"GET http://a/ HTTP/1.1\r\n: a\r\n\r\n",  /* empty name */
+		"GET http://a/ HTTP/1.1\r\nHost: a\rb\r\n\r\n", /* bare CR */
+		"GET http://a/ HTTP/1.1\r\n: a\r\n\r\n", /* empty name */
 		"GET http://a/ HTTP/1.1\r\nX: a\x01\r\n\r\n", /* control byte */
 		"GET http://a/\x7f HTTP/1.1\r\n\r\n",
 		" GET http://a/ HTTP/1.1\r\n\r\n",
@@ -85,8 +85,10 @@ test_request_malformed(void **state)
 	for (i = 0; bad[i] != NULL; i++)
 		assert_int_equal(parse(bad[i]), HTTP_PARSE_BAD);
 	/* A NUL inside the head. */
-	assert_int_equal(http_parse_request("GET http://a/ HTTP/1.1\r\nX: \0\r\n\r\n",
-	    31, &req), HTTP_PARSE_BAD);
+	assert_int_equal(
+	    http_parse_request(
+	        "GET http://a/ HTTP/1.1\r\nX: \0\r\n\r\n", 31, &req),
+	    HTTP_PARSE_BAD);
 }
 
 static void
@@ -100,7 +102,8 @@ test_request_too_large(void **state)
 	n = (size_t)snprintf(s, len, "GET http://a/ HTTP/1.1\r\nX: ");
 	for (i = n; i < len; i++)
 		s[i] = 'a';
-	assert_int_equal(http_parse_request(s, len, &req), HTTP_PARSE_TOO_LARGE);
+	assert_int_equal(
+	    http_parse_request(s, len, &req), HTTP_PARSE_TOO_LARGE);
 	/* Too many headers. */
 	n = (size_t)snprintf(s, len, "GET http://a/ HTTP/1.1\r\n");
 	for (i = 0; i < HTTP_MAX_HEADERS + 1; i++)
@@ -116,11 +119,13 @@ test_framing(void **state)
 	enum http_body b;
 	uint64_t len;
 
-	assert_true(parse("POST http://a/ HTTP/1.1\r\nContent-Length: 12\r\n\r\n") > 0);
+	assert_true(
+	    parse("POST http://a/ HTTP/1.1\r\nContent-Length: 12\r\n\r\n") > 0);
 	assert_int_equal(http_request_body(&req, &b, &len), 0);
 	assert_int_equal(b, HTTP_BODY_LENGTH);
 	assert_int_equal(len, 12);
-	assert_true(parse("POST http://a/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n") > 0);
+	assert_true(parse("POST http://a/ HTTP/1.1\r\nTransfer-Encoding: "
+	                  "chunked\r\n\r\n") > 0);
 	assert_int_equal(http_request_body(&req, &b, &len), 0);
 	assert_int_equal(b, HTTP_BODY_CHUNKED);
 	assert_true(parse("GET http://a/ HTTP/1.1\r\n\r\n") > 0);
@@ -128,46 +133,56 @@ test_framing(void **state)
 	assert_int_equal(b, HTTP_BODY_NONE);
 	/* Smuggling shapes are refused. */
 	assert_true(parse("POST http://a/ HTTP/1.1\r\nContent-Length: 3\r\n"
-	    "Transfer-Encoding: chunked\r\n\r\n") > 0);
+	                  "Transfer-Encoding: chunked\r\n\r\n") > 0);
 	assert_int_equal(http_request_body(&req, &b, &len), -1);
 	assert_true(parse("POST http://a/ HTTP/1.1\r\nContent-Length: 3\r\n"
-	    "Content-Length: 4\r\n\r\n") > 0);
+	                  "Content-Length: 4\r\n\r\n") > 0);
 	assert_int_equal(http_request_body(&req, &b, &len), -1);
-	assert_true(parse("POST http://a/ HTTP/1.1\r\nContent-Length: +3\r\n\r\n") > 0);
+	assert_true(
+	    parse("POST http://a/ HTTP/1.1\r\nContent-Length: +3\r\n\r\n") > 0);
 	assert_int_equal(http_request_body(&req, &b, &len), -1);
-	assert_true(parse("POST http://a/ HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n") > 0);
+	assert_true(
+	    parse(
+	        "POST http://a/ HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n") >
+	    0);
 	assert_int_equal(http_request_body(&req, &b, &len), -1);
 
 	/* Responses. */
-	assert_true(http_parse_response("HTTP/1.1 200 OK\r\n\r\n", 19, &resp) > 0);
+	assert_true(
+	    http_parse_response("HTTP/1.1 200 OK\r\n\r\n", 19, &resp) > 0);
 	assert_int_equal(resp.status, 200);
 	assert_int_equal(http_response_body(&resp, 0, &b, &len), 0);
 	assert_int_equal(b, HTTP_BODY_CLOSE);
 	assert_int_equal(http_response_body(&resp, 1, &b, &len), 0);
 	assert_int_equal(b, HTTP_BODY_NONE);
 	assert_true(http_parse_response("HTTP/1.1 304 Not Modified\r\n"
-	    "Content-Length: 5\r\n\r\n", 48, &resp) > 0);
+	                                "Content-Length: 5\r\n\r\n",
+	                48, &resp) > 0);
 	assert_int_equal(http_response_body(&resp, 0, &b, &len), 0);
 	assert_int_equal(b, HTTP_BODY_NONE);
 	assert_true(http_parse_response("HTTP/1.0 200\r\n\r\n", 16, &resp) > 0);
 	assert_int_equal(resp.version_minor, 0);
-	assert_int_equal(http_parse_response("HTTP/1.1 2000 OK\r\n\r\n", 20, &resp),
+	assert_int_equal(
+	    http_parse_response("HTTP/1.1 2000 OK\r\n\r\n", 20, &resp),
 	    HTTP_PARSE_BAD);
 }
 
 static void
 test_hop_by_hop(void **state)
 {
-	assert_true(parse("GET http://a/ HTTP/1.1\r\nConnection: close, X-Secret\r\n"
-	    "X-Secret: 1\r\nKeep-Alive: 5\r\nAccept: a\r\n"
-	    "Proxy-Authorization: Basic eA==\r\n\r\n") > 0);
+	assert_true(
+	    parse("GET http://a/ HTTP/1.1\r\nConnection: close, X-Secret\r\n"
+	          "X-Secret: 1\r\nKeep-Alive: 5\r\nAccept: a\r\n"
+	          "Proxy-Authorization: Basic eA==\r\n\r\n") > 0);
 	assert_true(http_header_is_hop(req.headers, req.n_headers, 0));
 	assert_true(http_header_is_hop(req.headers, req.n_headers, 1));
 	assert_true(http_header_is_hop(req.headers, req.n_headers, 2));
 	assert_false(http_header_is_hop(req.headers, req.n_headers, 3));
 	assert_true(http_header_is_hop(req.headers, req.n_headers, 4));
 	assert_false(http_keeps_alive(1, req.headers, req.n_headers));
-	assert_true(parse("GET http://a/ HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n") > 0);
+	assert_true(
+	    parse("GET http://a/ HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n") >
+	    0);
 	assert_true(http_keeps_alive(0, req.headers, req.n_headers));
 	assert_true(parse("GET http://a/ HTTP/1.0\r\n\r\n") > 0);
 	assert_false(http_keeps_alive(0, req.headers, req.n_headers));
@@ -176,7 +191,8 @@ test_hop_by_hop(void **state)
 static void
 test_chunked(void **state)
 {
-	const char *body = "4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+	const char *body =
+	    "4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\nTrailer: x\r\n\r\nNEXT";
 	size_t len = strlen(body) - 4, i;
 	struct http_chunked c;
 	ssize_t r;
@@ -199,8 +215,8 @@ test_chunked(void **state)
 	http_chunked_init(&c);
 	assert_int_equal(http_chunked_feed(&c, "1\r\nab\r\n", 7, &done), -1);
 	http_chunked_init(&c);
-	assert_int_equal(http_chunked_feed(&c, "ffffffffffffffffff\r\n", 20,
-	    &done), -1);
+	assert_int_equal(
+	    http_chunked_feed(&c, "ffffffffffffffffff\r\n", 20, &done), -1);
 }
 
 static void
@@ -208,7 +224,8 @@ test_url(void **state)
 {
 	struct http_url u;
 
-	assert_int_equal(http_parse_url("http://Example.COM:8080/a/b?c=d", 31, &u), 0);
+	assert_int_equal(
+	    http_parse_url("http://Example.COM:8080/a/b?c=d", 31, &u), 0);
 	assert_int_equal(u.host_len, 11);
 	assert_int_equal(u.port, 8080);
 	assert_int_equal(u.path_len, 8);

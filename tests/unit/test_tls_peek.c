@@ -53,8 +53,8 @@ test_sni(void **state)
 	assert_string_equal(sni, "example.com");
 	/* Every prefix asks for more. */
 	for (i = 0; i < n; i++)
-		assert_int_equal(tls_peek_sni(hello, i, sni, sizeof sni),
-		    TLS_PEEK_MORE);
+		assert_int_equal(
+		    tls_peek_sni(hello, i, sni, sizeof sni), TLS_PEEK_MORE);
 }
 
 static void
@@ -64,8 +64,8 @@ test_no_sni(void **state)
 	char sni[TLS_PEEK_MAX_SNI];
 	size_t n = make_hello(NULL, hello, sizeof hello);
 
-	assert_int_equal(tls_peek_sni(hello, n, sni, sizeof sni),
-	    TLS_PEEK_NO_SNI);
+	assert_int_equal(
+	    tls_peek_sni(hello, n, sni, sizeof sni), TLS_PEEK_NO_SNI);
 }
 
 /* Split the handshake message over two records: the peek reassembles. */
@@ -89,8 +89,8 @@ test_two_records(void **state)
 	m += 5 + body - first;
 	assert_int_equal(tls_peek_sni(split, m, sni, sizeof sni), TLS_PEEK_SNI);
 	assert_string_equal(sni, "split.example");
-	assert_int_equal(tls_peek_sni(split, 5 + first + 3, sni, sizeof sni),
-	    TLS_PEEK_MORE);
+	assert_int_equal(
+	    tls_peek_sni(split, 5 + first + 3, sni, sizeof sni), TLS_PEEK_MORE);
 }
 
 static void
@@ -100,10 +100,12 @@ test_not_tls(void **state)
 	const char *ssh = "SSH-2.0-OpenSSH_9.2\r\n";
 	const uint8_t alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 };
 
-	assert_int_equal(tls_peek_sni((const uint8_t *)ssh, strlen(ssh), sni,
-	    sizeof sni), TLS_PEEK_NOT_TLS);
+	assert_int_equal(
+	    tls_peek_sni((const uint8_t *)ssh, strlen(ssh), sni, sizeof sni),
+	    TLS_PEEK_NOT_TLS);
 	assert_int_equal(tls_peek_sni((const uint8_t *)"GET / HTTP/1.1", 14,
-	    sni, sizeof sni), TLS_PEEK_NOT_TLS);
+	                     sni, sizeof sni),
+	    TLS_PEEK_NOT_TLS);
 	assert_int_equal(tls_peek_sni(alert, sizeof alert, sni, sizeof sni),
 	    TLS_PEEK_NOT_TLS);
 	assert_int_equal(tls_peek_sni(NULL, 0, sni, sizeof sni), TLS_PEEK_MORE);
