@@ -299,6 +299,19 @@ out:
 	return n;
 }
 
+int
+node_child_ino(struct node *parent, const char *name, uint64_t *ino)
+{
+	struct node *n;
+
+	pthread_rwlock_rdlock(&node_lock);
+	n = node_name_find(parent, name);
+	if (n != NULL)
+		*ino = n->ino;
+	pthread_rwlock_unlock(&node_lock);
+	return n != NULL;
+}
+
 void
 node_forget(struct node *n, uint64_t nlookup)
 {

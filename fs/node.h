@@ -78,6 +78,10 @@ uint64_t node_id(const struct node *n);
 struct node *node_ref(struct node *parent, const char *name, dev_t dev,
     ino_t ino, uint64_t report_ino, const struct node_state *st);
 
+/* The st_ino of the node at parent/name when one is known (so that a
+ * listing's d_ino agrees with stat); returns 1, or 0 when none is. */
+int node_child_ino(struct node *parent, const char *name, uint64_t *ino);
+
 /* Drop nlookup kernel references; frees the node when nothing holds it. */
 void node_forget(struct node *n, uint64_t nlookup);
 

@@ -208,6 +208,7 @@ ops_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fuse_entry_param e;
 	struct ops_dirent *de;
 	struct stat st;
+	uint64_t d_ino;
 	char *buf;
 	size_t pos = 0, len;
 	int ret = 0;
@@ -236,8 +237,11 @@ ops_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				break;
 			}
 		} else {
+			d_ino = de->ino;
+			if (!ops_is_dot(de->name))
+				(void)node_child_ino(d->node, de->name, &d_ino);
 			memset(&st, 0, sizeof st);
-			st.st_ino = de->ino;
+			st.st_ino = d_ino;
 			st.st_mode = (mode_t)de->type << 12;
 			len = fuse_add_direntry(req, buf + pos, size - pos,
 			    de->name, &st, off + 1);

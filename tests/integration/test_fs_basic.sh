@@ -61,6 +61,13 @@ check_eq "st_ino unchanged by copy-up" "$ino1" "$ino2"
 check "content appended" grep -q '// more' "$M/src/main.c"
 check "staged in upper/" grep -q '// more' "$S/upper/src/main.c"
 check_contains "manifest: mod with a base hash" "mod " "$(grep ' src/main.c$' "$S/manifest")"
+python3 - "$M/src" <<'EOF' && pass "listings' d_ino agree with stat" || fail "d_ino differs from st_ino"
+import os, sys
+for _ in range(2):
+    for e in os.scandir(sys.argv[1]):
+        if e.inode() != os.lstat(e.path).st_ino:
+            sys.exit(1)
+EOF
 
 echo "# O_APPEND, O_EXCL, truncate, fallocate, fsync"
 printf 'a' >"$M/app.txt"
