@@ -12,6 +12,10 @@
 /* One line per subcommand, in the order `airlock --help` lists them. */
 static const struct cmd_entry cmd_table[] = {
 	/* AIRLOCK-COMMANDS (each room adds its own line) */
+	{ "run", cmd_run, "run an agent command in a new session" },
+	{ "sessions", cmd_sessions, "list the sessions and their state" },
+	{ "end", cmd_end, "unmount a session and stop its daemons" },
+	{ "resume", cmd_resume, "mount an ended session again" },
 	{ "policy", cmd_policy, "check, evaluate and show a policy" },
 	{ "pending", cmd_pending, "list held actions waiting for a decision" },
 	{ "approve", cmd_approve, "approve a held action" },

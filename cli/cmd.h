@@ -26,6 +26,10 @@ int cmd_deny(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_commit(int argc, char **argv);
 int cmd_discard(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_sessions(int argc, char **argv);
+int cmd_end(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
 
 /* Nonzero when argv holds -h or --help before any "--". */
 int cmd_wants_help(int argc, char **argv);

@@ -7,9 +7,11 @@ CLI_AUDIT_SRC = cli/cmd_audit.c
 CLI_APPROVAL_SRC = cli/cmd_approve.c
 CLI_REVIEW_SRC = cli/review.c cli/review.h cli/cmd_diff.c cli/cmd_commit.c \
 	cli/cmd_discard.c
+CLI_SESSION_SRC = cli/cmd_run.c cli/cmd_sessions.c cli/session_dir.c \
+	cli/session_dir.h cli/room.c cli/room.h
 
 cli_airlock_SOURCES = $(CLI_MAIN_SRC) $(CLI_POLICY_SRC) $(CLI_AUDIT_SRC) \
-	$(CLI_APPROVAL_SRC) $(CLI_REVIEW_SRC)
+	$(CLI_APPROVAL_SRC) $(CLI_REVIEW_SRC) $(CLI_SESSION_SRC)
 cli_airlock_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli
 cli_airlock_LDADD = $(CLI_EXTRA_LIBS) $(AIRLOCK_LIBS)
 # fs/local.mk sets CLI_EXTRA_LIBS to its staging library (diff, commit).

@@ -1,0 +1,540 @@
+/*
+ * airlock run: a session around one agent command.
+ *
+ * The order matters: the view is mounted before the room is made (the
+ * room binds it over the project), the proxy serves before the agent
+ * runs (room_release), and the daemons stop after the agent exits so
+ * that `airlock commit` can run right away (commit refuses a mounted
+ * session).  The staged work stays in the session.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "policy.h"
+#include "room.h"
+#include "session.h"
+#include "session_dir.h"
+#include "util.h"
+
+extern char **environ;
+
+/* airlock run's own failures; CMD's statuses pass through otherwise */
+#define RUN_EXIT_FAIL 125
+
+static volatile sig_atomic_t run_child;
+
+static void
+run_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: airlock run [--project DIR] [--policy FILE] "
+	    "[--session-name NAME]\n"
+	    "                   [--user USER] [--no-isolate] -- CMD "
+	    "[ARG...]\n\n"
+	    "Create a session, mount a copy-on-write view of the project "
+	    "(airlock-fs),\nstart its egress proxy (airlock-proxy) and run CMD "
+	    "in it.  Writes are\nstaged in the session; review them with "
+	    "`airlock diff` and apply them\nwith `airlock commit`.\n\n"
+	    "  --project DIR       the project (default: the current "
+	    "directory)\n"
+	    "  --policy FILE       the policy (default: the built-in one)\n"
+	    "  --session-name NAME the session id ([A-Za-z0-9._-], no leading "
+	    "dot;\n"
+	    "                      default: YYYYMMDD-HHMMSS-XXXX)\n"
+	    "  --user USER         run CMD as USER (name or uid)\n"
+	    "  --no-isolate        no namespaces: CMD runs in the view with "
+	    "the "
+	    "proxy\n"
+	    "                      variables set, and can reach the network "
+	    "directly\n\n"
+	    "Isolated (the default; needs root): CMD runs in its own mount and "
+	    "network\nnamespaces.  The project's own path shows the view, the "
+	    "state directory\nis empty, and the only endpoint is the proxy at "
+	    "http://127.0.0.1:%d\n(HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and "
+	    "their "
+	    "lower-case forms point\nthere; NO_PROXY is empty).  There is no "
+	    "DNS inside.\n\n"
+	    "When CMD exits, the daemons stop (the session is `ended`; "
+	    "`airlock resume`\nmounts it again) and a summary names the next "
+	    "commands.\n\n"
+	    "Exit status: CMD's (128+N when killed by signal N); 125 when "
+	    "airlock run\nitself fails (usage, mount, proxy, namespaces); 126 "
+	    "when CMD cannot be\nexecuted; 127 when CMD is not found.\n",
+	    ROOM_PROXY_PORT);
+}
+
+/* HTTP_PROXY & co: everything through the proxy, nothing exempted. */
+static char **
+run_build_env(
+    const struct session_info *si, const char *url, const struct passwd *pw)
+{
+	static const char *const drop[] = { "HTTP_PROXY=", "HTTPS_PROXY=",
+		"http_proxy=", "https_proxy=", "ALL_PROXY=", "all_proxy=",
+		"NO_PROXY=", "no_proxy=", "AIRLOCK_SESSION=", NULL };
+	char **env;
+	size_t n = 0, i, j;
+	int keep;
+
+	for (i = 0; environ[i] != NULL; i++)
+		n++;
+	env = xcalloc(n + 16, sizeof *env);
+	n = 0;
+	for (i = 0; environ[i] != NULL; i++) {
+		keep = 1;
+		for (j = 0; drop[j] != NULL; j++)
+			if (strncmp(environ[i], drop[j], strlen(drop[j])) == 0)
+				keep = 0;
+		if (pw != NULL &&
+		    (strncmp(environ[i], "HOME=", 5) == 0 ||
+		        strncmp(environ[i], "USER=", 5) == 0 ||
+		        strncmp(environ[i], "LOGNAME=", 8) == 0))
+			keep = 0;
+		if (keep)
+			env[n++] = xstrdup(environ[i]);
+	}
+	xasprintf(&env[n++], "HTTP_PROXY=%s", url);
+	xasprintf(&env[n++], "HTTPS_PROXY=%s", url);
+	xasprintf(&env[n++], "http_proxy=%s", url);
+	xasprintf(&env[n++], "https_proxy=%s", url);
+	xasprintf(&env[n++], "ALL_PROXY=%s", url);
+	xasprintf(&env[n++], "all_proxy=%s", url);
+	env[n++] = xstrdup("NO_PROXY=");
+	env[n++] = xstrdup("no_proxy=");
+	xasprintf(&env[n++], "AIRLOCK_SESSION=%s", si->id);
+	if (pw != NULL) {
+		xasprintf(&env[n++], "HOME=%s", pw->pw_dir);
+		xasprintf(&env[n++], "USER=%s", pw->pw_name);
+		xasprintf(&env[n++], "LOGNAME=%s", pw->pw_name);
+	}
+	env[n] = NULL;
+	return env;
+}
+
+static void
+run_env_free(char **env)
+{
+	size_t i;
+
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+}
+
+/* The agent gets the terminal's signals itself; we only pass on what
+ * is sent to us alone (kill airlock-run-pid). */
+static void
+run_forward(int sig)
+{
+	if (run_child > 0)
+		(void)kill(run_child, sig);
+}
+
+static void
+run_signals(int on)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on ? run_forward : SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static int
+run_wait(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return RUN_EXIT_FAIL;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+/* Held, approved, denied and timed-out actions from the audit log. */
+static void
+run_count_audit(const char *dir, long *held, long *approved, long *denied,
+    long *timeout, long *refused)
+{
+	char path[PATH_MAX + 32], *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	*held = *approved = *denied = *timeout = *refused = 0;
+	snprintf(path, sizeof path, "%s/audit.jsonl", dir);
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		if (strstr(line, "\"decision\":\"deny\"") != NULL)
+			(*refused)++;
+		if (strstr(line, "\"decision\":\"hold\"") == NULL)
+			continue;
+		if (strstr(line, "\"outcome\":\"approved\"") != NULL)
+			(*approved)++;
+		else if (strstr(line, "\"outcome\":\"denied\"") != NULL)
+			(*denied)++;
+		else if (strstr(line, "\"outcome\":\"timeout\"") != NULL)
+			(*timeout)++;
+		else
+			continue;
+		(*held)++;
+	}
+	free(line);
+	fclose(f);
+}
+
+static void
+run_summary(const struct session_info *si, const char *cmd, int status)
+{
+	long staged, held, approved, denied, timeout, refused;
+
+	staged = session_staged_count(si->dir);
+	run_count_audit(si->dir, &held, &approved, &denied, &timeout, &refused);
+	fprintf(stderr,
+	    "\nairlock %s: session %s ended (command exit status "
+	    "%d)\n",
+	    cmd, si->id, status);
+	if (staged < 0)
+		fprintf(stderr,
+		    "  files staged:   unknown (cannot read the "
+		    "stage: %s)\n",
+		    strerror(errno));
+	else
+		fprintf(stderr, "  files staged:   %ld\n", staged);
+	fprintf(stderr,
+	    "  actions held:   %ld (approved %ld, denied %ld, "
+	    "timed out %ld)\n",
+	    held, approved, denied, timeout);
+	fprintf(stderr, "  actions denied: %ld by the policy\n", refused);
+	fprintf(stderr,
+	    "next:\n"
+	    "  airlock diff --session %s      review the staged changes\n"
+	    "  airlock commit --session %s    apply them to %s\n"
+	    "  airlock discard --session %s   drop them\n"
+	    "  airlock audit %s/audit.jsonl   every decision\n",
+	    si->id, si->id, si->project, si->id, si->dir);
+}
+
+static int
+run_user(const char *cmd, const char *user, struct passwd *out, char *buf,
+    size_t len)
+{
+	struct passwd *pw = NULL;
+	char *end;
+	unsigned long uid;
+
+	if (getpwnam_r(user, out, buf, len, &pw) == 0 && pw != NULL)
+		return 0;
+	uid = strtoul(user, &end, 10);
+	if (*user != '\0' && *end == '\0' &&
+	    getpwuid_r((uid_t)uid, out, buf, len, &pw) == 0 && pw != NULL)
+		return 0;
+	fprintf(stderr, "airlock %s: --user %s: no such user\n", cmd, user);
+	return -1;
+}
+
+int
+run_in_session(struct session_info *si, const struct run_opts *ro)
+{
+	struct passwd pwd, *pw = NULL;
+	struct room_cfg cfg;
+	char pwbuf[4096], state[PATH_MAX], url[96], spec[32];
+	char **env = NULL;
+	int lfd = -1, go = -1, status = RUN_EXIT_FAIL, started = 0;
+	pid_t pid = -1;
+
+	if (ro->user != NULL) {
+		if (run_user(ro->cmd, ro->user, &pwd, pwbuf, sizeof pwbuf) != 0)
+			goto out;
+		pw = &pwd;
+	}
+	if (session_state_dir(state, sizeof state) != 0) {
+		fprintf(stderr, "airlock %s: state directory: %s\n", ro->cmd,
+		    strerror(errno));
+		goto out;
+	}
+	memset(&cfg, 0, sizeof cfg);
+	cfg.isolate = ro->isolate;
+	cfg.cmd_name = ro->cmd;
+	cfg.project = si->project;
+	cfg.view = si->mountpoint;
+	cfg.state_dir = state;
+	cfg.argv = ro->argv;
+	if (pw != NULL) {
+		cfg.has_user = 1;
+		cfg.uid = pw->pw_uid;
+		cfg.gid = pw->pw_gid;
+		cfg.user = pw->pw_name;
+		cfg.home = pw->pw_dir;
+	}
+	si->isolated = ro->isolate;
+
+	if (ro->isolate) {
+		snprintf(
+		    url, sizeof url, "http://127.0.0.1:%d", ROOM_PROXY_PORT);
+		env = run_build_env(si, url, pw);
+		cfg.envp = env;
+		if ((pid = room_start(&cfg, &lfd, &go)) < 0)
+			goto out;
+		if (lfd < 0)
+			goto out; /* the child said why */
+		snprintf(spec, sizeof spec, "fd:%d", lfd);
+		if (session_start_proxy(si, ro->cmd, spec) != 0)
+			goto out;
+		close(lfd);
+		lfd = -1;
+		snprintf(si->proxy_listen, sizeof si->proxy_listen,
+		    "127.0.0.1:%d (in the room)", ROOM_PROXY_PORT);
+	} else {
+		fprintf(stderr,
+		    "airlock %s: --no-isolate: the agent can reach "
+		    "the network directly; only the proxy variables point it "
+		    "at airlock-proxy\n",
+		    ro->cmd);
+		if (session_start_proxy(si, ro->cmd, "127.0.0.1:0") != 0)
+			goto out;
+		if (strncmp(si->proxy_listen, "127.0.0.1:", 10) != 0) {
+			fprintf(stderr,
+			    "airlock %s: airlock-proxy reported no "
+			    "listening address\n",
+			    ro->cmd);
+			goto out;
+		}
+		snprintf(url, sizeof url, "http://%s", si->proxy_listen);
+		env = run_build_env(si, url, pw);
+		cfg.envp = env;
+		if ((pid = room_start(&cfg, &lfd, &go)) < 0)
+			goto out;
+	}
+	si->agent_pid = pid;
+	str_copy(si->state, "running", sizeof si->state);
+	if (session_info_write(si) != 0) {
+		fprintf(stderr, "airlock %s: %s/session.json: %s\n", ro->cmd,
+		    si->dir, strerror(errno));
+		goto out;
+	}
+	fprintf(stderr, "airlock %s: session %s: %s %s, proxy %s\n", ro->cmd,
+	    si->id, ro->isolate ? "the view is at" : "the view is",
+	    ro->isolate ? si->project : si->mountpoint, url);
+	run_child = pid;
+	run_signals(1);
+	if (room_release(go) != 0) {
+		go = -1;
+		fprintf(stderr, "airlock %s: the agent's process went away\n",
+		    ro->cmd);
+		goto out;
+	}
+	go = -1;
+	started = 1;
+	status = run_wait(pid);
+	pid = -1;
+out:
+	if (go >= 0)
+		close(go); /* the child exits without running CMD */
+	if (lfd >= 0)
+		close(lfd);
+	if (pid > 0) {
+		(void)run_wait(pid);
+		status = RUN_EXIT_FAIL;
+	}
+	run_signals(0);
+	run_child = 0;
+	if (session_stop(si, ro->cmd) != 0 && status == 0)
+		status = RUN_EXIT_FAIL;
+	str_copy(si->state, "ended", sizeof si->state);
+	if (session_info_write(si) != 0)
+		fprintf(stderr, "airlock %s: %s/session.json: %s\n", ro->cmd,
+		    si->dir, strerror(errno));
+	if (started)
+		run_summary(si, ro->cmd, status);
+	else
+		fprintf(stderr,
+		    "airlock %s: session %s ended before the "
+		    "command ran\n",
+		    ro->cmd, si->id);
+	if (env != NULL)
+		run_env_free(env);
+	return status;
+}
+
+/* The project may not hold the state dir nor sit inside it. */
+static int
+run_check_places(const char *cmd, const char *project)
+{
+	char state[PATH_MAX], real[PATH_MAX];
+	size_t n;
+
+	if (session_state_dir(state, sizeof state) != 0) {
+		fprintf(stderr, "airlock %s: state directory: %s\n", cmd,
+		    strerror(errno));
+		return -1;
+	}
+	if (mkdir(state, 0700) != 0 && errno != EEXIST) {
+		/* session_dir_create makes parents; realpath needs it now */
+	}
+	if (realpath(state, real) == NULL)
+		str_copy(real, state, sizeof real);
+	n = strlen(real);
+	if (strncmp(project, real, n) == 0 &&
+	    (project[n] == '/' || project[n] == '\0')) {
+		fprintf(stderr,
+		    "airlock %s: the project %s is inside the state"
+		    " directory %s\n",
+		    cmd, project, real);
+		return -1;
+	}
+	if (strcmp(project, "/") == 0) {
+		fprintf(stderr, "airlock %s: the project cannot be /\n", cmd);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "project", required_argument, NULL, 'p' },
+		{ "policy", required_argument, NULL, 'P' },
+		{ "session-name", required_argument, NULL, 'n' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "no-isolate", no_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *project = ".", *policy_file = NULL, *name = NULL;
+	struct policy_error err;
+	struct session_info si;
+	struct run_opts ro;
+	struct policy *pol;
+	char real[PATH_MAX], polreal[PATH_MAX];
+	int ch;
+
+	memset(&ro, 0, sizeof ro);
+	ro.cmd = "run";
+	ro.isolate = 1;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			project = optarg;
+			break;
+		case 'P':
+			policy_file = optarg;
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 'u':
+			ro.user = optarg;
+			break;
+		case 'N':
+			ro.isolate = 0;
+			break;
+		case 'h':
+			run_usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "airlock run: bad option '%s'\n",
+			    argv[optind - 1]);
+			run_usage(stderr);
+			return RUN_EXIT_FAIL;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr,
+		    "airlock run: no command (airlock run [OPTIONS]"
+		    " -- CMD [ARG...])\n");
+		return RUN_EXIT_FAIL;
+	}
+	ro.argv = argv + optind;
+	if (name != NULL && !session_name_valid(name)) {
+		fprintf(stderr,
+		    "airlock run: --session-name '%s': use "
+		    "[A-Za-z0-9._-], not starting with a dot\n",
+		    name);
+		return RUN_EXIT_FAIL;
+	}
+	if (realpath(project, real) == NULL) {
+		fprintf(stderr, "airlock run: --project %s: %s\n", project,
+		    strerror(errno));
+		return RUN_EXIT_FAIL;
+	}
+	if (run_check_places("run", real) != 0)
+		return RUN_EXIT_FAIL;
+	if (access("/dev/fuse", R_OK | W_OK) != 0) {
+		fprintf(stderr,
+		    "airlock run: /dev/fuse is missing: %s (load "
+		    "the fuse module, or give the container --device "
+		    "/dev/fuse)\n",
+		    strerror(errno));
+		return RUN_EXIT_FAIL;
+	}
+	if (ro.isolate && geteuid() != 0) {
+		fprintf(stderr,
+		    "airlock run: isolation needs root (namespaces "
+		    "and mounts); run as root, or pass --no-isolate where "
+		    "something else enforces egress\n");
+		return RUN_EXIT_FAIL;
+	}
+	memset(&err, 0, sizeof err);
+	if (policy_file != NULL) {
+		if (realpath(policy_file, polreal) == NULL) {
+			fprintf(stderr, "airlock run: --policy %s: %s\n",
+			    policy_file, strerror(errno));
+			return RUN_EXIT_FAIL;
+		}
+		pol = policy_load_file(polreal, &err);
+	} else
+		pol = policy_load_default(&err);
+	if (pol == NULL) {
+		fprintf(stderr, "airlock run: policy: %s\n",
+		    err.text[0] != '\0' ? err.text : "cannot load");
+		return RUN_EXIT_FAIL;
+	}
+	if (session_dir_create(name, &si) != 0) {
+		fprintf(stderr,
+		    "airlock run: cannot create the session%s%s: "
+		    "%s\n",
+		    name != NULL ? " " : "", name != NULL ? name : "",
+		    errno == EEXIST ? "it exists already" : strerror(errno));
+		policy_free(pol);
+		return RUN_EXIT_FAIL;
+	}
+	str_copy(si.project, real, sizeof si.project);
+	if (policy_file != NULL)
+		str_copy(si.policy, polreal, sizeof si.policy);
+	str_copy(
+	    si.policy_hash, policy_source_hash(pol), sizeof si.policy_hash);
+	policy_free(pol);
+	si.isolated = ro.isolate;
+	if (session_info_write(&si) != 0) {
+		fprintf(stderr, "airlock run: %s/session.json: %s\n", si.dir,
+		    strerror(errno));
+		return RUN_EXIT_FAIL;
+	}
+	if (session_start_fs(&si, "run") != 0) {
+		(void)session_stop(&si, "run");
+		str_copy(si.state, "ended", sizeof si.state);
+		(void)session_info_write(&si);
+		return RUN_EXIT_FAIL;
+	}
+	return run_in_session(&si, &ro);
+}

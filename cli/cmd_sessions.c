@@ -1,0 +1,321 @@
+/*
+ * airlock sessions, end, resume: the life of a session after its run.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "session.h"
+#include "session_dir.h"
+#include "util.h"
+
+/* running with a dead daemon is "stale": something was killed */
+static const char *
+sessions_state(const struct session_info *si)
+{
+	if (strcmp(si->state, "running") != 0)
+		return si->state;
+	if (session_pid_alive(si->dir, "fs.pid") == 0)
+		return "stale";
+	return "running";
+}
+
+static int
+sessions_cmp(const void *a, const void *b)
+{
+	const struct session_info *x = a, *y = b;
+
+	if (x->created_ns != y->created_ns)
+		return x->created_ns < y->created_ns ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static void
+sessions_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: airlock sessions [--json]\n\n"
+	    "List the sessions of the state directory, oldest first: id, "
+	    "state\n(running, ended, or stale: marked running but its "
+	    "airlock-fs is gone;\n`airlock end ID` clears it), project, "
+	    "creation time and staged entries.\n\n"
+	    "Exit status: 0; 3 when the state directory cannot be read.\n");
+}
+
+int
+cmd_sessions(int argc, char **argv)
+{
+	char state[PATH_MAX], base[PATH_MAX + 16], dir[PATH_MAX * 2];
+	struct session_info *list = NULL;
+	size_t n = 0, cap = 0, i;
+	struct dirent *de;
+	struct buf b;
+	int json = 0, k;
+	DIR *d;
+
+	for (k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[k], "-h") == 0 ||
+		    strcmp(argv[k], "--help") == 0) {
+			sessions_usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "airlock sessions: bad argument '%s'\n",
+			    argv[k]);
+			sessions_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (session_state_dir(state, sizeof state) != 0) {
+		fprintf(stderr, "airlock sessions: state directory: %s\n",
+		    strerror(errno));
+		return EXIT_IO;
+	}
+	snprintf(base, sizeof base, "%s/sessions", state);
+	if ((d = opendir(base)) == NULL && errno != ENOENT) {
+		fprintf(stderr, "airlock sessions: %s: %s\n", base,
+		    strerror(errno));
+		return EXIT_IO;
+	}
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(dir, sizeof dir, "%s/%s", base, de->d_name);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			list = xrealloc(list, cap * sizeof *list);
+		}
+		if (session_info_read(dir, &list[n]) != 0)
+			continue; /* not one of ours, or half-made */
+		n++;
+	}
+	if (d != NULL)
+		closedir(d);
+	if (n > 0)
+		qsort(list, n, sizeof *list, sessions_cmp);
+	buf_init(&b);
+	if (json)
+		buf_adds(&b, "[");
+	else if (n > 0)
+		buf_addf(&b, "%-28s %-8s %-20s %6s  %s\n", "ID", "STATE",
+		    "CREATED", "STAGED", "PROJECT");
+	for (i = 0; i < n; i++) {
+		long staged = session_staged_count(list[i].dir);
+
+		if (json) {
+			buf_adds(&b, i > 0 ? ",\n {" : "\n {");
+			buf_adds(&b, "\"id\":");
+			buf_add_json_string(&b, list[i].id);
+			buf_adds(&b, ",\"state\":");
+			buf_add_json_string(&b, sessions_state(&list[i]));
+			buf_adds(&b, ",\"project\":");
+			buf_add_json_string(&b, list[i].project);
+			buf_adds(&b, ",\"created\":");
+			buf_add_json_string(&b, list[i].created);
+			buf_addf(&b,
+			    ",\"staged\":%ld,\"isolated\":%s,"
+			    "\"dir\":",
+			    staged, list[i].isolated ? "true" : "false");
+			buf_add_json_string(&b, list[i].dir);
+			buf_adds(&b, "}");
+		} else
+			buf_addf(&b, "%-28s %-8s %-20.19s %6ld  %s\n",
+			    list[i].id, sessions_state(&list[i]),
+			    list[i].created, staged, list[i].project);
+	}
+	if (json)
+		buf_adds(&b, n > 0 ? "\n]\n" : "]\n");
+	else if (n == 0)
+		buf_addf(&b, "no sessions in %s\n", base);
+	fwrite(b.data, 1, b.len, stdout);
+	buf_free(&b);
+	free(list);
+	return 0;
+}
+
+/* Resolve a required session ID and read its session.json. */
+static int
+sessions_open(const char *cmd, const char *arg, struct session_info *si)
+{
+	char dir[PATH_MAX];
+
+	if (session_resolve(arg, dir, sizeof dir) != 0) {
+		fprintf(stderr,
+		    "airlock %s: no session %s: %s (see `airlock "
+		    "sessions`)\n",
+		    cmd, arg, strerror(errno));
+		return -1;
+	}
+	if (session_info_read(dir, si) != 0) {
+		fprintf(stderr, "airlock %s: %s/session.json: %s\n", cmd, dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+cmd_end(int argc, char **argv)
+{
+	struct session_info si;
+	int rc;
+
+	if (cmd_wants_help(argc, argv)) {
+		printf(
+		    "usage: airlock end ID\n\n"
+		    "Stop a session's daemons: airlock-proxy and airlock-fs "
+		    "(SIGTERM, which\nunmounts the view; a lazy unmount when "
+		    "the daemon is already dead),\nand mark it ended.  The "
+		    "staged changes stay: `airlock diff`, `commit`,\n"
+		    "`discard` or `resume` them.\n\n"
+		    "Exit status: 0 stopped (or already ended); 2 usage or no "
+		    "such session;\n3 a daemon could not be stopped.\n");
+		return 0;
+	}
+	if (argc != 2) {
+		fprintf(stderr, "usage: airlock end ID\n");
+		return EXIT_USAGE;
+	}
+	if (sessions_open("end", argv[1], &si) != 0)
+		return EXIT_USAGE;
+	rc = session_stop(&si, "end");
+	str_copy(si.state, "ended", sizeof si.state);
+	if (session_info_write(&si) != 0) {
+		fprintf(stderr, "airlock end: %s/session.json: %s\n", si.dir,
+		    strerror(errno));
+		return EXIT_IO;
+	}
+	if (rc != 0)
+		return EXIT_IO;
+	printf("airlock end: session %s ended; its staged changes stay (see "
+	       "`airlock diff --session %s`)\n",
+	    si.id, si.id);
+	return 0;
+}
+
+static void
+resume_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: airlock resume ID [--user USER] [--no-isolate] "
+	    "[-- CMD [ARG...]]\n\n"
+	    "Mount an ended (or stale) session again.  Without CMD: start its "
+	    "airlock-fs\nand airlock-proxy (on 127.0.0.1, a free port) and "
+	    "print where they are;\n`airlock end ID` stops them.  With CMD: "
+	    "run CMD in it as `airlock run`\ndoes (isolated by default), "
+	    "then stop the daemons.\n\n"
+	    "Exit status: without CMD 0, 2 usage, 3 a daemon failed; with "
+	    "CMD as for\n`airlock run` (CMD's status, 125 when airlock "
+	    "fails).\n");
+}
+
+int
+cmd_resume(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "user", required_argument, NULL, 'u' },
+		{ "no-isolate", no_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct session_info si;
+	struct run_opts ro;
+	const char *id;
+	int ch, has_cmd, fail;
+
+	memset(&ro, 0, sizeof ro);
+	ro.cmd = "resume";
+	ro.isolate = 1;
+	optind = 1;
+	opterr = 0;
+	/* ID first, then options, then -- CMD */
+	if (argc >= 2 &&
+	    (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		resume_usage(stdout);
+		return 0;
+	}
+	if (argc < 2 || argv[1][0] == '-') {
+		resume_usage(stderr);
+		return EXIT_USAGE;
+	}
+	id = argv[1];
+	argc--;
+	argv++;
+	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'u':
+			ro.user = optarg;
+			break;
+		case 'N':
+			ro.isolate = 0;
+			break;
+		case 'h':
+			resume_usage(stdout);
+			return 0;
+		default:
+			resume_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	has_cmd = optind < argc;
+	fail = has_cmd ? 125 : EXIT_IO;
+	ro.argv = argv + optind;
+	if (sessions_open("resume", id, &si) != 0)
+		return has_cmd ? 125 : EXIT_USAGE;
+	if (session_pid_alive(si.dir, "fs.pid") != 0) {
+		fprintf(stderr,
+		    "airlock resume: session %s is running; `airlock"
+		    " end %s` first\n",
+		    si.id, si.id);
+		return has_cmd ? 125 : EXIT_USAGE;
+	}
+	if (has_cmd && ro.isolate && geteuid() != 0) {
+		fprintf(stderr,
+		    "airlock resume: isolation needs root; run as "
+		    "root or pass --no-isolate\n");
+		return 125;
+	}
+	/* a stale session: clear the dead mount and the other daemon */
+	if (session_stop(&si, "resume") != 0)
+		return fail;
+	if (si.mountpoint[0] == '\0' &&
+	    (size_t)snprintf(si.mountpoint, sizeof si.mountpoint,
+	        "%.4000s/view", si.dir) >= sizeof si.mountpoint)
+		return fail;
+	if (session_start_fs(&si, "resume") != 0)
+		goto failed;
+	if (has_cmd)
+		return run_in_session(&si, &ro);
+	if (session_start_proxy(&si, "resume", "127.0.0.1:0") != 0)
+		goto failed;
+	si.isolated = 0;
+	str_copy(si.state, "running", sizeof si.state);
+	if (session_info_write(&si) != 0) {
+		fprintf(stderr, "airlock resume: %s/session.json: %s\n", si.dir,
+		    strerror(errno));
+		goto failed;
+	}
+	printf("airlock resume: session %s is mounted at %s\n"
+	       "  proxy: http://%s\n"
+	       "  work in it (not isolated):  cd %s && export "
+	       "HTTPS_PROXY=http://%s\n"
+	       "  or run a command in it:     airlock end %s && airlock resume "
+	       "%s -- CMD\n"
+	       "  stop it:                    airlock end %s\n",
+	    si.id, si.mountpoint, si.proxy_listen, si.mountpoint,
+	    si.proxy_listen, si.id, si.id, si.id);
+	return 0;
+failed:
+	(void)session_stop(&si, "resume");
+	str_copy(si.state, "ended", sizeof si.state);
+	(void)session_info_write(&si);
+	return fail;
+}

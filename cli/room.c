@@ -1,0 +1,251 @@
+/*
+ * room: the agent's process, in its own namespaces (see room.h).
+ */
+#include "config.h"
+
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "room.h"
+
+static const struct room_cfg *room_cfg;
+
+/* In the child: report and exit; the parent sees ROOM_EXIT_SETUP. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+room_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "airlock %s: ", room_cfg->cmd_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	_exit(ROOM_EXIT_SETUP);
+}
+
+/* A fresh network namespace has lo down: 127.0.0.1 answers nothing. */
+static void
+room_lo_up(void)
+{
+	struct ifreq ifr;
+	int s;
+
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		room_fail("socket: %s", strerror(errno));
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0)
+		room_fail("lo: %s", strerror(errno));
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0)
+		room_fail("cannot bring lo up: %s", strerror(errno));
+	close(s);
+}
+
+static int
+room_listener(void)
+{
+	struct sockaddr_in sin;
+	int s, one = 1;
+
+	if ((s = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		room_fail("socket: %s", strerror(errno));
+	(void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(ROOM_PROXY_PORT);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(s, (struct sockaddr *)&sin, sizeof sin) != 0)
+		room_fail(
+		    "bind 127.0.0.1:%d: %s", ROOM_PROXY_PORT, strerror(errno));
+	if (listen(s, 512) != 0)
+		room_fail("listen: %s", strerror(errno));
+	return s;
+}
+
+static void
+room_send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], byte = 'L';
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg;
+	struct cmsghdr *cm;
+
+	memset(&msg, 0, sizeof msg);
+	memset(cbuf, 0, sizeof cbuf);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof cbuf;
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != 1)
+		room_fail("cannot hand the listener over: %s", strerror(errno));
+}
+
+static int
+room_recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], byte;
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd = -1;
+
+	memset(&msg, 0, sizeof msg);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof cbuf;
+	do
+		n = recvmsg(sock, &msg, 0);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (cm == NULL || cm->cmsg_level != SOL_SOCKET ||
+	    cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+	return fd;
+}
+
+/* The mount namespace: view over the project, the state dir covered. */
+static void
+room_mounts(const struct room_cfg *cfg)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		room_fail("cannot make mounts private: %s", strerror(errno));
+	if (mount(cfg->view, cfg->project, NULL, MS_BIND, NULL) != 0)
+		room_fail("cannot mount the view on %s: %s", cfg->project,
+		    strerror(errno));
+	/* read-only and empty: no session, no socket, nothing to create */
+	if (mount("airlock-hidden", cfg->state_dir, "tmpfs",
+	        MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	        "size=4k,mode=0755") != 0)
+		room_fail(
+		    "cannot hide %s: %s", cfg->state_dir, strerror(errno));
+}
+
+static void
+room_drop_user(const struct room_cfg *cfg)
+{
+	if (!cfg->has_user)
+		return;
+	if (initgroups(cfg->user, cfg->gid) != 0 &&
+	    setgroups(1, &cfg->gid) != 0)
+		room_fail("setgroups: %s", strerror(errno));
+	if (setgid(cfg->gid) != 0)
+		room_fail("setgid %u: %s", (unsigned)cfg->gid, strerror(errno));
+	if (setuid(cfg->uid) != 0)
+		room_fail("setuid %u: %s", (unsigned)cfg->uid, strerror(errno));
+	/* a setuid binary inside must not regain what we dropped */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		room_fail("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	if (setuid(0) == 0 && cfg->uid != 0)
+		room_fail("could regain root after dropping to %s", cfg->user);
+}
+
+static void __attribute__((noreturn))
+room_child(const struct room_cfg *cfg, int sock)
+{
+	const char *cwd = cfg->isolate ? cfg->project : cfg->view;
+	char byte;
+	ssize_t n;
+	int lfd;
+
+	if (cfg->isolate) {
+		if (unshare(CLONE_NEWNS | CLONE_NEWNET) != 0)
+			room_fail(
+			    "cannot create namespaces: %s", strerror(errno));
+		room_mounts(cfg);
+		room_lo_up();
+		lfd = room_listener();
+		room_send_fd(sock, lfd);
+		close(lfd);
+	}
+	do
+		n = read(sock, &byte, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(ROOM_EXIT_SETUP); /* the parent gave up, and said why */
+	close(sock);
+	if (chdir(cwd) != 0)
+		room_fail("%s: %s", cwd, strerror(errno));
+	room_drop_user(cfg);
+	execvpe(cfg->argv[0], cfg->argv, cfg->envp);
+	fprintf(stderr, "airlock %s: %s: %s\n", cfg->cmd_name, cfg->argv[0],
+	    strerror(errno));
+	_exit(errno == ENOENT ? ROOM_EXIT_NOENT : ROOM_EXIT_NOEXEC);
+}
+
+pid_t
+room_start(const struct room_cfg *cfg, int *listen_fd, int *go_fd)
+{
+	int sv[2];
+	pid_t pid;
+
+	*listen_fd = -1;
+	*go_fd = -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		fprintf(stderr, "airlock %s: socketpair: %s\n", cfg->cmd_name,
+		    strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "airlock %s: fork: %s\n", cfg->cmd_name,
+		    strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		room_cfg = cfg;
+		room_child(cfg, sv[1]);
+	}
+	close(sv[1]);
+	if (cfg->isolate && (*listen_fd = room_recv_fd(sv[0])) < 0) {
+		/* the child printed why; it exits on its own */
+		close(sv[0]);
+		return pid;
+	}
+	*go_fd = sv[0];
+	return pid;
+}
+
+int
+room_release(int go_fd)
+{
+	char byte = 'G';
+	ssize_t n;
+
+	n = write(go_fd, &byte, 1);
+	close(go_fd);
+	return n == 1 ? 0 : -1;
+}

@@ -1,0 +1,55 @@
+/*
+ * room: the agent's side of a session.  An isolated room is a child in
+ * its own mount and network namespaces:
+ *   - mounts are private; the session's view is bind-mounted over the
+ *     project's own path (absolute paths in build files keep working);
+ *   - the state directory is covered by an empty read-only tmpfs, so the
+ *     session directories and their control sockets are not there;
+ *   - the network namespace has only lo, and on it one listener,
+ *     127.0.0.1:ROOM_PROXY_PORT, whose fd is handed to the parent for
+ *     airlock-proxy (--listen fd:N): the only way out.  No resolver is
+ *     reachable, so there is no DNS.
+ * The child waits for room_release() before it drops to the user and
+ * execs the command, so the agent never runs before its proxy serves.
+ * Needs root (CAP_SYS_ADMIN).
+ */
+#ifndef AIRLOCK_CLI_ROOM_H
+#define AIRLOCK_CLI_ROOM_H
+
+#include <sys/types.h>
+
+#define ROOM_PROXY_PORT 3128
+
+/* Exit statuses of the child when it cannot run the command. */
+#define ROOM_EXIT_SETUP 125 /* the room could not be set up */
+#define ROOM_EXIT_NOEXEC 126 /* CMD found but not executable */
+#define ROOM_EXIT_NOENT 127 /* CMD not found */
+
+struct room_cfg {
+	int isolate; /* 0: only cwd, user and environment */
+	const char *cmd_name; /* "run" or "resume", for messages */
+	const char *project; /* the project's path (isolate) */
+	const char *view; /* the view's mountpoint */
+	const char *state_dir; /* hidden inside (isolate) */
+	int has_user;
+	uid_t uid;
+	gid_t gid;
+	const char *user;
+	const char *home;
+	char *const *argv;
+	char *const *envp;
+};
+
+/*
+ * Fork the agent's process.  Isolated: *listen_fd receives the listener
+ * made inside the room (the caller passes it to the proxy, then closes
+ * it).  Either way *go_fd is the end to room_release() once the proxy
+ * serves; closing it without releasing makes the child exit with
+ * ROOM_EXIT_SETUP.  Returns the child's pid, or -1 with a message printed.
+ */
+pid_t room_start(const struct room_cfg *cfg, int *listen_fd, int *go_fd);
+
+/* Let the child exec its command; closes go_fd.  Returns 0 or -1. */
+int room_release(int go_fd);
+
+#endif
