@@ -40,8 +40,8 @@ guard_cache_free(void *p)
 int
 guard_init(void)
 {
-	return pthread_key_create(&guard_cache_key, guard_cache_free) == 0 ? 0 :
-	    -1;
+	return pthread_key_create(&guard_cache_key, guard_cache_free) == 0 ? 0
+	                                                                   : -1;
 }
 
 static void
@@ -143,8 +143,8 @@ guard_check(const struct guard_who *who, enum fs_op op, const char *path,
 			(void)pthread_setspecific(guard_cache_key, cache);
 	}
 	if (cache != NULL)
-		policy_eval_fs_cached(fsd.pol, cache, op, path, strlen(path), &v,
-		    &hit);
+		policy_eval_fs_cached(
+		    fsd.pol, cache, op, path, strlen(path), &v, &hit);
 	else
 		policy_eval_fs(fsd.pol, op, path, strlen(path), &v);
 

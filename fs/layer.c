@@ -59,10 +59,10 @@ layer_open(int root, const char *path, int flags, mode_t mode)
 	how.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC);
 	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
 		how.mode = mode;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-	    RESOLVE_NO_MAGICLINKS;
-	fd = syscall(SYS_openat2, root, *path != '\0' ? path : ".", &how,
-	    sizeof how);
+	how.resolve =
+	    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	fd = syscall(
+	    SYS_openat2, root, *path != '\0' ? path : ".", &how, sizeof how);
 	if (fd < 0)
 		return -errno;
 	return (int)fd;
@@ -141,8 +141,8 @@ layer_is_opaque(const char *path)
 }
 
 int
-layer_lookup(const char *path, const struct node_state *parent,
-    struct layer_ent *out)
+layer_lookup(
+    const char *path, const struct node_state *parent, struct layer_ent *out)
 {
 	struct stat lst;
 	int ret;
@@ -155,8 +155,8 @@ layer_lookup(const char *path, const struct node_state *parent,
 			out->key_dev = out->st.st_dev;
 			out->key_ino = out->st.st_ino;
 			out->report_ino = out->st.st_ino | NODE_UPPER_INO_BIT;
-			if (!S_ISDIR(out->st.st_mode) || !parent->lower_visible ||
-			    layer_is_opaque(path))
+			if (!S_ISDIR(out->st.st_mode) ||
+			    !parent->lower_visible || layer_is_opaque(path))
 				return 0;
 			/* a merged directory: keyed and numbered by its
 			 * lower half when the project has one */
@@ -191,8 +191,9 @@ layer_getattr(const char *path, const struct node_state *st, struct stat *out)
 	int ret;
 
 	/* the root shows the project's own mode and owner */
-	ret = layer_stat(st->is_upper && *path != '\0' ? fsd.upper_fd :
-	    fsd.lower_fd, path, out);
+	ret = layer_stat(
+	    st->is_upper && *path != '\0' ? fsd.upper_fd : fsd.lower_fd, path,
+	    out);
 	if (ret != 0)
 		return ret;
 	if (st->is_dir && st->is_upper && st->lower_visible)
@@ -206,8 +207,8 @@ static void
 layer_copy_owner(int dirfd, const char *name, const struct stat *st)
 {
 	if (fsd.is_root)
-		(void)fchownat(dirfd, name, st->st_uid, st->st_gid,
-		    AT_SYMLINK_NOFOLLOW);
+		(void)fchownat(
+		    dirfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
 }
 
 int
@@ -230,11 +231,13 @@ layer_upper_dir(const char *path)
 		comp[len] = '\0';
 		p += len + (slash != NULL);
 
-		if (lfd >= 0 && fstatat(lfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		if (lfd >= 0 &&
+		    fstatat(lfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISDIR(st.st_mode)) {
 			if (mkdirat(ufd, comp, 0700) == 0) {
 				layer_copy_owner(ufd, comp, &st);
-				(void)fchmodat(ufd, comp, st.st_mode & 07777, 0);
+				(void)fchmodat(
+				    ufd, comp, st.st_mode & 07777, 0);
 			} else if (errno != EEXIST) {
 				ret = -errno;
 				goto out;
@@ -246,8 +249,8 @@ layer_upper_dir(const char *path)
 		layer_put(lfd);
 		lfd = nfd;
 
-		nfd = openat(ufd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
+		nfd = openat(
+		    ufd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (nfd < 0) {
 			ret = -errno;
 			goto out;
@@ -289,7 +292,8 @@ layer_copy_data(int sfd, int dfd, off_t size)
 	off_t done;
 
 	while (in < size) {
-		n = copy_file_range(sfd, &in, dfd, &out, (size_t)(size - in), 0);
+		n = copy_file_range(
+		    sfd, &in, dfd, &out, (size_t)(size - in), 0);
 		if (n > 0)
 			continue;
 		if (n == 0)
@@ -310,7 +314,8 @@ layer_copy_data(int sfd, int dfd, off_t size)
 		if (n == 0)
 			break;
 		for (w = 0; w < n;) {
-			ssize_t k = pwrite(dfd, buf + w, (size_t)(n - w), done + w);
+			ssize_t k =
+			    pwrite(dfd, buf + w, (size_t)(n - w), done + w);
 
 			if (k < 0 && errno == EINTR)
 				continue;
@@ -387,8 +392,8 @@ layer_build_copy(const char *path, const struct stat *lst, int flags,
 		ret = -errno;
 		goto out;
 	}
-	dfd = openat(fsd.work_fd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
-	    0600);
+	dfd = openat(
+	    fsd.work_fd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	if (dfd < 0) {
 		ret = -errno;
 		goto out;
@@ -625,8 +630,8 @@ layer_record_gone(const char *path)
 		return ret;
 	if (!has && !found)
 		return 0;
-	return layer_record(has ? STAGE_DELETED : STAGE_CLEAN, path, NULL, has,
-	    hash, 0, 0);
+	return layer_record(
+	    has ? STAGE_DELETED : STAGE_CLEAN, path, NULL, has, hash, 0, 0);
 }
 
 int
@@ -646,8 +651,8 @@ layer_record_meta(const char *path, mode_t mode)
 	ret = layer_base(path, &has, &hash);
 	if (ret != 0)
 		return ret;
-	return layer_record(has ? STAGE_MODE : STAGE_ADDED, path, NULL, has,
-	    hash, mode, 0);
+	return layer_record(
+	    has ? STAGE_MODE : STAGE_ADDED, path, NULL, has, hash, mode, 0);
 }
 
 /* Append "/name" (or "name" at the root) to path of length len. */
@@ -703,7 +708,8 @@ layer_tree_copy(char *path, size_t len, int lower_visible)
 	if (d == NULL)
 		return err == -ENOENT || err == -ENOTDIR ? 0 : err;
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		sub = len;
 		ret = layer_path_push(path, &sub, de->d_name);
@@ -713,8 +719,8 @@ layer_tree_copy(char *path, size_t len, int lower_visible)
 			goto next;
 		if (layer_stat(fsd.upper_fd, path, &st) == 0) {
 			if (S_ISDIR(st.st_mode))
-				ret = layer_tree_copy(path, sub,
-				    !layer_is_opaque(path));
+				ret = layer_tree_copy(
+				    path, sub, !layer_is_opaque(path));
 			goto next;
 		}
 		ret = layer_stat(fsd.lower_fd, path, &lst);
@@ -723,9 +729,9 @@ layer_tree_copy(char *path, size_t len, int lower_visible)
 		if (S_ISDIR(lst.st_mode))
 			ret = layer_tree_copy(path, sub, 1);
 		else
-			ret = layer_copy_path(path, COPYUP_DATA, &st, &hash,
-			    &lmode);
-next:
+			ret = layer_copy_path(
+			    path, COPYUP_DATA, &st, &hash, &lmode);
+	next:
 		path[len] = '\0';
 		if (ret != 0)
 			break;
@@ -780,9 +786,11 @@ layer_record_moved(const char *src, const char *dst, mode_t mode)
 	if (ret != 0)
 		return ret;
 	if (dhas)
-		return layer_record(STAGE_MODIFIED, dst, NULL, 1, dhash, mode, 0);
+		return layer_record(
+		    STAGE_MODIFIED, dst, NULL, 1, dhash, mode, 0);
 	if (from[0] != '\0')
-		return layer_record(STAGE_RENAMED, dst, from, has, hash, mode, 0);
+		return layer_record(
+		    STAGE_RENAMED, dst, from, has, hash, mode, 0);
 	return layer_record(STAGE_ADDED, dst, NULL, 0, 0, mode, 0);
 }
 
@@ -799,7 +807,8 @@ layer_tree_record(char *src, size_t slen, char *dst, size_t dlen)
 	if (d == NULL)
 		return err;
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		s2 = slen;
 		d2 = dlen;

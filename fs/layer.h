@@ -22,12 +22,12 @@
 
 /* What the merged view has at a path. */
 struct layer_ent {
-	struct stat st;		/* the backing file's attributes */
-	int is_upper;		/* backed by upper/ */
-	int lower_visible;	/* a directory whose lower entries show */
-	dev_t key_dev;		/* the node key (see node.h) */
+	struct stat st; /* the backing file's attributes */
+	int is_upper; /* backed by upper/ */
+	int lower_visible; /* a directory whose lower entries show */
+	dev_t key_dev; /* the node key (see node.h) */
 	ino_t key_ino;
-	uint64_t report_ino;	/* st_ino for a new node */
+	uint64_t report_ino; /* st_ino for a new node */
 };
 
 /* Open path under root (fsd.lower_fd or fsd.upper_fd).  O_NOFOLLOW and
@@ -44,12 +44,12 @@ int layer_stat(int root, const char *path, struct stat *st);
 
 /* What the view shows at path, the child of a directory in state *parent.
  * -ENOENT when nothing (a whiteout, or under an opaque directory). */
-int layer_lookup(const char *path, const struct node_state *parent,
-    struct layer_ent *out);
+int layer_lookup(
+    const char *path, const struct node_state *parent, struct layer_ent *out);
 
 /* The attributes of the node at path (in state *st). */
-int layer_getattr(const char *path, const struct node_state *st,
-    struct stat *out);
+int layer_getattr(
+    const char *path, const struct node_state *st, struct stat *out);
 
 /* Nonzero when the stage records path as deleted. */
 int layer_is_whiteout(const char *path);
@@ -58,8 +58,8 @@ int layer_is_whiteout(const char *path);
  * parents with the lower directories' modes and owners). */
 int layer_upper_dir(const char *path);
 
-#define COPYUP_DATA 0x1	/* copy the content (else an empty file: O_TRUNC) */
-#define COPYUP_META 0x2	/* only metadata will change: record "mode" */
+#define COPYUP_DATA 0x1 /* copy the content (else an empty file: O_TRUNC) */
+#define COPYUP_META 0x2 /* only metadata will change: record "mode" */
 
 /*
  * Copy node n (at path) up into upper/, unless it already is there; re-keys

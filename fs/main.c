@@ -55,16 +55,16 @@ static void
 fs_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: airlock-fs --project DIR --mount MNT --session DIR"
+	    "usage: airlock-fs --project DIR --mount MNT --session SDIR"
 	    " [--policy FILE]\n"
 	    "                  [--foreground | --daemon] [--debug]\n\n"
 	    "Mount a copy-on-write view of DIR at MNT.  Reads come from DIR,\n"
-	    "which is never written; every change is staged in DIR/upper of the\n"
-	    "session and decided by the policy.  See airlock-fs(8).\n\n"
+	    "which is never written; every change is staged in SDIR/upper\n"
+	    "and decided by the policy.  See airlock-fs(8).\n\n"
 	    "  --project DIR   the project (the lower layer)\n"
 	    "  --mount MNT     where the view appears\n"
-	    "  --session DIR   the session directory (upper/, manifest, audit.jsonl,\n"
-	    "                  fs.sock, fs.pid)\n"
+	    "  --session SDIR  the session directory (upper/, manifest,\n"
+	    "                  audit.jsonl, fs.sock, fs.pid)\n"
 	    "  --policy FILE   the policy (default: the built-in one)\n"
 	    "  --foreground    stay in the foreground (the default)\n"
 	    "  --daemon        detach once the mount answers\n"
@@ -103,15 +103,33 @@ fs_parse_args(int argc, char **argv, struct fs_args *a)
 	memset(a, 0, sizeof *a);
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'p': a->project = optarg; break;
-		case 'm': a->mount = optarg; break;
-		case 's': a->session = optarg; break;
-		case 'P': a->policy = optarg; break;
-		case 'f': a->is_daemon = 0; break;
-		case 'D': a->is_daemon = 1; break;
-		case 'd': a->debug = 1; break;
-		case 'h': fs_usage(stdout); exit(0);
-		default: fs_usage(stderr); exit(FS_EXIT_STARTUP);
+		case 'p':
+			a->project = optarg;
+			break;
+		case 'm':
+			a->mount = optarg;
+			break;
+		case 's':
+			a->session = optarg;
+			break;
+		case 'P':
+			a->policy = optarg;
+			break;
+		case 'f':
+			a->is_daemon = 0;
+			break;
+		case 'D':
+			a->is_daemon = 1;
+			break;
+		case 'd':
+			a->debug = 1;
+			break;
+		case 'h':
+			fs_usage(stdout);
+			exit(0);
+		default:
+			fs_usage(stderr);
+			exit(FS_EXIT_STARTUP);
 		}
 	}
 	if (optind != argc || a->project == NULL || a->mount == NULL ||
@@ -145,8 +163,10 @@ fs_check_places(const struct fs_args *a, char *proj, char *mnt, char *sess)
 	 * from the kernel's attribute cache of a mount whose daemon died */
 	if (statfs(a->mount, &sfs) != 0 || stat(a->mount, &st) != 0) {
 		if (errno == ENOTCONN)
-			fs_fatal("%s is a stale mount (its daemon died); clear it"
-			    " with: fusermount3 -u -z %s", a->mount, a->mount);
+			fs_fatal(
+			    "%s is a stale mount (its daemon died); clear it"
+			    " with: fusermount3 -u -z %s",
+			    a->mount, a->mount);
 		fs_fatal("%s: %s", a->mount, strerror(errno));
 	}
 	if (!S_ISDIR(st.st_mode))
@@ -164,10 +184,11 @@ fs_check_places(const struct fs_args *a, char *proj, char *mnt, char *sess)
 		    mnt, proj);
 	if (fs_path_within(sess, proj) || fs_path_within(sess, mnt))
 		fs_fatal("%s: the session must be outside the project and the"
-		    " mount", sess);
+		         " mount",
+		    sess);
 	if (fs_path_within(proj, mnt))
-		fs_fatal("%s: the project must not be below the mount point",
-		    proj);
+		fs_fatal(
+		    "%s: the project must not be below the mount point", proj);
 }
 
 static struct policy *
@@ -177,11 +198,11 @@ fs_load_policy(const char *file)
 	struct policy *pol;
 
 	memset(&err, 0, sizeof err);
-	pol = file != NULL ? policy_load_file(file, &err) :
-	    policy_load_default(&err);
+	pol = file != NULL ? policy_load_file(file, &err)
+	                   : policy_load_default(&err);
 	if (pol == NULL)
-		fs_fatal("policy: %s", err.text[0] != '\0' ? err.text :
-		    "cannot load");
+		fs_fatal("policy: %s",
+		    err.text[0] != '\0' ? err.text : "cannot load");
 	return pol;
 }
 
@@ -201,8 +222,10 @@ fs_open_roots(const char *proj, const char *sess)
 	if (fsd.stage == NULL) {
 		if (errno == EBUSY)
 			fs_fatal("%s: the session is already mounted (its stage"
-			    " is locked)", sess);
-		fs_fatal("%s: cannot open the stage: %s", sess, strerror(errno));
+			         " is locked)",
+			    sess);
+		fs_fatal(
+		    "%s: cannot open the stage: %s", sess, strerror(errno));
 	}
 	fsd.upper_fd = stage_upper_fd(fsd.stage);
 	if (fstat(fsd.upper_fd, &st) != 0)
@@ -214,12 +237,13 @@ fs_open_roots(const char *proj, const char *sess)
 		fs_fatal("%s: %s", sess, strerror(errno));
 	if (mkdirat(sfd, "work", 0700) != 0 && errno != EEXIST)
 		fs_fatal("%s/work: %s", sess, strerror(errno));
-	fsd.work_fd = openat(sfd, "work", O_PATH | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	fsd.work_fd =
+	    openat(sfd, "work", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fsd.work_fd < 0 || fstat(fsd.work_fd, &st) != 0)
 		fs_fatal("%s/work: %s", sess, strerror(errno));
 	if (st.st_dev != fsd.upper_dev)
-		fs_fatal("%s: work/ and upper/ must be on one file system", sess);
+		fs_fatal(
+		    "%s: work/ and upper/ must be on one file system", sess);
 	close(sfd);
 	layer_clean_work();
 }
@@ -381,9 +405,12 @@ main(int argc, char **argv)
 
 	if (fuse_opt_add_arg(&fargs, "airlock-fs") != 0 ||
 	    fuse_opt_add_arg(&fargs, "-o") != 0 ||
-	    fuse_opt_add_arg(&fargs, fsd.is_root ?
-	    "default_permissions,allow_other,fsname=airlock,subtype=airlock" :
-	    "default_permissions,fsname=airlock,subtype=airlock") != 0 ||
+	    fuse_opt_add_arg(&fargs,
+	        fsd.is_root
+	            ? "default_permissions,allow_other,fsname=airlock,subtype="
+	              "airlock"
+	            : "default_permissions,fsname=airlock,subtype=airlock") !=
+	        0 ||
 	    (a.debug && fuse_opt_add_arg(&fargs, "-d") != 0))
 		fs_fatal("out of memory");
 	se = fuse_session_new(&fargs, ops_table(), sizeof *ops_table(), NULL);

@@ -61,7 +61,7 @@ node_name_find(const struct node *parent, const char *name)
 	struct node *n;
 
 	for (n = node_names[node_name_hash(parent, name)]; n != NULL;
-	    n = n->nnext)
+	     n = n->nnext)
 		if (n->parent == parent && strcmp(n->name, name) == 0)
 			return n;
 	return NULL;
@@ -88,7 +88,7 @@ node_name_remove(struct node *n)
 	if (!n->is_named)
 		return;
 	for (pp = &node_names[node_name_hash(n->parent, n->name)]; *pp != NULL;
-	    pp = &(*pp)->nnext) {
+	     pp = &(*pp)->nnext) {
 		if (*pp == n) {
 			*pp = n->nnext;
 			n->is_named = 0;
@@ -145,7 +145,7 @@ node_hash_remove(struct node *n)
 	if (!n->is_hashed)
 		return;
 	for (pp = &node_buckets[node_hash(n->key_dev, n->key_ino)]; *pp != NULL;
-	    pp = &(*pp)->hnext) {
+	     pp = &(*pp)->hnext) {
 		if (*pp == n) {
 			*pp = n->hnext;
 			n->is_hashed = 0;
@@ -224,8 +224,7 @@ node_release(struct node *n)
 }
 
 static int
-node_has_name(const struct node *n, const struct node *parent,
-    const char *name)
+node_has_name(const struct node *n, const struct node *parent, const char *name)
 {
 	const struct node_alias *a;
 

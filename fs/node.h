@@ -35,22 +35,22 @@ struct node_alias {
 };
 
 struct node {
-	struct node *parent;	/* NULL for the root and for stale nodes */
+	struct node *parent; /* NULL for the root and for stale nodes */
 	char *name;
 	struct node_alias *aliases; /* other names of a hard-linked file */
-	dev_t key_dev;		/* the backing file this node is keyed by */
+	dev_t key_dev; /* the backing file this node is keyed by */
 	ino_t key_ino;
-	uint64_t ino;		/* st_ino reported to the kernel */
-	uint64_t nlookup;	/* kernel references (lookup count) */
-	uint32_t n_refs;	/* child nodes and aliases naming this as parent */
+	uint64_t ino; /* st_ino reported to the kernel */
+	uint64_t nlookup; /* kernel references (lookup count) */
+	uint32_t n_refs; /* child nodes and aliases naming this as parent */
 	uint8_t is_dir;
-	uint8_t is_upper;	/* exists in upper/ (a dir may also merge lower) */
-	uint8_t lower_visible;	/* dir: lower entries show through */
-	uint8_t is_pinned;	/* copied up: kept after forget (stable st_ino) */
+	uint8_t is_upper; /* exists in upper/ (a dir may also merge lower) */
+	uint8_t lower_visible; /* dir: lower entries show through */
+	uint8_t is_pinned; /* copied up: kept after forget (stable st_ino) */
 	uint8_t is_hashed;
-	uint8_t is_named;	/* in the name index under parent/name */
-	struct node *hnext;	/* chain of the key table */
-	struct node *nnext;	/* chain of the name index */
+	uint8_t is_named; /* in the name index under parent/name */
+	struct node *hnext; /* chain of the key table */
+	struct node *nnext; /* chain of the name index */
 };
 
 /* What a path lookup saw of a node, copied under the lock. */

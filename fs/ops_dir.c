@@ -112,8 +112,8 @@ ops_dir_list(struct ops_dir *d, const char *path, int is_upper,
 		while ((de = readdir(dp)) != NULL) {
 			if (ops_is_dot(de->d_name))
 				continue;
-			ops_dir_add(d, de->d_name, de->d_ino | NODE_UPPER_INO_BIT,
-			    de->d_type);
+			ops_dir_add(d, de->d_name,
+			    de->d_ino | NODE_UPPER_INO_BIT, de->d_type);
 			if (first_only)
 				break;
 		}
@@ -139,8 +139,9 @@ ops_dir_list(struct ops_dir *d, const char *path, int is_upper,
 		if (ops_is_dot(de->d_name))
 			continue;
 		key.name = de->d_name;
-		if (n_upper > 0 && bsearch(&key, d->ents, n_upper,
-		    sizeof *d->ents, ops_dirent_cmp) != NULL)
+		if (n_upper > 0 &&
+		    bsearch(&key, d->ents, n_upper, sizeof *d->ents,
+		        ops_dirent_cmp) != NULL)
 			continue;
 		if (plen + strlen(de->d_name) >= sizeof child)
 			continue;
@@ -229,8 +230,8 @@ ops_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				e.attr.st_mode = S_IFDIR;
 			} else if (ops_do_lookup(d->node, de->name, &e) != 0)
 				continue; /* vanished meanwhile */
-			len = fuse_add_direntry_plus(req, buf + pos, size - pos,
-			    de->name, &e, off + 1);
+			len = fuse_add_direntry_plus(
+			    req, buf + pos, size - pos, de->name, &e, off + 1);
 			if (len > size - pos) {
 				if (e.ino != 0)
 					node_forget(node_from_id(e.ino), 1);
@@ -243,8 +244,8 @@ ops_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			memset(&st, 0, sizeof st);
 			st.st_ino = d_ino;
 			st.st_mode = (mode_t)de->type << 12;
-			len = fuse_add_direntry(req, buf + pos, size - pos,
-			    de->name, &st, off + 1);
+			len = fuse_add_direntry(
+			    req, buf + pos, size - pos, de->name, &st, off + 1);
 			if (len > size - pos)
 				break;
 		}
@@ -280,8 +281,8 @@ ops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 static void
-ops_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
-    struct fuse_file_info *fi)
+ops_fsyncdir(
+    fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	char path[PATH_MAX];
 	struct node_state ns;
@@ -346,15 +347,15 @@ ops_chown_new(fuse_req_t req, int pfd, const char *name, int fd)
 	if (fd >= 0)
 		(void)fchown(fd, ctx->uid, ctx->gid);
 	else
-		(void)fchownat(pfd, name, ctx->uid, ctx->gid,
-		    AT_SYMLINK_NOFOLLOW);
+		(void)fchownat(
+		    pfd, name, ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW);
 }
 
 /* Finish an add: stat, record, reply an entry; undo the upper entry when
  * it cannot be recorded. */
 static void
-ops_finish_add(fuse_req_t req, struct node *parent, const char *path,
-    int pfd, const char *leaf, int is_dir)
+ops_finish_add(fuse_req_t req, struct node *parent, const char *path, int pfd,
+    const char *leaf, int is_dir)
 {
 	struct fuse_entry_param e;
 	struct stat st;
@@ -371,8 +372,8 @@ ops_finish_add(fuse_req_t req, struct node *parent, const char *path,
 		return;
 	}
 	layer_put(pfd);
-	ops_new_entry(parent, strrchr(path, '/') ? strrchr(path, '/') + 1 : path,
-	    &st, &e);
+	ops_new_entry(parent,
+	    strrchr(path, '/') ? strrchr(path, '/') + 1 : path, &st, &e);
 	fuse_reply_entry(req, &e);
 }
 
@@ -383,8 +384,8 @@ ops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	const char *leaf;
 	int pfd;
 
-	pfd = ops_prepare_add(req, node_from_id(parent), name, FS_OP_CREATE,
-	    path, &leaf);
+	pfd = ops_prepare_add(
+	    req, node_from_id(parent), name, FS_OP_CREATE, path, &leaf);
 	if (pfd < 0) {
 		fuse_reply_err(req, -pfd);
 		return;
@@ -411,8 +412,8 @@ ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	pfd = ops_prepare_add(req, node_from_id(parent), name, FS_OP_CREATE,
-	    path, &leaf);
+	pfd = ops_prepare_add(
+	    req, node_from_id(parent), name, FS_OP_CREATE, path, &leaf);
 	if (pfd < 0) {
 		fuse_reply_err(req, -pfd);
 		return;
@@ -427,15 +428,15 @@ ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 }
 
 static void
-ops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-    const char *name)
+ops_symlink(
+    fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	char path[PATH_MAX];
 	const char *leaf;
 	int pfd;
 
-	pfd = ops_prepare_add(req, node_from_id(parent), name, FS_OP_CREATE,
-	    path, &leaf);
+	pfd = ops_prepare_add(
+	    req, node_from_id(parent), name, FS_OP_CREATE, path, &leaf);
 	if (pfd < 0) {
 		fuse_reply_err(req, -pfd);
 		return;
@@ -450,8 +451,8 @@ ops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 }
 
 static void
-ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
-    const char *newname)
+ops_link(
+    fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	struct node *n = node_from_id(ino);
 	char path[PATH_MAX], spath[PATH_MAX];
@@ -466,8 +467,8 @@ ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	pfd = ops_prepare_add(req, node_from_id(newparent), newname,
-	    FS_OP_LINK, path, &leaf);
+	pfd = ops_prepare_add(
+	    req, node_from_id(newparent), newname, FS_OP_LINK, path, &leaf);
 	if (pfd < 0) {
 		fuse_reply_err(req, -pfd);
 		return;
@@ -527,8 +528,9 @@ ops_remove(fuse_req_t req, struct node *parent, const char *name, int is_dir)
 		pfd = layer_open_parent(fsd.upper_fd, path, &leaf);
 		if (pfd < 0)
 			return pfd;
-		ret = unlinkat(pfd, leaf, is_dir ? AT_REMOVEDIR : 0) == 0 ? 0 :
-		    -errno;
+		ret = unlinkat(pfd, leaf, is_dir ? AT_REMOVEDIR : 0) == 0
+		    ? 0
+		    : -errno;
 		layer_put(pfd);
 		if (ret != 0)
 			return ret;
@@ -619,7 +621,8 @@ ops_do_rename(fuse_req_t req, struct node *parent, const char *name,
 	cs.is_dir = (uint8_t)is_dir;
 	cs.is_upper = (uint8_t)sle.is_upper;
 	cs.lower_visible = (uint8_t)sle.lower_visible;
-	n = node_ref(parent, name, sle.key_dev, sle.key_ino, sle.report_ino, &cs);
+	n = node_ref(
+	    parent, name, sle.key_dev, sle.key_ino, sle.report_ino, &cs);
 	if (is_dir)
 		ret = layer_copy_up_tree(src);
 	else
@@ -662,8 +665,9 @@ static void
 ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
     fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	fuse_reply_err(req, -ops_do_rename(req, node_from_id(parent), name,
-	    node_from_id(newparent), newname, flags));
+	fuse_reply_err(req,
+	    -ops_do_rename(req, node_from_id(parent), name,
+	        node_from_id(newparent), newname, flags));
 }
 
 static void

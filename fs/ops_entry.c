@@ -96,10 +96,10 @@ static void
 ops_init(void *userdata, struct fuse_conn_info *conn)
 {
 	unsigned want = FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_SPLICE_READ |
-	    FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_READDIRPLUS |
-	    FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_CACHE_SYMLINKS |
-	    FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_READ | FUSE_CAP_ASYNC_DIO |
-	    FUSE_CAP_ATOMIC_O_TRUNC;
+	    FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
+	    FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO |
+	    FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_PARALLEL_DIROPS |
+	    FUSE_CAP_ASYNC_READ | FUSE_CAP_ASYNC_DIO | FUSE_CAP_ATOMIC_O_TRUNC;
 
 	conn->want |= want & conn->capable;
 	/* Nobody else writes the lower or the upper during a session, so
@@ -191,14 +191,15 @@ ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * writing, and times set on a file already staged (the kernel's own
  * writeback of mtime/ctime), were decided when that file was opened. */
 static int
-ops_setattr_check(fuse_req_t req, const char *path, int valid, int has_fh,
-    int is_upper)
+ops_setattr_check(
+    fuse_req_t req, const char *path, int valid, int has_fh, int is_upper)
 {
 	struct guard_who who;
 	int ret = 0;
 
 	ops_who(req, &who);
-	if (valid & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
+	if (valid &
+	    (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
 		ret = guard_check(&who, FS_OP_CHMOD, path, 1);
 	if (ret == 0 && (valid & FUSE_SET_ATTR_SIZE) && !has_fh)
 		ret = guard_check(&who, FS_OP_WRITE, path, 1);
@@ -209,8 +210,8 @@ ops_setattr_check(fuse_req_t req, const char *path, int valid, int has_fh,
 }
 
 static int
-ops_apply_times(int pfd, const char *name, int fd, const struct stat *attr,
-    int valid)
+ops_apply_times(
+    int pfd, const char *name, int fd, const struct stat *attr, int valid)
 {
 	struct timespec tv[2];
 
@@ -278,7 +279,8 @@ ops_apply_setattr(const char *path, int fd, const struct stat *attr, int valid)
 		}
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))
-		ret = ops_apply_times(pfd, name, fd >= 0 ? fd : tfd, attr, valid);
+		ret =
+		    ops_apply_times(pfd, name, fd >= 0 ? fd : tfd, attr, valid);
 out:
 	if (tfd >= 0)
 		close(tfd);
@@ -304,8 +306,8 @@ ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 		ret = -EPERM;
 		goto out;
 	}
-	ret = ops_setattr_check(req, path, valid, f != NULL && f->is_write,
-	    ns.is_upper);
+	ret = ops_setattr_check(
+	    req, path, valid, f != NULL && f->is_write, ns.is_upper);
 	if (ret != 0)
 		goto out;
 	flags = COPYUP_DATA;
@@ -349,8 +351,8 @@ ops_readlink(fuse_req_t req, fuse_ino_t ino)
 	ret = node_path(node_from_id(ino), NULL, path, sizeof path, &ns);
 	if (ret < 0)
 		goto out;
-	fd = layer_open(ns.is_upper ? fsd.upper_fd : fsd.lower_fd, path, O_PATH,
-	    0);
+	fd = layer_open(
+	    ns.is_upper ? fsd.upper_fd : fsd.lower_fd, path, O_PATH, 0);
 	if (fd < 0) {
 		ret = fd;
 		goto out;
@@ -503,7 +505,8 @@ ops_change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
 		ret = -EPERM;
 	else if (value != NULL)
-		ret = setxattr(proc, name, value, size, flags) == 0 ? 0 : -errno;
+		ret =
+		    setxattr(proc, name, value, size, flags) == 0 ? 0 : -errno;
 	else
 		ret = removexattr(proc, name) == 0 ? 0 : -errno;
 	close(fd);
@@ -516,8 +519,8 @@ static void
 ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
     const char *value, size_t size, int flags)
 {
-	fuse_reply_err(req, -ops_change_xattr(req, ino, name, value, size,
-	    flags));
+	fuse_reply_err(
+	    req, -ops_change_xattr(req, ino, name, value, size, flags));
 }
 
 static void

@@ -33,8 +33,8 @@ ops_open_node(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 	if (is_write) {
 		ret = guard_check(&who, FS_OP_WRITE, path, 1);
 		if (ret == 0)
-			ret = layer_copy_up(n, path,
-			    (fi->flags & O_TRUNC) ? 0 : COPYUP_DATA);
+			ret = layer_copy_up(
+			    n, path, (fi->flags & O_TRUNC) ? 0 : COPYUP_DATA);
 		if (ret == 0)
 			ret = node_path(n, NULL, path, sizeof path, &ns);
 		if (ret < 0)
@@ -99,7 +99,8 @@ ops_file_read_fd(struct ops_file *f)
 	int fd;
 
 	pthread_mutex_lock(&f->lock);
-	if (f->is_lower && __atomic_load_n(&f->node->is_upper, __ATOMIC_RELAXED) &&
+	if (f->is_lower &&
+	    __atomic_load_n(&f->node->is_upper, __ATOMIC_RELAXED) &&
 	    node_path(f->node, NULL, path, sizeof path, &ns) >= 0 &&
 	    ns.is_upper) {
 		fd = layer_open(fsd.upper_fd, path, O_RDONLY, 0);
@@ -161,8 +162,8 @@ ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 static void
-ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
-    struct fuse_file_info *fi)
+ops_fsync(
+    fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	struct ops_file *f = ops_file_of(fi);
 	int ret;
@@ -174,8 +175,8 @@ ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 }
 
 static void
-ops_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
-    off_t len, struct fuse_file_info *fi)
+ops_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+    struct fuse_file_info *fi)
 {
 	struct ops_file *f = ops_file_of(fi);
 

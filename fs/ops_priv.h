@@ -35,8 +35,8 @@ void ops_who(fuse_req_t req, struct guard_who *who);
 
 /* Look name up in parent; on success *e is ready for fuse_reply_entry()
  * and the node holds one more kernel reference. */
-int ops_do_lookup(struct node *parent, const char *name,
-    struct fuse_entry_param *e);
+int ops_do_lookup(
+    struct node *parent, const char *name, struct fuse_entry_param *e);
 
 /* Fill *e for the new upper entry parent/name (lstat *st) and take a
  * reference on its node. */
@@ -44,8 +44,8 @@ void ops_new_entry(struct node *parent, const char *name, const struct stat *st,
     struct fuse_entry_param *e);
 
 /* Make sure directory node dir (at path, state *st) exists in upper/. */
-int ops_upper_dir(struct node *dir, const char *path,
-    const struct node_state *st);
+int ops_upper_dir(
+    struct node *dir, const char *path, const struct node_state *st);
 
 /* Nonzero when the view of directory path (its layer_ent) is empty;
  * negative errno on failure. */

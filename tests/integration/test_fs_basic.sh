@@ -38,6 +38,22 @@ snapshot() {
 }
 snapshot >"$T/before"
 
+echo "# start-up errors"
+# start_err DESC NEEDLE ARGS...: airlock-fs exits 2 saying NEEDLE.
+start_err() {
+	local rc=0 out
+	out=$("$AIRLOCK_FS" "${@:3}" 2>&1) || rc=$?
+	check_eq "$1: exit 2" 2 "$rc"
+	check_contains "$1: says why" "$2" "$out"
+}
+printf 'version: 1\ndefaults: {fs: maybe}\n' >"$T/bad.yaml"
+start_err "bad policy" "bad.yaml:2:" --project "$P" --mount "$M" --session "$S" --policy "$T/bad.yaml"
+start_err "missing project" "$T/nope" --project "$T/nope" --mount "$M" --session "$S"
+start_err "mount inside the project" "outside the project" --project "$P" --mount "$P/docs" --session "$S"
+start_err "no --mount" "usage:" --project "$P" --session "$S"
+check_not "nothing mounted by the failures" is_mounted "$M"
+check_contains "--help" "--project DIR" "$("$AIRLOCK_FS" --help)"
+
 "$AIRLOCK_FS" --project "$P" --mount "$M" --session "$S" \
 	--policy "$T/policy.yaml" --daemon 2>"$T/fs.err" || die "mount: $(cat "$T/fs.err")"
 at_exit "unmount_fuse $M"
