@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -27,6 +28,44 @@
 
 #define LISTEN_BACKLOG 4096
 
+/*
+ * --listen fd:N: a listening stream socket inherited from the parent.
+ * airlock run creates it inside the room's network namespace and hands it
+ * over, so that the proxy serves the room while it stays outside.  Checks
+ * that N really is a listening stream socket (never accept on a file).
+ */
+static int
+listener_parse_fd(const char *num, struct proxy_listen *l)
+{
+	char *end;
+	long n;
+	int val = 0, flags;
+	socklen_t len = sizeof val;
+
+	errno = 0;
+	n = strtol(num, &end, 10);
+	if (errno != 0 || end == num || *end != '\0' || n < 3 || n > 65535)
+		return -1;
+	if (getsockopt((int)n, SOL_SOCKET, SO_ACCEPTCONN, &val, &len) != 0 ||
+	    val == 0)
+		return -1;
+	len = sizeof val;
+	if (getsockopt((int)n, SOL_SOCKET, SO_TYPE, &val, &len) != 0 ||
+	    val != SOCK_STREAM)
+		return -1;
+	if ((flags = fcntl((int)n, F_GETFL)) < 0 ||
+	    fcntl((int)n, F_SETFL, flags | O_NONBLOCK) != 0 ||
+	    fcntl((int)n, F_SETFD, FD_CLOEXEC) != 0)
+		return -1;
+	l->addr_len = sizeof l->addr;
+	if (getsockname((int)n, (struct sockaddr *)&l->addr, &l->addr_len) !=
+	    0)
+		return -1;
+	l->is_inherited = 1;
+	l->fds[l->n_fds++] = (int)n;
+	return 0;
+}
+
 static int
 listener_parse(const char *spec, struct proxy_listen *l)
 {
@@ -40,6 +79,8 @@ listener_parse(const char *spec, struct proxy_listen *l)
 	size_t hlen;
 
 	memset(l, 0, sizeof *l);
+	if (strncmp(spec, "fd:", 3) == 0)
+		return listener_parse_fd(spec + 3, l);
 	if (strncmp(spec, "unix:", 5) == 0) {
 		if (strlen(spec + 5) == 0 ||
 		    strlen(spec + 5) >= sizeof sun->sun_path)
@@ -153,12 +194,15 @@ listener_bind_all(struct proxy *p, const char *const *addrs, int n_addrs)
 		if (listener_parse(addrs[i], l) != 0) {
 			fprintf(stderr,
 			    "airlock-proxy: --listen %s: expected "
-			    "ADDR:PORT, [ADDR6]:PORT or unix:PATH\n",
+			    "ADDR:PORT, [ADDR6]:PORT, unix:PATH or fd:N "
+			    "(an inherited listening socket)\n",
 			    addrs[i]);
 			return -1;
 		}
 		p->n_listen = i + 1;
-		for (j = 0; j < (l->is_unix ? 1 : p->cfg.n_threads); j++) {
+		for (j = 0; !l->is_inherited &&
+		     j < (l->is_unix ? 1 : p->cfg.n_threads);
+		     j++) {
 			fd = l->is_unix ? listener_bind_unix(l)
 			                : listener_bind_tcp(l);
 			if (fd < 0) {
@@ -170,7 +214,7 @@ listener_bind_all(struct proxy *p, const char *const *addrs, int n_addrs)
 			}
 			l->fds[l->n_fds++] = fd;
 		}
-		if (l->is_unix) {
+		if (l->is_unix || l->is_inherited) {
 			snprintf(l->text, sizeof l->text, "%s", addrs[i]);
 		} else if (l->addr.ss_family == AF_INET) {
 			struct sockaddr_in *sin =
@@ -321,7 +365,8 @@ listener_setup_worker(struct proxy *p, struct worker *w)
 	LIST_INIT(&w->conns);
 	for (i = 0; i < p->n_listen; i++) {
 		l = &p->listen[i];
-		fd = l->is_unix ? l->fds[0] : l->fds[w->index];
+		fd = l->is_unix || l->is_inherited ? l->fds[0]
+		                                   : l->fds[w->index];
 		w->listeners[i] = evconnlistener_new(
 		    w->base, listener_accept_cb, w, 0, 0, fd);
 		if (w->listeners[i] == NULL)

@@ -50,7 +50,7 @@ main_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: airlock-proxy [--policy FILE] [--listen ADDR:PORT | "
-	    "--listen unix:PATH]...\n"
+	    "--listen unix:PATH | --listen fd:N]...\n"
 	    "                     [--session DIR] [--threads N] [--daemon] "
 	    "[--audit FILE]\n"
 	    "                     [--max-conns N] [--resolv-conf FILE] "

@@ -72,7 +72,9 @@ proxy_is_self(const struct proxy *p, const struct sockaddr *sa)
 	int i;
 
 	for (i = 0; i < p->n_listen; i++) {
-		if (p->listen[i].is_unix)
+		/* An inherited listener lives in another network
+		 * namespace: its address there is not this host's. */
+		if (p->listen[i].is_unix || p->listen[i].is_inherited)
 			continue;
 		l = (const struct sockaddr *)&p->listen[i].addr;
 		if (l->sa_family != sa->sa_family)

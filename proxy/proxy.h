@@ -38,6 +38,9 @@ struct conn;
 
 struct proxy_listen {
 	int is_unix;
+	int is_inherited; /* fd:N, a listening socket the parent handed over
+			     (airlock run opens it inside the room's network
+			     namespace); shared by every worker like unix: */
 	struct sockaddr_storage addr; /* the bound address (real port) */
 	socklen_t addr_len;
 	char text[128]; /* "127.0.0.1:3128" or "unix:/path" */
