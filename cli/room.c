@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include <sys/types.h>
 
 #include <arpa/inet.h>
+#include <linux/capability.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -150,6 +152,69 @@ room_mounts(const struct room_cfg *cfg)
 		    "cannot hide %s: %s", cfg->state_dir, strerror(errno));
 }
 
+/*
+ * What a root agent must not keep: undoing the room (mount, umount,
+ * setns: CAP_SYS_ADMIN), changing its network (CAP_NET_ADMIN), reaching
+ * into the daemons (CAP_SYS_PTRACE; without it /proc/PID/root of a
+ * daemon with more capabilities is closed), and the raw machine.  The
+ * rest of root stays, so that builds behave as they would as root.
+ */
+static const int room_caps_dropped[] = {
+	CAP_SYS_ADMIN,
+	CAP_NET_ADMIN,
+	CAP_SYS_PTRACE,
+	CAP_SYS_MODULE,
+	CAP_SYS_RAWIO,
+	CAP_SYS_BOOT,
+	CAP_SYS_TIME,
+	CAP_MKNOD,
+	CAP_SETPCAP,
+	CAP_MAC_ADMIN,
+	CAP_MAC_OVERRIDE,
+	CAP_AUDIT_CONTROL,
+	CAP_SYSLOG,
+	CAP_BPF,
+	CAP_PERFMON,
+	CAP_NET_RAW,
+	CAP_SYS_NICE,
+	CAP_SYS_RESOURCE,
+	CAP_LINUX_IMMUTABLE,
+	CAP_WAKE_ALARM,
+	CAP_BLOCK_SUSPEND,
+	CAP_CHECKPOINT_RESTORE,
+};
+
+static void
+room_drop_caps(void)
+{
+	struct __user_cap_header_struct hdr;
+	struct __user_cap_data_struct data[2];
+	size_t i;
+	int c;
+
+	for (i = 0; i < sizeof room_caps_dropped / sizeof *room_caps_dropped;
+	     i++) {
+		c = room_caps_dropped[i];
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL)
+			room_fail("cannot drop capability %d: %s", c,
+			    strerror(errno));
+	}
+	memset(&hdr, 0, sizeof hdr);
+	memset(data, 0, sizeof data);
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		room_fail("capget: %s", strerror(errno));
+	for (i = 0; i < sizeof room_caps_dropped / sizeof *room_caps_dropped;
+	     i++) {
+		c = room_caps_dropped[i];
+		data[c / 32].effective &= ~(1U << (c % 32));
+		data[c / 32].permitted &= ~(1U << (c % 32));
+		data[c / 32].inheritable &= ~(1U << (c % 32));
+	}
+	if (syscall(SYS_capset, &hdr, data) != 0)
+		room_fail("capset: %s", strerror(errno));
+}
+
 static void
 room_drop_user(const struct room_cfg *cfg)
 {
@@ -195,6 +260,11 @@ room_child(const struct room_cfg *cfg, int sock)
 	close(sock);
 	if (chdir(cwd) != 0)
 		room_fail("%s: %s", cwd, strerror(errno));
+	if (cfg->isolate) {
+		room_drop_caps();
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+			room_fail("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	}
 	room_drop_user(cfg);
 	execvpe(cfg->argv[0], cfg->argv, cfg->envp);
 	fprintf(stderr, "airlock %s: %s: %s\n", cfg->cmd_name, cfg->argv[0],

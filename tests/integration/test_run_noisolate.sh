@@ -12,7 +12,7 @@ mkdir -p "$P/src"
 echo "original" >"$P/src/a.txt"
 echo "keep" >"$P/b.txt"
 
-python3 -m http.server --bind 127.0.0.1 0 --directory "$P" >"$T/http.log" 2>&1 &
+python3 -u -m http.server --bind 127.0.0.1 0 --directory "$P" >"$T/http.log" 2>&1 &
 HTTP_PID=$!
 at_exit "kill $HTTP_PID"
 wait_for 10 grep -q "Serving HTTP" "$T/http.log" || die "http.server did not start"
