@@ -28,7 +28,8 @@
 
 /* Above this many bytes waiting for a slow reader, stop reading the other
  * side (backpressure); resume when it drained below CONN_LOW_WATER. */
-#define CONN_READ_HIGH (256 * 1024)
+#define CONN_READ_HIGH (1024 * 1024)
+#define CONN_MAX_SINGLE_IO (256 * 1024)
 
 /* The parser's scratch space: one per thread, never held across events. */
 static __thread struct http_request conn_scratch;
@@ -161,9 +162,22 @@ conn_client_pending(struct conn *c)
 	return n;
 }
 
+/*
+ * libevent reads and writes at most 16 KiB per call by default: a bulk
+ * body then costs a system call per 16 KiB each way.  Let one call move
+ * as much as a socket buffer holds.
+ */
+void
+conn_tune_bev(struct bufferevent *bev)
+{
+	(void)bufferevent_set_max_single_read(bev, CONN_MAX_SINGLE_IO);
+	(void)bufferevent_set_max_single_write(bev, CONN_MAX_SINGLE_IO);
+}
+
 void
 conn_client_attach(struct conn *c)
 {
+	conn_tune_bev(c->cbev);
 	bufferevent_setcb(c->cbev, conn_client_read_cb, conn_client_write_cb,
 	    conn_client_event_cb, c);
 	bufferevent_setwatermark(c->cbev, EV_READ, 0, CONN_READ_HIGH);
@@ -177,6 +191,10 @@ conn_client_attach(struct conn *c)
 void
 conn_close_upstream(struct conn *c)
 {
+	if (c->uread != NULL) {
+		event_free(c->uread);
+		c->uread = NULL;
+	}
 	if (c->ubev != NULL) {
 		bufferevent_free(c->ubev);
 		c->ubev = NULL;
@@ -790,6 +808,7 @@ conn_connect_upstream(struct conn *c)
 		bufferevent_setcb(c->ubev, conn_upstream_read_cb,
 		    conn_upstream_write_cb, conn_upstream_event_cb, c);
 		bufferevent_setwatermark(c->ubev, EV_READ, 0, CONN_READ_HIGH);
+		conn_tune_bev(c->ubev);
 		c->addr_next++;
 		if (bufferevent_socket_connect(
 		        c->ubev, sa, (int)c->addr_lens[c->addr_next - 1]) == 0)

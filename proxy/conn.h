@@ -60,6 +60,7 @@ struct conn {
 	    *cbev; /* client side; a TLS filter when intercepting */
 	struct bufferevent *ubev; /* upstream side */
 	int ufd; /* upstream socket (closed by conn_free) */
+	struct event *uread; /* forward.c reads a plain upstream itself */
 	struct event *timer; /* header / connect / peek timeout */
 	unsigned long long t_start_ms;
 	unsigned long long closing_ms; /* when CLOSING began */
@@ -124,6 +125,9 @@ struct conn {
 /* Accept a client socket (fd is owned by the connection from now on). */
 void conn_accept(
     struct worker *w, int fd, const struct sockaddr *sa, socklen_t len);
+
+/* Let a bufferevent move up to 256 KiB per read or write call. */
+void conn_tune_bev(struct bufferevent *bev);
 
 /* Set the client callbacks on c->cbev and wait for a request head. */
 void conn_client_attach(struct conn *c);

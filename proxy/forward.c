@@ -9,8 +9,10 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -29,6 +31,87 @@ enum {
 };
 
 static __thread struct http_response forward_scratch;
+
+/* One read of a plain upstream: a socket buffer's worth. */
+#define FORWARD_READ_MAX (256 * 1024)
+
+/*
+ * libevent 2.1 reads at most 4 KiB per call into a bufferevent, whatever
+ * the socket holds: a large body then costs a system call per 4 KiB.  So
+ * a plain (not TLS) upstream is read here, up to FORWARD_READ_MAX at a
+ * time, into the bufferevent's input, which the rest of this file reads
+ * as before; the bufferevent still does the writing.
+ */
+static void
+forward_uread_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(c->ubev);
+	struct evbuffer_iovec vec[2];
+	ssize_t n;
+	int n_vec;
+
+	n_vec = evbuffer_reserve_space(in, FORWARD_READ_MAX, vec, 2);
+	if (n_vec <= 0) {
+		conn_end_request(c);
+		conn_free(c);
+		return;
+	}
+	n = readv(fd, (struct iovec *)vec, n_vec);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		evbuffer_commit_space(in, vec, 0);
+		return;
+	}
+	if (n <= 0) {
+		evbuffer_commit_space(in, vec, 0);
+		if (c->state != CONN_FORWARD) {
+			conn_close_upstream(c); /* an idle upstream went away */
+			return;
+		}
+		forward_upstream_event(
+		    c, n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR);
+		return;
+	}
+	if ((size_t)n <= vec[0].iov_len) {
+		vec[0].iov_len = (size_t)n;
+		n_vec = 1;
+	} else {
+		vec[1].iov_len = (size_t)n - vec[0].iov_len;
+	}
+	evbuffer_commit_space(in, vec, n_vec);
+	if (c->state != CONN_FORWARD) {
+		conn_close_upstream(
+		    c); /* an idle upstream should say nothing */
+		return;
+	}
+	forward_upstream_read(c);
+}
+
+/* Start or stop reading the upstream. */
+static void
+forward_upstream_reading(struct conn *c, int on)
+{
+	if (c->up_is_tls || c->ufd < 0) {
+		if (on)
+			bufferevent_enable(c->ubev, EV_READ);
+		else
+			bufferevent_disable(c->ubev, EV_READ);
+		return;
+	}
+	if (c->uread == NULL) {
+		bufferevent_disable(c->ubev, EV_READ);
+		c->uread = event_new(c->w->base, c->ufd, EV_READ | EV_PERSIST,
+		    forward_uread_cb, c);
+		if (c->uread == NULL) {
+			bufferevent_enable(c->ubev, EV_READ); /* fall back */
+			return;
+		}
+	}
+	if (on)
+		event_add(c->uread, NULL);
+	else
+		event_del(c->uread);
+}
 
 /* Append the headers of a head that are not hop-by-hop (nor skip). */
 static void
@@ -114,7 +197,7 @@ forward_response_done(struct conn *c)
 	c->resp_state = RESP_DONE;
 	if (c->resp_keeps_alive && c->req_done && c->ubev != NULL) {
 		c->up_is_idle = 1;
-		bufferevent_enable(c->ubev, EV_READ);
+		forward_upstream_reading(c, 1);
 	} else {
 		conn_close_upstream(c);
 	}
@@ -158,7 +241,8 @@ forward_start(struct conn *c)
 	http_chunked_init(&c->resp_chunk);
 	bufferevent_setwatermark(c->ubev, EV_WRITE, FORWARD_HIGH / 4, 0);
 	bufferevent_setwatermark(c->cbev, EV_WRITE, FORWARD_HIGH / 4, 0);
-	bufferevent_enable(c->ubev, EV_READ | EV_WRITE);
+	bufferevent_enable(c->ubev, EV_WRITE);
+	forward_upstream_reading(c, 1);
 	conn_timer_set(c, c->w->proxy->cfg.idle_timeout_ms);
 	forward_client_read(c);
 }
@@ -207,7 +291,7 @@ void
 forward_client_drained(struct conn *c)
 {
 	if (c->ubev != NULL && c->resp_state != RESP_DONE)
-		bufferevent_enable(c->ubev, EV_READ);
+		forward_upstream_reading(c, 1);
 }
 
 /* Write the response head to the client.  Returns 0 or -1 (malformed). */
@@ -304,7 +388,7 @@ forward_upstream_read(struct conn *c)
 		return;
 	}
 	if (evbuffer_get_length(out) >= FORWARD_HIGH)
-		bufferevent_disable(c->ubev, EV_READ);
+		forward_upstream_reading(c, 0);
 }
 
 /* EOF, error or timeout on the upstream.  May free the connection. */

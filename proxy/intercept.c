@@ -165,5 +165,6 @@ intercept_upstream_bev(struct conn *c, int fd)
 		return NULL;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	conn_tune_bev(bev);
 	return bev;
 }
