@@ -137,6 +137,7 @@ glob_parse_comp(struct glob_build *gb, const char *p, size_t s, size_t e,
 	struct glob_comp *c = &gb->comps[gb->n_comps];
 	size_t i = s, k;
 
+	memset(c, 0, sizeof(*c));
 	c->start = gb->n_tok;
 	if (e - s == 2 && p[s] == '*' && p[s + 1] == '*') {
 		c->is_globstar = 1;
@@ -319,7 +320,10 @@ glob_compile(struct glob *g, const char *pattern, size_t len,
 		    "project are not supported yet)");
 		goto out;
 	}
-	gb = calloc(1, sizeof(*gb));
+	/* Not zeroed (it is large): each entry is set as it is used. */
+	gb = malloc(sizeof(*gb));
+	if (gb != NULL)
+		gb->n_tok = gb->n_comps = gb->n_classes = 0;
 	if (gb == NULL) {
 		why_set(why, why_len, "out of memory");
 		goto out;
@@ -342,6 +346,8 @@ glob_compile(struct glob *g, const char *pattern, size_t len,
 			if (i == len) {
 				/* A trailing '/': the directory and all
 				 * beneath it, as "dir" followed by globstar. */
+				memset(&gb->comps[gb->n_comps], 0,
+				    sizeof(gb->comps[0]));
 				gb->comps[gb->n_comps].is_globstar = 1;
 				gb->comps[gb->n_comps].start = gb->n_tok;
 				gb->n_comps++;
