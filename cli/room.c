@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <arpa/inet.h>
 #include <linux/capability.h>
@@ -19,6 +20,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,16 +236,93 @@ room_drop_user(const struct room_cfg *cfg)
 		room_fail("could regain root after dropping to %s", cfg->user);
 }
 
+static void __attribute__((noreturn)) room_exec(const struct room_cfg *cfg)
+{
+	const char *cwd = cfg->isolate ? cfg->project : cfg->view;
+
+	if (chdir(cwd) != 0)
+		room_fail("%s: %s", cwd, strerror(errno));
+	if (cfg->isolate) {
+		room_drop_caps();
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+			room_fail("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	}
+	room_drop_user(cfg);
+	execvpe(cfg->argv[0], cfg->argv, cfg->envp);
+	fprintf(stderr, "airlock %s: %s: %s\n", cfg->cmd_name, cfg->argv[0],
+	    strerror(errno));
+	_exit(errno == ENOENT ? ROOM_EXIT_NOENT : ROOM_EXIT_NOEXEC);
+}
+
+static volatile sig_atomic_t room_target;
+
+static void
+room_forward(int sig)
+{
+	if (room_target > 0)
+		(void)kill(room_target, sig);
+}
+
+/* Wait for pid, passing on what we are sent; its status as ours.  Every
+ * other child is reaped on the way (as pid 1, orphans come to us). */
+static void __attribute__((noreturn)) room_wait_exit(pid_t pid)
+{
+	struct sigaction sa;
+	pid_t w;
+	int status;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = room_forward;
+	sigemptyset(&sa.sa_mask);
+	room_target = pid;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	for (;;) {
+		w = wait(&status);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			_exit(ROOM_EXIT_SETUP);
+		if (w == pid)
+			break;
+	}
+	if (WIFSIGNALED(status))
+		_exit(128 + WTERMSIG(status));
+	_exit(WEXITSTATUS(status));
+}
+
+/*
+ * pid 1 of the room's pid namespace: a /proc of its own (the host's
+ * processes, the daemons among them, are not there), then CMD as pid 2;
+ * when CMD exits, so does pid 1, and the kernel kills whatever the agent
+ * left behind in the room.
+ */
+static void __attribute__((noreturn)) room_init(const struct room_cfg *cfg)
+{
+	pid_t pid;
+
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	        NULL) != 0)
+		room_fail("cannot mount /proc: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		room_fail("fork: %s", strerror(errno));
+	if (pid == 0)
+		room_exec(cfg);
+	room_wait_exit(pid);
+}
+
 static void __attribute__((noreturn))
 room_child(const struct room_cfg *cfg, int sock)
 {
-	const char *cwd = cfg->isolate ? cfg->project : cfg->view;
 	char byte;
 	ssize_t n;
+	pid_t pid;
 	int lfd;
 
 	if (cfg->isolate) {
-		if (unshare(CLONE_NEWNS | CLONE_NEWNET) != 0)
+		if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID) != 0)
 			room_fail(
 			    "cannot create namespaces: %s", strerror(errno));
 		room_mounts(cfg);
@@ -258,18 +337,14 @@ room_child(const struct room_cfg *cfg, int sock)
 	if (n != 1)
 		_exit(ROOM_EXIT_SETUP); /* the parent gave up, and said why */
 	close(sock);
-	if (chdir(cwd) != 0)
-		room_fail("%s: %s", cwd, strerror(errno));
-	if (cfg->isolate) {
-		room_drop_caps();
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-			room_fail("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-	}
-	room_drop_user(cfg);
-	execvpe(cfg->argv[0], cfg->argv, cfg->envp);
-	fprintf(stderr, "airlock %s: %s: %s\n", cfg->cmd_name, cfg->argv[0],
-	    strerror(errno));
-	_exit(errno == ENOENT ? ROOM_EXIT_NOENT : ROOM_EXIT_NOEXEC);
+	if (!cfg->isolate)
+		room_exec(cfg);
+	pid = fork();
+	if (pid < 0)
+		room_fail("fork: %s", strerror(errno));
+	if (pid == 0)
+		room_init(cfg);
+	room_wait_exit(pid);
 }
 
 pid_t

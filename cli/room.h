@@ -1,6 +1,6 @@
 /*
  * room: the agent's side of a session.  An isolated room is a child in
- * its own mount and network namespaces:
+ * its own mount, network and pid namespaces:
  *   - mounts are private; the session's view is bind-mounted over the
  *     project's own path (absolute paths in build files keep working);
  *   - the state directory is covered by an empty read-only tmpfs, so the
@@ -8,7 +8,13 @@
  *   - the network namespace has only lo, and on it one listener,
  *     127.0.0.1:ROOM_PROXY_PORT, whose fd is handed to the parent for
  *     airlock-proxy (--listen fd:N): the only way out.  No resolver is
- *     reachable, so there is no DNS.
+ *     reachable, so there is no DNS;
+ *   - the pid namespace has its own /proc (the host's processes, the
+ *     daemons among them, are not there); CMD runs as its pid 2 under a
+ *     small pid 1, and whatever CMD leaves running dies with it;
+ *   - a root agent loses the capabilities that would undo the room
+ *     (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_PTRACE, ...), and always
+ *     runs with PR_SET_NO_NEW_PRIVS.
  * The child waits for room_release() before it drops to the user and
  * execs the command, so the agent never runs before its proxy serves.
  * Needs root (CAP_SYS_ADMIN).

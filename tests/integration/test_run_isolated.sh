@@ -52,6 +52,9 @@ python3 -c 'import socket; socket.getaddrinfo("example.com", 80)' >/dev/null 2>&
 umount "$AIRLOCK_STATE_DIR" 2>/dev/null || echo "umount-fails"
 umount -l "$P" 2>/dev/null || echo "umount-view-fails"
 nsenter --net=/proc/1/ns/net true 2>/dev/null || echo "setns-fails"
+echo "pid=\$\$"
+pgrep -f airlock-fs >/dev/null || echo "no-daemons-seen"
+(exec -a airlock-leftover-$$ sleep 300) &
 echo "uid=\$(id -u)"
 exit 4
 AGENT
@@ -83,6 +86,9 @@ check_contains "the policy denies another address" "denied=403" "$out"
 check_contains "getent cannot resolve" "getent-fails" "$out"
 check_contains "getaddrinfo cannot resolve" "resolve-fails" "$out"
 check_contains "runs as root without --user" "uid=0" "$out"
+check_contains "its own pid namespace" "pid=2" "$out"
+check_contains "the daemons' processes are not visible" "no-daemons-seen" "$out"
+check_not "what the agent left running is gone" pgrep -f "airlock-leftover-$$"
 check_contains "root inside cannot uncover the state dir" "umount-fails" "$out"
 check_contains "root inside cannot unmount the view" "umount-view-fails" "$out"
 check_contains "root inside cannot join the host's network" "setns-fails" "$out"
@@ -110,5 +116,11 @@ check_contains "nobody cannot write root's file" "refused" "$out"
 check_not "staged, not in the project" test -e "$P/pub/n.txt"
 check_contains "airlock diff shows nobody's file" "pub/n.txt" \
 	"$("$AIRLOCK" diff --session iso2 --stat)"
+set +e
+"$AIRLOCK" run --project "$P" --session-name iso3 -- sh -c 'kill -TERM $$' 2>/dev/null
+rc=$?
+set -e
+at_exit "$AIRLOCK end iso3"
+check_eq "killed by SIGTERM inside: 143" 143 "$rc"
 check_not "no mount of this test left" grep -q "$T" /proc/mounts
 finish
