@@ -81,4 +81,28 @@ rc=$?
 set -e
 check_eq "missing command: 127" 127 "$rc"
 check_not "s2 unmounted" mountpoint -q "$AIRLOCK_STATE_DIR/sessions/s2/view"
+
+# the summary counts a held write that timed out and a denied request
+cat >"$T/hold.yaml" <<YAML
+version: 1
+defaults: {fs: allow, net: deny, hold_timeout: 1s}
+fs:
+  - paths: ["held/**"]
+    ops: [write, create]
+    action: hold
+    reason: the test holds it
+YAML
+mkdir -p "$P/held"
+set +e
+"$AIRLOCK" run --no-isolate --project "$P" --policy "$T/hold.yaml" \
+	--session-name s3 -- sh -c "echo x > held/f.txt; echo y > ok.txt;
+	curl -s --max-time 10 -o /dev/null http://127.0.0.1:$HPORT/; exit 0" \
+	2>"$T/run3.err"
+rc=$?
+set -e
+err=$(cat "$T/run3.err")
+check_eq "s3 exits 0" 0 "$rc"
+check_contains "summary: the held write timed out" "actions held:   1 (approved 0, denied 0, timed out 1)" "$err"
+check_contains "summary: the denied request" "actions denied: 1 by the policy" "$err"
+check_contains "summary: one file staged" "files staged:   1" "$err"
 finish
