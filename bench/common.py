@@ -228,6 +228,32 @@ def wait_idle(limit, seconds):
     return loadavg()
 
 
+def busy_note(load_start, load_end, limit=1.5):
+    """A warning for the doc when the run shared the machine."""
+    if max(load_start, load_end) < limit:
+        return []
+    return ["", "**The machine was busy during this run** (load average "
+            "%.1f at the start, %.1f at the end, on %d cores): absolute "
+            "figures are well below a quiet machine's, and a row that "
+            "measures a small difference (an added latency) is within the "
+            "noise. Ratios hold better, since every backend took its turn "
+            "in each round. Rerun with `--wait-idle 1800` on a quiet "
+            "machine for figures to quote." % (
+                load_start, load_end, os.cpu_count() or 0)]
+
+
+def source_rev(build):
+    """Which airlock was measured: the source commit, and the build."""
+    try:
+        rev = subprocess.run(["git", "-C", SRC, "describe", "--always",
+                              "--dirty"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL,
+                             universal_newlines=True).stdout.strip()
+    except OSError:
+        rev = ""
+    return "airlock %s, built in %s" % (rev or "(no git)", build)
+
+
 def machine_line(m):
     return ("%s; nproc %d, %d GiB; Linux %s; %s" % (
         m["cpu"], m["nproc"], m["mem_gib"], m["kernel"], m["date"]))
