@@ -104,7 +104,9 @@ index_build(struct policy_index *ix, struct policy_arena *arena)
 	size_t i, j, n_keys = 0, size = 8;
 	uint32_t *always;
 
-	qsort(ix->pending, ix->n_pending, sizeof(*ix->pending), pending_cmp);
+	if (ix->n_pending > 0)
+		qsort(ix->pending, ix->n_pending, sizeof(*ix->pending),
+		    pending_cmp);
 	for (i = 0; i < ix->n_pending; i++)
 		if (i == 0 ||
 		    !pending_same_key(&ix->pending[i - 1], &ix->pending[i]))
