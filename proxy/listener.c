@@ -58,8 +58,7 @@ listener_parse_fd(const char *num, struct proxy_listen *l)
 	    fcntl((int)n, F_SETFD, FD_CLOEXEC) != 0)
 		return -1;
 	l->addr_len = sizeof l->addr;
-	if (getsockname((int)n, (struct sockaddr *)&l->addr, &l->addr_len) !=
-	    0)
+	if (getsockname((int)n, (struct sockaddr *)&l->addr, &l->addr_len) != 0)
 		return -1;
 	l->is_inherited = 1;
 	l->fds[l->n_fds++] = (int)n;
@@ -341,11 +340,19 @@ listener_worker_main(void *arg)
 static int
 listener_setup_worker(struct proxy *p, struct worker *w)
 {
+	struct event_config *cfg;
 	struct proxy_listen *l;
 	int i, fd;
 
 	w->proxy = p;
-	w->base = event_base_new();
+	/* Coalesce the many enable/disable steps of one loop turn into one
+	 * epoll_ctl per fd (no fd is ever dup()ed here, the flag's caveat). */
+	cfg = event_config_new();
+	if (cfg == NULL)
+		return -1;
+	(void)event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	w->base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
 	if (w->base == NULL)
 		return -1;
 	if (listener_setup_dns(w) != 0) {
