@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <signal.h>
@@ -67,7 +68,12 @@ run_usage(FILE *f)
 	    "their lower-case forms point there; NO_PROXY is empty).\n"
 	    "There is no DNS inside.  A root CMD loses CAP_SYS_ADMIN, "
 	    "CAP_NET_ADMIN,\nCAP_SYS_PTRACE and the like; whatever CMD leaves "
-	    "running ends with it.\n\n"
+	    "running ends with it.\n"
+	    "When the policy intercepts TLS, SSL_CERT_FILE, "
+	    "NODE_EXTRA_CA_CERTS,\n"
+	    "REQUESTS_CA_BUNDLE, GIT_SSL_CAINFO and CURL_CA_BUNDLE name a "
+	    "bundle of "
+	    "the\nusual roots and the session CA (removed when CMD exits).\n\n"
 	    "When CMD exits, the daemons stop (the session is `ended`; "
 	    "`airlock resume`\nmounts it again) and a summary names the next "
 	    "commands.\n\n"
@@ -79,24 +85,32 @@ run_usage(FILE *f)
 
 /* HTTP_PROXY & co: everything through the proxy, nothing exempted. */
 static char **
-run_build_env(
-    const struct session_info *si, const char *url, const struct passwd *pw)
+run_build_env(const struct session_info *si, const char *url,
+    const struct passwd *pw, const char *bundle)
 {
 	static const char *const drop[] = { "HTTP_PROXY=", "HTTPS_PROXY=",
 		"http_proxy=", "https_proxy=", "ALL_PROXY=", "all_proxy=",
 		"NO_PROXY=", "no_proxy=", "AIRLOCK_SESSION=", NULL };
+	/* replaced only when the session CA must be trusted */
+	static const char *const ca_vars[] = { "SSL_CERT_FILE=",
+		"NODE_EXTRA_CA_CERTS=", "REQUESTS_CA_BUNDLE=",
+		"GIT_SSL_CAINFO=", "CURL_CA_BUNDLE=", NULL };
 	char **env;
 	size_t n = 0, i, j;
 	int keep;
 
 	for (i = 0; environ[i] != NULL; i++)
 		n++;
-	env = xcalloc(n + 16, sizeof *env);
+	env = xcalloc(n + 24, sizeof *env);
 	n = 0;
 	for (i = 0; environ[i] != NULL; i++) {
 		keep = 1;
 		for (j = 0; drop[j] != NULL; j++)
 			if (strncmp(environ[i], drop[j], strlen(drop[j])) == 0)
+				keep = 0;
+		for (j = 0; bundle != NULL && ca_vars[j] != NULL; j++)
+			if (strncmp(environ[i], ca_vars[j],
+			        strlen(ca_vars[j])) == 0)
 				keep = 0;
 		if (pw != NULL &&
 		    (strncmp(environ[i], "HOME=", 5) == 0 ||
@@ -115,6 +129,13 @@ run_build_env(
 	env[n++] = xstrdup("NO_PROXY=");
 	env[n++] = xstrdup("no_proxy=");
 	xasprintf(&env[n++], "AIRLOCK_SESSION=%s", si->id);
+	if (bundle != NULL) {
+		xasprintf(&env[n++], "SSL_CERT_FILE=%s", bundle);
+		xasprintf(&env[n++], "NODE_EXTRA_CA_CERTS=%s", bundle);
+		xasprintf(&env[n++], "REQUESTS_CA_BUNDLE=%s", bundle);
+		xasprintf(&env[n++], "GIT_SSL_CAINFO=%s", bundle);
+		xasprintf(&env[n++], "CURL_CA_BUNDLE=%s", bundle);
+	}
 	if (pw != NULL) {
 		xasprintf(&env[n++], "HOME=%s", pw->pw_dir);
 		xasprintf(&env[n++], "USER=%s", pw->pw_name);
@@ -251,13 +272,96 @@ run_user(const char *cmd, const char *user, struct passwd *out, char *buf,
 	return -1;
 }
 
+/* Whether the session's policy intercepts TLS (then the agent needs
+ * the session CA).  A policy that no longer loads fails the run. */
+static int
+run_intercepts(const struct session_info *si, const char *cmd)
+{
+	struct policy_error err;
+	struct policy *pol;
+	char *const *h;
+	int on;
+
+	memset(&err, 0, sizeof err);
+	pol = si->policy[0] != '\0' ? policy_load_file(si->policy, &err)
+	                            : policy_load_default(&err);
+	if (pol == NULL) {
+		fprintf(stderr, "airlock %s: policy: %s\n", cmd,
+		    err.text[0] != '\0' ? err.text : "cannot load");
+		return -1;
+	}
+	h = policy_settings(pol)->tls_intercept_hosts;
+	on = h != NULL && h[0] != NULL;
+	policy_free(pol);
+	return on;
+}
+
+static int
+run_copy_file(FILE *out, const char *path)
+{
+	char buf[8192];
+	FILE *in;
+	size_t n;
+
+	if ((in = fopen(path, "re")) == NULL)
+		return -1;
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	return 0;
+}
+
+/*
+ * The agent's CA bundle: the system's roots and the session CA, in a
+ * file outside the (hidden) session directory, readable by --user.  The
+ * name is chosen before the room forks (its environment names it); the
+ * content is written once the proxy has made its CA.
+ */
+static int
+run_write_bundle(
+    const struct session_info *si, const char *cmd, const char *bundle)
+{
+	static const char *const roots[] = {
+		"/etc/ssl/certs/ca-certificates.crt",
+		"/etc/pki/tls/certs/ca-bundle.crt", NULL
+	};
+	char ca[PATH_MAX + 16];
+	FILE *out;
+	size_t i;
+	int fd, rc = 0;
+
+	fd = open(bundle, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || (out = fdopen(fd, "w")) == NULL) {
+		fprintf(stderr, "airlock %s: %s: %s\n", cmd, bundle,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	/* the roots the agent would have trusted, then the session CA */
+	for (i = 0; i < sizeof roots / sizeof *roots - 1; i++)
+		if (roots[i] != NULL && run_copy_file(out, roots[i]) == 0)
+			break;
+	snprintf(ca, sizeof ca, "%s/ca/ca.pem", si->dir);
+	if (run_copy_file(out, ca) != 0) {
+		fprintf(
+		    stderr, "airlock %s: %s: %s\n", cmd, ca, strerror(errno));
+		rc = -1;
+	}
+	if (fclose(out) != 0)
+		rc = -1;
+	return rc;
+}
+
 int
 run_in_session(struct session_info *si, const struct run_opts *ro)
 {
 	struct passwd pwd, *pw = NULL;
 	struct room_cfg cfg;
 	char pwbuf[4096], state[PATH_MAX], url[96], spec[32];
+	char bundle[] = "/tmp/airlock-ca-XXXXXX.pem";
 	char **env = NULL;
+	int intercept = 0, bfd;
 	int lfd = -1, go = -1, status = RUN_EXIT_FAIL, started = 0;
 	pid_t pid = -1;
 
@@ -286,11 +390,26 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 		cfg.home = pw->pw_dir;
 	}
 	si->isolated = ro->isolate;
+	if ((intercept = run_intercepts(si, ro->cmd)) < 0)
+		goto out;
+	if (intercept) {
+		if ((bfd = mkstemps(bundle, 4)) < 0 || fchmod(bfd, 0644) != 0) {
+			fprintf(stderr, "airlock %s: CA bundle: %s\n", ro->cmd,
+			    strerror(errno));
+			if (bfd >= 0) {
+				close(bfd);
+				(void)unlink(bundle);
+			}
+			intercept = 0;
+			goto out;
+		}
+		close(bfd);
+	}
 
 	if (ro->isolate) {
 		snprintf(
 		    url, sizeof url, "http://127.0.0.1:%d", ROOM_PROXY_PORT);
-		env = run_build_env(si, url, pw);
+		env = run_build_env(si, url, pw, intercept ? bundle : NULL);
 		cfg.envp = env;
 		if ((pid = room_start(&cfg, &lfd, &go)) < 0)
 			goto out;
@@ -319,11 +438,13 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 			goto out;
 		}
 		snprintf(url, sizeof url, "http://%s", si->proxy_listen);
-		env = run_build_env(si, url, pw);
+		env = run_build_env(si, url, pw, intercept ? bundle : NULL);
 		cfg.envp = env;
 		if ((pid = room_start(&cfg, &lfd, &go)) < 0)
 			goto out;
 	}
+	if (intercept && run_write_bundle(si, ro->cmd, bundle) != 0)
+		goto out;
 	si->agent_pid = pid;
 	str_copy(si->state, "running", sizeof si->state);
 	if (session_info_write(si) != 0) {
@@ -363,6 +484,8 @@ out:
 	if (session_info_write(si) != 0)
 		fprintf(stderr, "airlock %s: %s/session.json: %s\n", ro->cmd,
 		    si->dir, strerror(errno));
+	if (intercept > 0)
+		(void)unlink(bundle);
 	if (started)
 		run_summary(si, ro->cmd, status);
 	else

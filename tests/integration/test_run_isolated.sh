@@ -122,5 +122,39 @@ rc=$?
 set -e
 at_exit "$AIRLOCK end iso3"
 check_eq "killed by SIGTERM inside: 143" 143 "$rc"
+# interception on: the agent trusts the session CA through the usual
+# variables, from a bundle outside the hidden session dir
+cat >"$T/tls.yaml" <<YAML
+version: 1
+defaults: {fs: allow, net: deny, hold_timeout: 5s}
+tls: {intercept: [api.test]}
+YAML
+set +e
+out=$("$AIRLOCK" run --project "$P" --policy "$T/tls.yaml" --user nobody \
+	--session-name iso4 -- sh -c 'for v in SSL_CERT_FILE NODE_EXTRA_CA_CERTS \
+	REQUESTS_CA_BUNDLE GIT_SSL_CAINFO CURL_CA_BUNDLE; do eval "echo \$v=\\$$v"; done;
+	cat "$SSL_CERT_FILE"' 2>"$T/run4.err")
+rc=$?
+set -e
+at_exit "$AIRLOCK end iso4"
+check_eq "interception run exits 0" 0 "$rc"
+b=$(sed -n 's/^SSL_CERT_FILE=//p' <<<"$out")
+check "SSL_CERT_FILE names a bundle" test -n "$b"
+for v in NODE_EXTRA_CA_CERTS REQUESTS_CA_BUNDLE GIT_SSL_CAINFO CURL_CA_BUNDLE; do
+	check_contains "$v names the bundle" "$v=$b" "$out"
+done
+ca=$AIRLOCK_STATE_DIR/sessions/iso4/ca/ca.pem
+check "the session CA exists" test -s "$ca"
+printf '%s\n' "$out" >"$T/bundle-seen.pem"
+check "the bundle (read as nobody) holds the session CA" python3 -c '
+import sys
+sys.exit(0 if open(sys.argv[1]).read().strip() in open(sys.argv[2]).read() else 1)' \
+	"$ca" "$T/bundle-seen.pem"
+check_not "the bundle is removed after the run" test -e "$b"
+out=$(SSL_CERT_FILE=/etc/some-roots.pem "$AIRLOCK" run --no-isolate --project "$P" \
+	--session-name iso5 -- env 2>/dev/null)
+at_exit "$AIRLOCK end iso5"
+check_contains "without interception SSL_CERT_FILE is left alone" \
+	"SSL_CERT_FILE=/etc/some-roots.pem" "$out"
 check_not "no mount of this test left" grep -q "$T" /proc/mounts
 finish
