@@ -32,13 +32,17 @@ airlock_usage(FILE *f)
 {
 	const struct cmd_entry *c;
 
-	fprintf(f, "usage: airlock COMMAND [ARGS...]\n\n"
-	    "airlock gives a coding agent a bounded room: a copy-on-write view\n"
-	    "of its project, one egress proxy, one policy, and an audit trail.\n\n"
+	fprintf(f,
+	    "usage: airlock COMMAND [ARGS...]\n\n"
+	    "airlock gives a coding agent a bounded room: a copy-on-write "
+	    "view\n"
+	    "of its project, one egress proxy, one policy, and an audit "
+	    "trail.\n\n"
 	    "commands:\n");
 	for (c = cmd_table; c->name != NULL; c++)
 		fprintf(f, "  %-10s %s\n", c->name, c->summary);
-	fprintf(f, "\nRun `airlock COMMAND --help` for a command's options;"
+	fprintf(f,
+	    "\nRun `airlock COMMAND --help` for a command's options;"
 	    " see airlock(1).\n");
 }
 
@@ -50,7 +54,8 @@ cmd_wants_help(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
 			return 1;
 	}
 	return 0;
@@ -77,7 +82,9 @@ main(int argc, char **argv)
 	for (c = cmd_table; c->name != NULL; c++)
 		if (strcmp(c->name, argv[1]) == 0)
 			return c->run(argc - 1, argv + 1);
-	fprintf(stderr, "airlock: unknown command '%s'; run `airlock --help` "
-	    "for the list\n", argv[1]);
+	fprintf(stderr,
+	    "airlock: unknown command '%s'; run `airlock --help` "
+	    "for the list\n",
+	    argv[1]);
 	return EXIT_USAGE;
 }

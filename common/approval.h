@@ -27,8 +27,8 @@
 /* What a held action is, for listing and for the reviewer.  Borrowed for
  * the duration of approvals_submit(); the table copies it. */
 struct held_info {
-	const char *kind;   /* "fs" or "net" */
-	const char *op;     /* "write", "connect", "GET", ... */
+	const char *kind; /* "fs" or "net" */
+	const char *op; /* "write", "connect", "GET", ... */
 	const char *target; /* path, host:port or URL */
 	const char *rule;
 	const char *reason;
@@ -43,7 +43,8 @@ struct approval_result {
 	char reason[256];
 };
 
-typedef void (*approval_cb)(const char *id, const struct approval_result *res, void *arg);
+typedef void (*approval_cb)(
+    const char *id, const struct approval_result *res, void *arg);
 
 struct approvals;
 
@@ -68,8 +69,9 @@ int approvals_submit(struct approvals *ap, const struct held_info *info,
  * Returns 0, or -1 with errno ENOENT when no such id is pending (already
  * resolved, timed out, or never existed).
  */
-int approvals_resolve(struct approvals *ap, const char *id, enum decision decision,
-    enum audit_decider by, const char *reason, int remember);
+int approvals_resolve(struct approvals *ap, const char *id,
+    enum decision decision, enum audit_decider by, const char *reason,
+    int remember);
 
 /*
  * Submit and wait (for a blocking worker thread, as in airlock-fs):
@@ -84,8 +86,8 @@ int approvals_wait(struct approvals *ap, const struct held_info *info,
  * a late approve or deny can say "already approved" or "timed out" rather
  * than only "not pending".  Returns 0, or -1 with errno ENOENT.
  */
-int approvals_find_resolved(struct approvals *ap, const char *id,
-    struct approval_result *res);
+int approvals_find_resolved(
+    struct approvals *ap, const char *id, struct approval_result *res);
 
 /* The pending actions as a JSON array (id, kind, op, target, rule, reason,
  * pid, uid (null when the caller is unknown), exe, cmdline, intent,

@@ -11,14 +11,14 @@
 #include <sys/types.h>
 
 struct caller {
-	pid_t pid;          /* 0 when unknown */
+	pid_t pid; /* 0 when unknown */
 	uid_t uid;
 	gid_t gid;
-	char exe[256];      /* "" when unreadable */
-	char cmdline[512];  /* arguments joined by single spaces, truncated */
-	char trace_id[33];  /* 32 lower-case hex digits, or "" */
-	char span_id[17];   /* 16 lower-case hex digits, or "" */
-	char intent[256];   /* AIRLOCK_INTENT, or "" */
+	char exe[256]; /* "" when unreadable */
+	char cmdline[512]; /* arguments joined by single spaces, truncated */
+	char trace_id[33]; /* 32 lower-case hex digits, or "" */
+	char span_id[17]; /* 16 lower-case hex digits, or "" */
+	char intent[256]; /* AIRLOCK_INTENT, or "" */
 	char identity[128]; /* proxy: the Proxy-Authorization user, or "" */
 };
 
@@ -33,6 +33,7 @@ int caller_read(pid_t pid, uid_t uid, gid_t gid, struct caller *out);
  * Parse a W3C traceparent ("00-<32 hex>-<16 hex>-<2 hex>") into trace and
  * span ids.  Returns 0, or -1 when malformed (ids are then left "").
  */
-int caller_parse_traceparent(const char *tp, char trace_id[33], char span_id[17]);
+int caller_parse_traceparent(
+    const char *tp, char trace_id[33], char span_id[17]);
 
 #endif

@@ -32,8 +32,8 @@ struct ctl_server;
  * EEXIST when path is something other than a socket.  approve and deny run
  * the held action's callback in the server's thread.
  */
-struct ctl_server *ctl_server_start(const char *path, struct approvals *ap,
-    uid_t refuse_uid);
+struct ctl_server *ctl_server_start(
+    const char *path, struct approvals *ap, uid_t refuse_uid);
 /* Stop serving, unlink the socket, free.  Call it before approvals_free()
  * of the approvals it serves. */
 void ctl_server_stop(struct ctl_server *srv);

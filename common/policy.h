@@ -38,17 +38,19 @@ enum fs_op {
 
 struct policy_error {
 	char file[256];
-	int line;   /* 1-based; 0 when the error has no position */
+	int line; /* 1-based; 0 when the error has no position */
 	int column; /* 1-based; 0 when the error has no position */
-	char text[768]; /* the whole message: "file:line:column: what is wrong" */
+	char text
+	    [768]; /* the whole message: "file:line:column: what is wrong" */
 };
 
 /* What a rule (or a default) decided.  Pointers borrow from the policy. */
 struct policy_verdict {
 	enum decision decision;
-	const char *rule;   /* "conf/airlock.yaml:12" or "conf/airlock.yaml:defaults.fs" */
+	const char *
+	    rule; /* "conf/airlock.yaml:12" or "conf/airlock.yaml:defaults.fs" */
 	const char *reason; /* never NULL; "" when the rule gave none */
-	int rule_index;     /* index in its domain's table, -1 for the default */
+	int rule_index; /* index in its domain's table, -1 for the default */
 };
 
 /* A network request as the proxy sees it.  method and path are NULL for a
@@ -57,7 +59,7 @@ struct net_request {
 	const char *host; /* name or IP literal, as the client sent it */
 	uint16_t port;
 	const char *method; /* "GET", ... or NULL */
-	const char *path;   /* URL path ("/a/b?q") or NULL */
+	const char *path; /* URL path ("/a/b?q") or NULL */
 };
 
 enum proxy_auth_mode {
@@ -72,25 +74,27 @@ struct policy_settings {
 
 	/* review: exactly one of command / url is set, or neither. */
 	char *const *review_command; /* NULL-terminated argv, or NULL */
-	const char *review_url;      /* or NULL */
+	const char *review_url; /* or NULL */
 	unsigned review_timeout_ms;
 
 	/* telemetry.otlp */
-	const char *otlp_endpoint;          /* NULL when off */
-	char *const *otlp_headers;          /* NULL-terminated "Name: value" list, or NULL */
-	int otlp_logs;                      /* export audit records as logs */
+	const char *otlp_endpoint; /* NULL when off */
+	char *const
+	    *otlp_headers; /* NULL-terminated "Name: value" list, or NULL */
+	int otlp_logs; /* export audit records as logs */
 
 	/* tls */
-	int tls_sni_check;                  /* deny a ClientHello whose SNI is another host (default 1) */
-	char *const *tls_intercept_hosts;   /* NULL-terminated host patterns, or NULL */
+	int tls_sni_check; /* deny a ClientHello whose SNI is another host (default 1) */
+	char *const
+	    *tls_intercept_hosts; /* NULL-terminated host patterns, or NULL */
 
 	enum proxy_auth_mode proxy_auth;
 };
 
 /* Loaders.  On failure each returns NULL and fills *err (never partial). */
 struct policy *policy_load_file(const char *path, struct policy_error *err);
-struct policy *policy_load_buffer(const char *name, const char *buf, size_t len,
-    struct policy_error *err);
+struct policy *policy_load_buffer(
+    const char *name, const char *buf, size_t len, struct policy_error *err);
 /* The default policy compiled into the binaries (conf/airlock.yaml). */
 struct policy *policy_load_default(struct policy_error *err);
 const char *policy_default_text(size_t *len);
@@ -145,12 +149,13 @@ void policy_cache_clear(struct policy_cache *cache);
 void policy_eval_fs_cached(const struct policy *pol, struct policy_cache *cache,
     enum fs_op op, const char *path, size_t len, struct policy_verdict *out,
     int *hit);
-void policy_eval_net_cached(const struct policy *pol, struct policy_cache *cache,
-    const struct net_request *req, struct policy_verdict *out, int *hit);
+void policy_eval_net_cached(const struct policy *pol,
+    struct policy_cache *cache, const struct net_request *req,
+    struct policy_verdict *out, int *hit);
 
 /* Names for printing and parsing. */
 const char *policy_decision_name(enum decision d); /* "allow" "hold" "deny" */
-const char *policy_fs_op_name(enum fs_op op);      /* "read" ... "xattr" */
+const char *policy_fs_op_name(enum fs_op op); /* "read" ... "xattr" */
 int policy_fs_op_parse(const char *name, enum fs_op *out); /* 0 or -1 */
 
 /* Expanded `@registries` host set, one host per entry, NULL-terminated;

@@ -58,15 +58,18 @@ session_find_newest(const char *sessions, char *out, size_t len)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) !=
+		        0 ||
 		    !S_ISDIR(st.st_mode))
 			continue;
-		if (found && (st.st_mtim.tv_sec < best.tv_sec ||
-		    (st.st_mtim.tv_sec == best.tv_sec &&
-		    st.st_mtim.tv_nsec <= best.tv_nsec)))
+		if (found &&
+		    (st.st_mtim.tv_sec < best.tv_sec ||
+		        (st.st_mtim.tv_sec == best.tv_sec &&
+		            st.st_mtim.tv_nsec <= best.tv_nsec)))
 			continue;
 		best = st.st_mtim;
-		if ((size_t)snprintf(out, len, "%s/%s", sessions, de->d_name) >= len) {
+		if ((size_t)snprintf(out, len, "%s/%s", sessions, de->d_name) >=
+		    len) {
 			errno = ENAMETOOLONG;
 			goto out;
 		}

@@ -14,7 +14,8 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
-int xasprintf(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int xasprintf(char **out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Copy with truncation; returns strlen(src) (truncated when >= size). */
 size_t str_copy(char *dst, const char *src, size_t size);
@@ -29,7 +30,8 @@ void buf_init(struct buf *b);
 void buf_free(struct buf *b);
 void buf_add(struct buf *b, const void *data, size_t len);
 void buf_adds(struct buf *b, const char *s);
-void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_addf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Append s as a JSON string (quotes included), escaping as RFC 8259 asks;
  * invalid UTF-8 bytes become U+FFFD. */
 void buf_add_json_string(struct buf *b, const char *s);
