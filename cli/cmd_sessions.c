@@ -22,7 +22,8 @@ sessions_state(const struct session_info *si)
 {
 	if (strcmp(si->state, "running") != 0)
 		return si->state;
-	if (session_pid_alive(si->dir, "fs.pid") == 0)
+	if (session_pid_alive(si->dir, "fs.pid") == 0 ||
+	    session_pid_alive(si->dir, "proxy.pid") == 0)
 		return "stale";
 	return "running";
 }
@@ -43,8 +44,8 @@ sessions_usage(FILE *f)
 	fprintf(f,
 	    "usage: airlock sessions [--json]\n\n"
 	    "List the sessions of the state directory, oldest first: id, "
-	    "state\n(running, ended, or stale: marked running but its "
-	    "airlock-fs is gone;\n`airlock end ID` clears it), project, "
+	    "state\n(running, ended, or stale: marked running but a "
+	    "daemon is gone;\n`airlock end ID` clears it), project, "
 	    "creation time and staged entries.\n\n"
 	    "Exit status: 0; 3 when the state directory cannot be read.\n");
 }
@@ -270,7 +271,7 @@ cmd_resume(int argc, char **argv)
 	ro.argv = argv + optind;
 	if (sessions_open("resume", id, &si) != 0)
 		return has_cmd ? 125 : EXIT_USAGE;
-	if (session_pid_alive(si.dir, "fs.pid") != 0) {
+	if (strcmp(sessions_state(&si), "running") == 0) {
 		fprintf(stderr,
 		    "airlock resume: session %s is running; `airlock"
 		    " end %s` first\n",

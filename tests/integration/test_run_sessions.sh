@@ -57,6 +57,20 @@ check_not "no mount left" mountpoint -q "$S/view"
 check_not "no proxy left" test -e "$S/proxy.pid"
 check "state ended" grep -q '"state": "ended"' "$S/session.json"
 
+# kill -9 of airlock-proxy: stale; resume restarts both without an end
+check "resume again" "$AIRLOCK" resume rt
+kill -9 "$(cat "$S/proxy.pid")"
+wait_for 5 bash -c "'$AIRLOCK' sessions | grep -Eq '^rt +stale'"
+check "a dead proxy makes it stale" bash -c "'$AIRLOCK' sessions | grep -Eq '^rt +stale'"
+check "resume of a stale session" "$AIRLOCK" resume rt
+check "running again" bash -c "'$AIRLOCK' sessions | grep -Eq '^rt +running'"
+check "the proxy answers" curl -s --max-time 5 -o /dev/null \
+	-x "http://$(sed -n 's/.*"proxy_listen": "\(.*\)",/\1/p' "$S/session.json")" \
+	http://127.0.0.1:1/
+check_eq "the view still shows the staged edit" "two" "$(cat "$S/view/a.txt")"
+check "end" "$AIRLOCK" end rt
+check_not "no mount left after the second end" mountpoint -q "$S/view"
+
 # resume with a command: the staged work is still there, and grows
 check_eq "resume -- CMD" 5 "$(status "$AIRLOCK" resume rt --no-isolate -- \
 	sh -c 'test "$(cat a.txt)" = two && echo three > c.txt && exit 5' 2>>"$T/run.err")"
