@@ -30,6 +30,7 @@
 #include "layer.h"
 #include "node.h"
 #include "ops.h"
+#include "otlp_attach.h"
 #include "policy.h"
 #include "session.h"
 #include "stage.h"
@@ -360,6 +361,7 @@ main(int argc, char **argv)
 	struct fuse_args fargs = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se;
 	struct ctl_server *ctl;
+	struct otlp_link *otlp = NULL;
 	struct fs_args a;
 	struct fs_loop loop;
 	sigset_t set;
@@ -395,6 +397,9 @@ main(int argc, char **argv)
 	fsd.audit = audit_open(path, session_id_of(sess), FS_AUDIT_QUEUE);
 	if (fsd.audit == NULL)
 		fs_fatal("%s: %s", path, strerror(errno));
+	if (otlp_attach(fsd.audit, fsd.pol, AUDIT_COMPONENT_FS,
+	        session_id_of(sess), proj, &otlp) != 0)
+		exit(2);
 	fsd.ap = approvals_new("f", fsd.hold_timeout_ms);
 	if (fsd.ap == NULL)
 		fs_fatal("approvals: %s", strerror(errno));
@@ -441,7 +446,7 @@ main(int argc, char **argv)
 	fuse_opt_free_args(&fargs);
 	ctl_server_stop(ctl);
 	approvals_free(fsd.ap);
-	audit_close(fsd.audit);
+	otlp_detach_close(fsd.audit, otlp);
 	stage_close(fsd.stage);
 	policy_free(fsd.pol);
 	fs_session_file(sess, "fs.pid", path, sizeof path);
