@@ -37,6 +37,14 @@ tests_unit_test_review_SOURCES = tests/unit/test_review.c
 tests_unit_test_review_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_review_LDADD = fs/libairlockfs.a $(UNIT_LIBS)
 
+# session_dir (cli/session_dir.c)
+check_PROGRAMS += tests/unit/test_session_dir
+TESTS += tests/unit/test_session_dir
+tests_unit_test_session_dir_SOURCES = tests/unit/test_session_dir.c \
+	cli/session_dir.c
+tests_unit_test_session_dir_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/cli
+tests_unit_test_session_dir_LDADD = fs/libairlockfs.a $(UNIT_LIBS)
+
 # audit and caller (common/audit*.c, common/caller.c)
 check_PROGRAMS += tests/unit/test_audit tests/unit/test_caller
 TESTS += tests/unit/test_audit tests/unit/test_caller
