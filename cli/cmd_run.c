@@ -250,8 +250,8 @@ run_summary(const struct session_info *si, const char *cmd, int status)
 	    "  airlock diff --session %s      review the staged changes\n"
 	    "  airlock commit --session %s    apply them to %s\n"
 	    "  airlock discard --session %s   drop them\n"
-	    "  airlock audit %s/audit.jsonl   every decision\n",
-	    si->id, si->id, si->project, si->id, si->dir);
+	    "  airlock audit --session %s     every decision\n",
+	    si->id, si->id, si->project, si->id, si->id);
 }
 
 static int

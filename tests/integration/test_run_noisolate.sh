@@ -65,6 +65,8 @@ check "session.json names the project" grep -q "\"project\": \"$P\"" "$S/session
 check "session.json has the policy hash" grep -Eq '"policy_hash": "[0-9a-f]{64}"' "$S/session.json"
 check_eq "session dir is 0700" 700 "$(stat -c %a "$S")"
 check "the proxy audited the request" grep -q '"decision":"allow"' "$S/audit.jsonl"
+check_contains "summary: airlock audit" "airlock audit --session s1" "$err"
+check "airlock audit --session s1 verifies" "$AIRLOCK" audit verify --session s1
 
 d=$("$AIRLOCK" diff --session s1)
 check_contains "airlock diff shows the edit" "+changed" "$d"
