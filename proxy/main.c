@@ -28,6 +28,7 @@
 #include "audit.h"
 #include "conn.h"
 #include "ctl.h"
+#include "otlp_attach.h"
 #include "policy.h"
 #include "proxy.h"
 #include "session.h"
@@ -238,6 +239,12 @@ main_open_session(struct proxy *p, const char *session_dir)
 			    audit_path, strerror(errno));
 			return -1;
 		}
+		/* The proxy does not know the project: the session id
+		 * joins its records to airlock-fs's. */
+		if (otlp_attach(p->audit, p->policy->pol,
+		        AUDIT_COMPONENT_PROXY, p->session_id, NULL,
+		        &p->otlp) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -475,7 +482,7 @@ main(int argc, char **argv)
 		ctl_server_stop(p->ctl);
 	approvals_free(p->approvals);
 	if (p->audit != NULL)
-		audit_close(p->audit);
+		otlp_detach_close(p->audit, p->otlp);
 	if (p->cfg.is_daemon && session_arg != NULL) {
 		char path[PATH_MAX];
 

@@ -33,6 +33,7 @@ struct evconnlistener;
 struct event;
 struct ca;
 struct conn;
+struct otlp_link;
 
 #define PROXY_MAX_LISTEN 16
 
@@ -99,6 +100,7 @@ struct proxy {
 	struct approvals *approvals;
 	struct ctl_server *ctl;
 	struct audit_log *audit;
+	struct otlp_link *otlp; /* telemetry.otlp export, or NULL */
 	const char *session_id;
 	struct ca *ca; /* NULL: interception unavailable */
 	struct proxy_listen listen[PROXY_MAX_LISTEN];
