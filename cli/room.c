@@ -238,7 +238,8 @@ room_drop_user(const struct room_cfg *cfg)
 
 static void __attribute__((noreturn)) room_exec(const struct room_cfg *cfg)
 {
-	const char *cwd = cfg->isolate ? cfg->project : cfg->view;
+	const char *cwd =
+	    cfg->isolate || cfg->has_user ? cfg->project : cfg->view;
 
 	if (chdir(cwd) != 0)
 		room_fail("%s: %s", cwd, strerror(errno));
@@ -330,6 +331,15 @@ room_child(const struct room_cfg *cfg, int sock)
 		lfd = room_listener();
 		room_send_fd(sock, lfd);
 		close(lfd);
+	}
+	/* --no-isolate --user: the user cannot traverse the 0700 session
+	 * dir to the view, so it gets the view at the project's path in a
+	 * mount namespace of its own (the network stays the host's) */
+	if (!cfg->isolate && cfg->has_user) {
+		if (unshare(CLONE_NEWNS) != 0)
+			room_fail("cannot create a mount namespace: %s",
+			    strerror(errno));
+		room_mounts(cfg);
 	}
 	do
 		n = read(sock, &byte, 1);

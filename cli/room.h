@@ -15,6 +15,9 @@
  *   - a root agent loses the capabilities that would undo the room
  *     (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_PTRACE, ...), and always
  *     runs with PR_SET_NO_NEW_PRIVS.
+ * Not isolated, CMD runs in the view itself, or (with a user, who could
+ * not pass the 0700 session dir) in a mount namespace of its own with
+ * the view at the project's path and the state dir hidden.
  * The child waits for room_release() before it drops to the user and
  * execs the command, so the agent never runs before its proxy serves.
  * Needs root (CAP_SYS_ADMIN).

@@ -84,6 +84,22 @@ set -e
 check_eq "missing command: 127" 127 "$rc"
 check_not "s2 unmounted" mountpoint -q "$AIRLOCK_STATE_DIR/sessions/s2/view"
 
+# --no-isolate --user: the view at the project's path (the user cannot
+# pass the 0700 session dir), as that user
+mkdir -p "$P/pub"
+chmod 0777 "$P/pub"
+set +e
+out=$("$AIRLOCK" run --no-isolate --project "$P" --user nobody --session-name s4 -- \
+	sh -c 'id -u; pwd; echo n > pub/n.txt && echo wrote' 2>"$T/run4.err")
+rc=$?
+set -e
+check_eq "--no-isolate --user nobody exits 0" 0 "$rc"
+check_contains "runs as nobody" "65534" "$out"
+check_contains "in the project's path" "$P" "$out"
+check_contains "writes" "wrote" "$out"
+check_not "staged, not in the project" test -e "$P/pub/n.txt"
+check_contains "diff shows it" "pub/n.txt" "$("$AIRLOCK" diff --session s4 --stat)"
+
 # the summary counts a held write that timed out and a denied request
 cat >"$T/hold.yaml" <<YAML
 version: 1
