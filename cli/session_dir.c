@@ -427,8 +427,12 @@ session_spawn(const char *dir, const char *log, char *const argv[], char *out,
 		dup2(nul, STDIN_FILENO);
 		dup2(out != NULL ? pfd[1] : nul, STDOUT_FILENO);
 		dup2(lfd, STDERR_FILENO);
-		execv(argv[0], argv);
-		execvp(argv[0], argv);
+		/* a bare name is looked up on PATH only, never in the
+		 * current directory (by default, the project) */
+		if (strchr(argv[0], '/') != NULL)
+			execv(argv[0], argv);
+		else
+			execvp(argv[0], argv);
 		fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
