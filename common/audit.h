@@ -47,12 +47,12 @@ enum audit_decider {
  * duration of the call only (the queue copies what it keeps). */
 struct audit_event {
 	enum audit_component component;
-	const char *op;     /* "write", "create", "connect", "GET", ... */
+	const char *op; /* "write", "create", "connect", "GET", ... */
 	const char *target; /* project-relative path, host:port, or URL */
 	enum decision decision;
 	enum audit_outcome outcome;
 	enum audit_decider decided_by;
-	const char *rule;   /* "file:line", or NULL */
+	const char *rule; /* "file:line", or NULL */
 	const char *reason; /* or NULL */
 	const char *reviewer; /* which reviewer decided, or NULL */
 	const struct caller *caller; /* or NULL */
@@ -72,15 +72,16 @@ struct audit_log;
  * stderr says to run `airlock audit verify`).  Several processes may
  * append to one file.  Open after any fork(): the writer is a thread.
  */
-struct audit_log *audit_open(const char *path, const char *session, size_t queue_len);
+struct audit_log *audit_open(
+    const char *path, const char *session, size_t queue_len);
 
 /* Queue one event; never blocks on disk.  Returns 0, or -1 when dropped. */
 int audit_log_event(struct audit_log *log, const struct audit_event *ev);
 
 /* A sink receives every record, formatted, from the writer thread (the
  * OTLP exporter is one).  line is the JSON object without newline. */
-typedef void (*audit_sink_fn)(const struct audit_event *ev, const char *line,
-    size_t len, void *arg);
+typedef void (*audit_sink_fn)(
+    const struct audit_event *ev, const char *line, size_t len, void *arg);
 void audit_add_sink(struct audit_log *log, audit_sink_fn fn, void *arg);
 
 /* Write everything queued and fsync.  Returns 0, or -1 with errno when a
@@ -97,7 +98,8 @@ void audit_close(struct audit_log *log);
  * 1-based number, and why[] says what is wrong), -1 with errno when the
  * file cannot be read.  The chain and its limits: common/audit_record.h.
  */
-int audit_verify_file(const char *path, uint64_t *bad_line, char *why, size_t why_len);
+int audit_verify_file(
+    const char *path, uint64_t *bad_line, char *why, size_t why_len);
 
 const char *audit_outcome_name(enum audit_outcome o);
 const char *audit_decider_name(enum audit_decider d);

@@ -50,22 +50,22 @@
 #include <sys/types.h>
 
 enum stage_kind {
-	STAGE_ADDED,    /* not in the project: new file, dir or symlink */
+	STAGE_ADDED, /* not in the project: new file, dir or symlink */
 	STAGE_MODIFIED, /* content (or symlink target) differs from the project */
-	STAGE_DELETED,  /* in the project, deleted in the view (a whiteout) */
-	STAGE_RENAMED,  /* content moved here from `from` (which has its own del) */
-	STAGE_MODE,     /* only the mode differs */
-	STAGE_CLEAN,    /* as in the project (drops the entry) */
+	STAGE_DELETED, /* in the project, deleted in the view (a whiteout) */
+	STAGE_RENAMED, /* content moved here from `from` (which has its own del) */
+	STAGE_MODE, /* only the mode differs */
+	STAGE_CLEAN, /* as in the project (drops the entry) */
 };
 
 struct stage_entry {
-	const char *path;  /* project-relative, no leading "/" */
+	const char *path; /* project-relative, no leading "/" */
 	enum stage_kind kind;
-	const char *from;  /* STAGE_RENAMED only, else NULL */
-	int has_base;      /* the project had something at the base path */
+	const char *from; /* STAGE_RENAMED only, else NULL */
+	int has_base; /* the project had something at the base path */
 	uint64_t base_hash;
 	mode_t mode;
-	int is_opaque;     /* a directory that replaced a deleted one: nothing
+	int is_opaque; /* a directory that replaced a deleted one: nothing
 			      below it comes from the project */
 };
 

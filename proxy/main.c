@@ -241,9 +241,8 @@ main_open_session(struct proxy *p, const char *session_dir)
 		}
 		/* The proxy does not know the project: the session id
 		 * joins its records to airlock-fs's. */
-		if (otlp_attach(p->audit, p->policy->pol,
-		        AUDIT_COMPONENT_PROXY, p->session_id, NULL,
-		        &p->otlp) != 0)
+		if (otlp_attach(p->audit, p->policy->pol, AUDIT_COMPONENT_PROXY,
+		        p->session_id, NULL, &p->otlp) != 0)
 			return -1;
 	}
 	return 0;

@@ -32,19 +32,21 @@ main(int argc, char **argv)
 	int is_dropped = 0, rc = 1;
 
 	if (argc < 4 || (n = strtol(argv[2], NULL, 10)) < 0) {
-		fprintf(stderr, "usage: audit_writer FILE N fs|proxy [SESSION]\n");
+		fprintf(
+		    stderr, "usage: audit_writer FILE N fs|proxy [SESSION]\n");
 		return 2;
 	}
 	if ((log = audit_open(argv[1], argc > 4 ? argv[4] : "s1", 0)) == NULL) {
-		fprintf(stderr, "audit_writer: %s: %s\n", argv[1], strerror(errno));
+		fprintf(
+		    stderr, "audit_writer: %s: %s\n", argv[1], strerror(errno));
 		return 1;
 	}
 	caller_read(getpid(), getuid(), getgid(), &who);
 	for (i = 0; i < n; i++) {
 		memset(&ev, 0, sizeof(ev));
-		ev.component = strcmp(argv[3], "proxy") == 0 ?
-		    AUDIT_COMPONENT_PROXY :
-		    AUDIT_COMPONENT_FS;
+		ev.component = strcmp(argv[3], "proxy") == 0
+		    ? AUDIT_COMPONENT_PROXY
+		    : AUDIT_COMPONENT_FS;
 		if (i % 7 == 6)
 			snprintf(target, sizeof(target),
 			    "evil\033]0;owned\007\033[2J-%ld", i);
@@ -52,7 +54,8 @@ main(int argc, char **argv)
 			snprintf(target, sizeof(target), "host%ld.test:443", i);
 		else
 			snprintf(target, sizeof(target), "src/file%ld.c", i);
-		ev.op = ev.component == AUDIT_COMPONENT_PROXY ? "CONNECT" : "write";
+		ev.op =
+		    ev.component == AUDIT_COMPONENT_PROXY ? "CONNECT" : "write";
 		ev.target = target;
 		ev.decision = DECISION_ALLOW;
 		ev.decided_by = AUDIT_DECIDER_POLICY;
