@@ -392,8 +392,12 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 		cfg.home = pw->pw_dir;
 	}
 	si->isolated = ro->isolate;
-	if ((intercept = run_intercepts(si, ro->cmd)) < 0)
+	intercept =
+	    ro->intercept >= 0 ? ro->intercept : run_intercepts(si, ro->cmd);
+	if (intercept < 0) {
+		intercept = 0;
 		goto out;
+	}
 	if (intercept) {
 		if ((bfd = mkstemps(bundle, 4)) < 0 || fchmod(bfd, 0644) != 0) {
 			fprintf(stderr, "airlock %s: CA bundle: %s\n", ro->cmd,
@@ -550,6 +554,7 @@ cmd_run(int argc, char **argv)
 	struct session_info si;
 	struct run_opts ro;
 	struct policy *pol;
+	char *const *hosts;
 	char real[PATH_MAX], polreal[PATH_MAX];
 	int ch;
 
@@ -650,6 +655,8 @@ cmd_run(int argc, char **argv)
 		str_copy(si.policy, polreal, sizeof si.policy);
 	str_copy(
 	    si.policy_hash, policy_source_hash(pol), sizeof si.policy_hash);
+	hosts = policy_settings(pol)->tls_intercept_hosts;
+	ro.intercept = hosts != NULL && hosts[0] != NULL;
 	policy_free(pol);
 	si.isolated = ro.isolate;
 	if (session_info_write(&si) != 0) {

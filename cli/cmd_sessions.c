@@ -235,6 +235,7 @@ cmd_resume(int argc, char **argv)
 	memset(&ro, 0, sizeof ro);
 	ro.cmd = "resume";
 	ro.isolate = 1;
+	ro.intercept = -1;
 	optind = 1;
 	opterr = 0;
 	/* ID first, then options, then -- CMD */

@@ -96,6 +96,7 @@ struct run_opts {
 	const char *cmd; /* "run" or "resume" */
 	const char *user; /* --user, or NULL */
 	int isolate;
+	int intercept; /* the policy intercepts TLS: 1, 0, or -1 to look */
 	char **argv;
 };
 int run_in_session(struct session_info *si, const struct run_opts *ro);
