@@ -659,6 +659,17 @@ cmd_run(int argc, char **argv)
 	ro.intercept = hosts != NULL && hosts[0] != NULL;
 	policy_free(pol);
 	si.isolated = ro.isolate;
+	if (ro.user != NULL) {
+		struct passwd agent;
+		char pwbuf[4096];
+
+		/* The daemons refuse the agent's uid on their control
+		 * sockets: it may never decide its own requests. */
+		if (run_user("run", ro.user, &agent, pwbuf, sizeof pwbuf) != 0)
+			return RUN_EXIT_FAIL;
+		if (agent.pw_uid != geteuid())
+			si.agent_uid = (long)agent.pw_uid;
+	}
 	if (session_info_write(&si) != 0) {
 		fprintf(stderr, "airlock run: %s/session.json: %s\n", si.dir,
 		    strerror(errno));

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,7 @@ session_dir_create(const char *name, struct session_info *si)
 	int n;
 
 	memset(si, 0, sizeof *si);
+	si->agent_uid = -1;
 	if (session_state_dir(state, sizeof state) != 0)
 		return -1;
 	n = snprintf(base, sizeof base, "%s/sessions", state);
@@ -143,6 +145,7 @@ session_info_write(const struct session_info *si)
 	session_json_str(&b, "policy", si->policy, 0);
 	session_json_str(&b, "policy_hash", si->policy_hash, 0);
 	buf_addf(&b, "  \"isolated\": %d,\n", si->isolated ? 1 : 0);
+	buf_addf(&b, "  \"agent_uid\": %ld,\n", si->agent_uid);
 	buf_addf(&b, "  \"fs_pid\": %ld,\n", (long)si->fs_pid);
 	buf_addf(&b, "  \"proxy_pid\": %ld,\n", (long)si->proxy_pid);
 	buf_addf(&b, "  \"agent_pid\": %ld,\n", (long)si->agent_pid);
@@ -242,6 +245,7 @@ session_info_read(const char *dir, struct session_info *si)
 	int rc = -1, seen = 0;
 
 	memset(si, 0, sizeof *si);
+	si->agent_uid = -1;
 	str_copy(si->dir, dir, sizeof si->dir);
 	str_copy(si->id, session_id_of(dir), sizeof si->id);
 	snprintf(path, sizeof path, "%s/session.json", dir);
@@ -297,6 +301,8 @@ session_info_read(const char *dir, struct session_info *si)
 		v = strtol(p, NULL, 10);
 		if (strcmp(key, "isolated") == 0)
 			si->isolated = v != 0;
+		else if (strcmp(key, "agent_uid") == 0)
+			si->agent_uid = v >= 0 && v < (long)UINT32_MAX ? v : -1;
 		else if (strcmp(key, "fs_pid") == 0)
 			si->fs_pid = (pid_t)v;
 		else if (strcmp(key, "proxy_pid") == 0)
@@ -463,8 +469,8 @@ session_spawn(const char *dir, const char *log, char *const argv[], char *out,
 int
 session_start_fs(struct session_info *si, const char *cmd)
 {
-	char bin[PATH_MAX];
-	const char *argv[12];
+	char bin[PATH_MAX], uid[24];
+	const char *argv[14];
 	int n = 0, rc;
 
 	session_find_binary("airlock-fs", "AIRLOCK_FS", bin, sizeof bin);
@@ -478,6 +484,11 @@ session_start_fs(struct session_info *si, const char *cmd)
 	if (si->policy[0] != '\0') {
 		argv[n++] = "--policy";
 		argv[n++] = si->policy;
+	}
+	if (si->agent_uid >= 0) {
+		snprintf(uid, sizeof uid, "%ld", si->agent_uid);
+		argv[n++] = "--agent-uid";
+		argv[n++] = uid;
 	}
 	argv[n++] = "--daemon";
 	argv[n] = NULL;
@@ -504,8 +515,8 @@ session_start_fs(struct session_info *si, const char *cmd)
 int
 session_start_proxy(struct session_info *si, const char *cmd, const char *spec)
 {
-	char bin[PATH_MAX], out[4096], *p, *e;
-	const char *argv[12];
+	char bin[PATH_MAX], out[4096], uid[24], *p, *e;
+	const char *argv[14];
 	int n = 0, rc;
 
 	session_find_binary("airlock-proxy", "AIRLOCK_PROXY", bin, sizeof bin);
@@ -517,6 +528,11 @@ session_start_proxy(struct session_info *si, const char *cmd, const char *spec)
 	if (si->policy[0] != '\0') {
 		argv[n++] = "--policy";
 		argv[n++] = si->policy;
+	}
+	if (si->agent_uid >= 0) {
+		snprintf(uid, sizeof uid, "%ld", si->agent_uid);
+		argv[n++] = "--agent-uid";
+		argv[n++] = uid;
 	}
 	argv[n++] = "--daemon";
 	argv[n] = NULL;

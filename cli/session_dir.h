@@ -29,6 +29,8 @@ struct session_info {
 	char created[48]; /* RFC 3339 */
 	unsigned long long created_ns;
 	int isolated;
+	long agent_uid; /* --user's uid, refused by the control sockets;
+			   -1 when the agent runs as the caller */
 	pid_t fs_pid, proxy_pid, agent_pid;
 };
 

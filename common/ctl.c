@@ -539,3 +539,19 @@ out:
 		errno = error;
 	return rc;
 }
+
+int
+ctl_parse_uid(const char *s, uid_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v >= (unsigned long)(uid_t)-1)
+		return -1;
+	*out = (uid_t)v;
+	return 0;
+}

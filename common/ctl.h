@@ -38,6 +38,10 @@ struct ctl_server *ctl_server_start(
  * of the approvals it serves. */
 void ctl_server_stop(struct ctl_server *srv);
 
+/* Parse a daemon's --agent-uid argument (a decimal uid, not -1) into
+ * *out.  Returns 0, or -1 when malformed. */
+int ctl_parse_uid(const char *s, uid_t *out);
+
 /*
  * Client side: send line (without newline) to the socket at path and
  * return the whole answer in *answer (caller frees).  Returns 0, or -1

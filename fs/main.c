@@ -50,6 +50,7 @@ struct fs_args {
 	const char *policy;
 	int is_daemon;
 	int debug;
+	uid_t agent_uid; /* refused on fs.sock; (uid_t)-1 for none */
 };
 
 static void
@@ -69,6 +70,7 @@ fs_usage(FILE *f)
 	    "  --policy FILE   the policy (default: the built-in one)\n"
 	    "  --foreground    stay in the foreground (the default)\n"
 	    "  --daemon        detach once the mount answers\n"
+	    "  --agent-uid UID refuse this uid (the agent's) on fs.sock\n"
 	    "  --debug         log every FUSE request to stderr\n");
 }
 
@@ -96,12 +98,14 @@ fs_parse_args(int argc, char **argv, struct fs_args *a)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "daemon", no_argument, NULL, 'D' },
 		{ "debug", no_argument, NULL, 'd' },
+		{ "agent-uid", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	memset(a, 0, sizeof *a);
+	a->agent_uid = (uid_t)-1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -124,6 +128,10 @@ fs_parse_args(int argc, char **argv, struct fs_args *a)
 			break;
 		case 'd':
 			a->debug = 1;
+			break;
+		case 'u':
+			if (ctl_parse_uid(optarg, &a->agent_uid) != 0)
+				fs_fatal("--agent-uid %s: expected a uid", optarg);
 			break;
 		case 'h':
 			fs_usage(stdout);
@@ -404,7 +412,7 @@ main(int argc, char **argv)
 	if (fsd.ap == NULL)
 		fs_fatal("approvals: %s", strerror(errno));
 	fs_session_file(sess, "fs.sock", path, sizeof path);
-	ctl = ctl_server_start(path, fsd.ap, (uid_t)-1);
+	ctl = ctl_server_start(path, fsd.ap, a.agent_uid);
 	if (ctl == NULL)
 		fs_fatal("%s: %s", path, strerror(errno));
 

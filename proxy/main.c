@@ -61,6 +61,7 @@ main_usage(FILE *f)
 	    "[--header-timeout T] [--idle-timeout T]\n"
 	    "                     [--connect-timeout T] [--peek-timeout T] "
 	    "[--drain-timeout T]\n"
+	    "                     [--agent-uid UID]  (refused on proxy.sock)\n"
 	    "Times are seconds, or take an \"ms\" suffix.  See "
 	    "airlock-proxy(8).\n");
 }
@@ -211,7 +212,7 @@ main_open_session(struct proxy *p, const char *session_dir)
 		if (main_path(path, sizeof path, session_dir, "proxy.sock") ==
 		    0)
 			p->ctl =
-			    ctl_server_start(path, p->approvals, (uid_t)-1);
+			    ctl_server_start(path, p->approvals, p->cfg.agent_uid);
 		if (p->ctl == NULL) {
 			fprintf(stderr, "airlock-proxy: %s: %s\n", path,
 			    strerror(errno));
@@ -298,6 +299,7 @@ main(int argc, char **argv)
 		{ "connect-timeout", required_argument, NULL, 3 },
 		{ "peek-timeout", required_argument, NULL, 4 },
 		{ "drain-timeout", required_argument, NULL, 5 },
+		{ "agent-uid", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -321,6 +323,7 @@ main(int argc, char **argv)
 	p->cfg.connect_timeout_ms = 10000;
 	p->cfg.peek_timeout_ms = 3000;
 	p->cfg.drain_timeout_ms = 10000;
+	p->cfg.agent_uid = (uid_t)-1;
 	while ((ch = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		timeout = NULL;
 		switch (ch) {
@@ -338,6 +341,15 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			session_arg = optarg;
+			break;
+		case 'u':
+			if (ctl_parse_uid(optarg, &p->cfg.agent_uid) != 0) {
+				fprintf(stderr,
+				    "airlock-proxy: --agent-uid %s: expected "
+				    "a uid\n",
+				    optarg);
+				return 2;
+			}
 			break;
 		case 't':
 			if (main_parse_uint(optarg, 64,

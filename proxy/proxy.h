@@ -65,6 +65,7 @@ struct proxy_config {
 	unsigned connect_timeout_ms;
 	unsigned peek_timeout_ms;
 	unsigned drain_timeout_ms;
+	uid_t agent_uid; /* refused on proxy.sock; (uid_t)-1 for none */
 };
 
 /* A reference-counted policy (see above). */

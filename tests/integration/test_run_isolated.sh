@@ -157,4 +157,42 @@ at_exit "$AIRLOCK end iso5"
 check_contains "without interception SSL_CERT_FILE is left alone" \
 	"SSL_CERT_FILE=/etc/some-roots.pem" "$out"
 check_not "no mount of this test left" grep -q "$T" /proc/mounts
+# --user: the daemons refuse the agent's uid on their control sockets
+# (SO_PEERCRED), even when a socket is reachable: the agent can never
+# approve its own request.  The agent holds a write; a process of the
+# agent's uid on the host, given a way to the sockets, is refused, and
+# root's approve lets the write through.
+cat >"$T/held.yaml" <<YAML
+version: 1
+defaults: {fs: allow, net: deny, hold_timeout: 60s}
+fs:
+  - paths: ["pub/held.txt"]
+    ops: [create, write]
+    action: hold
+    reason: held for the test
+YAML
+"$AIRLOCK" run --project "$P" --policy "$T/held.yaml" --user nobody \
+	--session-name iso-uid -- sh -c "echo mine >pub/held.txt && echo held-write-ok" \
+	>"$T/uid.out" 2>"$T/uid.err" &
+RUN_PID=$!
+SU=$AIRLOCK_STATE_DIR/sessions/iso-uid
+pending_f() { "$AIRLOCK" pending --session "$SU" --json 2>/dev/null | grep -o '"id":"f[0-9]*"' | head -1 | cut -d'"' -f4; }
+has_pending() { [ -n "$(pending_f)" ]; }
+wait_for 30 has_pending || fail "no held write appeared"
+id=$(pending_f)
+check_contains "session.json records the agent's uid" '"agent_uid": 65534' "$(cat "$SU/session.json")"
+# Open the way to the sockets for uid 65534, as a misconfiguration would.
+chmod o+x "$T" "$AIRLOCK_STATE_DIR" "$AIRLOCK_STATE_DIR/sessions" "$SU"
+chmod 0666 "$SU/fs.sock" "$SU/proxy.sock"
+as_agent=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$AIRLOCK" approve "$id" --session "$SU" 2>&1) && fail "the agent's uid approved its own write"
+check_contains "the agent's uid is refused by airlock-fs" "refused" "$as_agent"
+as_agent=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$AIRLOCK" pending --session "$SU" 2>&1 || true)
+check_contains "and by airlock-proxy" "refused" "$as_agent"
+check "root approves it" "$AIRLOCK" approve "$id" --session "$SU"
+wait "$RUN_PID" || fail "the run with a held write failed: $(cat "$T/uid.err")"
+check_contains "the held write went through after approval" "held-write-ok" "$(cat "$T/uid.out")"
+chmod o-x "$T"
+
 finish
