@@ -390,22 +390,6 @@ audit_lock_file(int fd, int op)
 	return 0;
 }
 
-static int
-audit_write_full(int fd, const char *b, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, b, n);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Format ev as the next line of the chain, ending it with '\n'. */
 static void
 audit_append_line(struct audit_log *log, const struct audit_event *ev,
@@ -502,7 +486,7 @@ audit_write_batch(struct audit_log *log, size_t first, size_t n,
 		audit_append_line(log, &ev, slot->wall_ns);
 		log->line_end[n_own + i] = log->out.len;
 	}
-	if (audit_write_full(log->fd, log->out.data, log->out.len) != 0) {
+	if (fd_write_all(log->fd, log->out.data, log->out.len) != 0) {
 		saved_errno = errno;
 		if (ftruncate(log->fd, st.st_size) != 0)
 			fprintf(stderr,

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void
 util_die_oom(size_t n)
@@ -80,6 +81,24 @@ xasprintf(char **out, const char *fmt, ...)
 	if (n < 0)
 		util_die_oom(0);
 	return n;
+}
+
+int
+fd_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t w;
+
+	while (len > 0) {
+		if ((w = write(fd, p, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
 }
 
 size_t

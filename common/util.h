@@ -17,6 +17,10 @@ char *xstrndup(const char *s, size_t n);
 int xasprintf(char **out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Write all of data to fd, retrying on EINTR and short writes.  Returns 0,
+ * or -1 with errno. */
+int fd_write_all(int fd, const void *data, size_t len);
+
 /* Copy with truncation; returns strlen(src) (truncated when >= size). */
 size_t str_copy(char *dst, const char *src, size_t size);
 

@@ -130,24 +130,6 @@ commit_ops_free(struct commit_ctx *c)
 	c->n_ops = c->cap_ops = 0;
 }
 
-static int
-commit_write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	ssize_t w;
-
-	while (len > 0) {
-		if ((w = write(fd, p, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Copy all of in_fd (from offset 0) to out_fd. */
 static int
 commit_copy_fd(int in_fd, int out_fd)
@@ -181,7 +163,7 @@ commit_copy_fd(int in_fd, int out_fd)
 			goto out;
 		if (r == 0)
 			break;
-		if (commit_write_all(out_fd, chunk, (size_t)r) != 0)
+		if (fd_write_all(out_fd, chunk, (size_t)r) != 0)
 			goto out;
 		off += r;
 	}
@@ -429,7 +411,7 @@ commit_journal_write(struct commit_ctx *c)
 	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto out;
-	if (commit_write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0) {
+	if (fd_write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0) {
 		close(fd);
 		goto out;
 	}

@@ -750,24 +750,6 @@ diff_wait(pid_t pid, int ok_status_mask)
 	return -1;
 }
 
-static int
-diff_write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	ssize_t w;
-
-	while (len > 0) {
-		if ((w = write(fd, p, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* A path as fast-import reads it: C-style quoted, always. */
 static void
 diff_quote_path(struct buf *b, const char *path)
@@ -809,7 +791,7 @@ diff_copy_fd(int fd, off_t size, int out_fd)
 				errno = EIO; /* shrank while we read it */
 			goto out;
 		}
-		if (diff_write_all(out_fd, chunk, (size_t)r) != 0)
+		if (fd_write_all(out_fd, chunk, (size_t)r) != 0)
 			goto out;
 		off += r;
 	}
@@ -845,7 +827,7 @@ diff_emit_side(const struct review_change *ch, const struct review_side *s,
 		buf_addf(&b, "\ndata %zd\n", n);
 		buf_add(&b, target, (size_t)n);
 		buf_adds(&b, "\n");
-		rc = diff_write_all(out_fd, b.data, b.len);
+		rc = fd_write_all(out_fd, b.data, b.len);
 		goto out;
 	}
 	if ((fd = review_side_open(s, project_fd, upper_fd, O_RDONLY)) < 0 ||
@@ -854,9 +836,9 @@ diff_emit_side(const struct review_change *ch, const struct review_side *s,
 	buf_addf(&b, "M %s inline ", (s->mode & S_IXUSR) ? "100755" : "100644");
 	diff_quote_path(&b, ch->path);
 	buf_addf(&b, "\ndata %lld\n", (long long)sb.st_size);
-	if (diff_write_all(out_fd, b.data, b.len) != 0 ||
+	if (fd_write_all(out_fd, b.data, b.len) != 0 ||
 	    diff_copy_fd(fd, sb.st_size, out_fd) != 0 ||
-	    diff_write_all(out_fd, "\n", 1) != 0)
+	    fd_write_all(out_fd, "\n", 1) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -894,21 +876,21 @@ diff_import(const struct review_set *set, int project_fd, int upper_fd,
 		return -1;
 	}
 	for (side = 0; side < 2; side++) {
-		if (diff_write_all(pfd[1],
+		if (fd_write_all(pfd[1],
 		        side == 0 ? "commit refs/heads/old\n"
 		                  : "commit refs/heads/new\n",
 		        22) != 0 ||
-		    diff_write_all(pfd[1], head, sizeof head - 1) != 0)
+		    fd_write_all(pfd[1], head, sizeof head - 1) != 0)
 			goto out;
 		for (i = 0; i < set->n; i++)
 			if (diff_emit_side(&set->v[i],
 			        side == 0 ? &set->v[i].old : &set->v[i].new,
 			        project_fd, upper_fd, pfd[1]) != 0)
 				goto out;
-		if (diff_write_all(pfd[1], "\n", 1) != 0)
+		if (fd_write_all(pfd[1], "\n", 1) != 0)
 			goto out;
 	}
-	if (diff_write_all(pfd[1], "done\n", 5) != 0)
+	if (fd_write_all(pfd[1], "done\n", 5) != 0)
 		goto out;
 	rc = 0;
 out:

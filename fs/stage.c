@@ -27,6 +27,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "util.h"
+
 /* A percent-encoded path is at most three bytes per byte. */
 #define STAGE_LINE_MAX (16 + 1 + 16 + 1 + 12 + 1 + 2 * (3 * PATH_MAX) + 4)
 #define STAGE_HASH_CHUNK (128 * 1024)
@@ -482,23 +484,6 @@ out:
 }
 
 static int
-stage_write_all(int fd, const char *p, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		if ((w = write(fd, p, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 stage_node_cmp(const void *a, const void *b)
 {
 	const struct stage_entry *x = a, *y = b;
@@ -529,13 +514,13 @@ stage_compact(struct stage *st)
 	 * large stage slow to open. */
 	for (i = 0; i < n; i++) {
 		if (used + STAGE_LINE_MAX > STAGE_COMPACT_CHUNK) {
-			if (stage_write_all(fd, chunk, used) != 0)
+			if (fd_write_all(fd, chunk, used) != 0)
 				goto out;
 			used = 0;
 		}
 		used += stage_format(chunk + used, &list[i]);
 	}
-	if (used > 0 && stage_write_all(fd, chunk, used) != 0)
+	if (used > 0 && fd_write_all(fd, chunk, used) != 0)
 		goto out;
 	if (fsync(fd) != 0)
 		goto out;
