@@ -284,9 +284,7 @@ run_intercepts(const struct session_info *si, const char *cmd)
 	char *const *h;
 	int on;
 
-	memset(&err, 0, sizeof err);
-	pol = si->policy[0] != '\0' ? policy_load_file(si->policy, &err)
-	                            : policy_load_default(&err);
+	pol = policy_load(si->policy[0] != '\0' ? si->policy : NULL, &err);
 	if (pol == NULL) {
 		fprintf(stderr, "airlock %s: policy: %s\n", cmd,
 		    err.text[0] != '\0' ? err.text : "cannot load");
@@ -626,16 +624,12 @@ cmd_run(int argc, char **argv)
 		    "something else enforces egress\n");
 		return RUN_EXIT_FAIL;
 	}
-	memset(&err, 0, sizeof err);
-	if (policy_file != NULL) {
-		if (realpath(policy_file, polreal) == NULL) {
-			fprintf(stderr, "airlock run: --policy %s: %s\n",
-			    policy_file, strerror(errno));
-			return RUN_EXIT_FAIL;
-		}
-		pol = policy_load_file(polreal, &err);
-	} else
-		pol = policy_load_default(&err);
+	if (policy_file != NULL && realpath(policy_file, polreal) == NULL) {
+		fprintf(stderr, "airlock run: --policy %s: %s\n", policy_file,
+		    strerror(errno));
+		return RUN_EXIT_FAIL;
+	}
+	pol = policy_load(policy_file != NULL ? polreal : NULL, &err);
 	if (pol == NULL) {
 		fprintf(stderr, "airlock run: policy: %s\n",
 		    err.text[0] != '\0' ? err.text : "cannot load");

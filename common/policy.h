@@ -97,6 +97,9 @@ struct policy *policy_load_buffer(
     const char *name, const char *buf, size_t len, struct policy_error *err);
 /* The default policy compiled into the binaries (conf/airlock.yaml). */
 struct policy *policy_load_default(struct policy_error *err);
+/* policy_load_file(path), or the default when path is NULL; err is
+ * cleared first, and names the failure in err->text. */
+struct policy *policy_load(const char *path, struct policy_error *err);
 const char *policy_default_text(size_t *len);
 void policy_free(struct policy *pol);
 

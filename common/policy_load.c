@@ -1303,3 +1303,11 @@ policy_free(struct policy *pol)
 	policy_arena_free(&pol->arena);
 	free(pol);
 }
+
+struct policy *
+policy_load(const char *path, struct policy_error *err)
+{
+	memset(err, 0, sizeof *err);
+	return path != NULL ? policy_load_file(path, err)
+	                    : policy_load_default(err);
+}

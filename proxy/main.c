@@ -121,10 +121,7 @@ main_load_policy(const char *file)
 	struct policy_error err;
 	struct policy *pol;
 
-	memset(&err, 0, sizeof err);
-	pol = file != NULL ? policy_load_file(file, &err)
-	                   : policy_load_default(&err);
-	if (pol == NULL)
+	if ((pol = policy_load(file, &err)) == NULL)
 		fprintf(stderr, "airlock-proxy: %s\n",
 		    err.text[0] != '\0' ? err.text : "cannot load the policy");
 	return pol;
