@@ -242,8 +242,9 @@ def busy_note(load_start, load_end, limit=1.5):
                 load_start, load_end, os.cpu_count() or 0)]
 
 
-def source_rev(build):
-    """Which airlock was measured: the source commit, and the build."""
+def source_rev(build, binary=None):
+    """Which airlock was measured: the source commit now, the build, and
+    when the measured binary was built (the tree may have moved since)."""
     try:
         rev = subprocess.run(["git", "-C", SRC, "describe", "--always",
                               "--dirty"], stdout=subprocess.PIPE,
@@ -251,7 +252,13 @@ def source_rev(build):
                              universal_newlines=True).stdout.strip()
     except OSError:
         rev = ""
-    return "airlock %s, built in %s" % (rev or "(no git)", build)
+    text = "source at %s, built in %s" % (rev or "(no git)", build)
+    if binary and os.path.exists(binary):
+        t = datetime.datetime.fromtimestamp(os.path.getmtime(binary),
+                                            datetime.timezone.utc)
+        text += " (%s built %s)" % (os.path.basename(binary),
+                                    t.strftime("%Y-%m-%d %H:%M UTC"))
+    return text
 
 
 def machine_line(m):
