@@ -466,6 +466,31 @@ session_spawn(const char *dir, const char *log, char *const argv[], char *out,
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/*
+ * The arguments both daemons take from the session, appended to argv at
+ * n (room for 8 more); uid is the caller's buffer for --agent-uid.
+ * Returns the new count, argv NULL-terminated.
+ */
+static int
+session_daemon_args(const struct session_info *si, const char **argv, int n,
+    char *uid, size_t uid_len)
+{
+	argv[n++] = "--session";
+	argv[n++] = si->dir;
+	if (si->policy[0] != '\0') {
+		argv[n++] = "--policy";
+		argv[n++] = si->policy;
+	}
+	if (si->agent_uid >= 0) {
+		snprintf(uid, uid_len, "%ld", si->agent_uid);
+		argv[n++] = "--agent-uid";
+		argv[n++] = uid;
+	}
+	argv[n++] = "--daemon";
+	argv[n] = NULL;
+	return n;
+}
+
 int
 session_start_fs(struct session_info *si, const char *cmd)
 {
@@ -479,19 +504,7 @@ session_start_fs(struct session_info *si, const char *cmd)
 	argv[n++] = si->project;
 	argv[n++] = "--mount";
 	argv[n++] = si->mountpoint;
-	argv[n++] = "--session";
-	argv[n++] = si->dir;
-	if (si->policy[0] != '\0') {
-		argv[n++] = "--policy";
-		argv[n++] = si->policy;
-	}
-	if (si->agent_uid >= 0) {
-		snprintf(uid, sizeof uid, "%ld", si->agent_uid);
-		argv[n++] = "--agent-uid";
-		argv[n++] = uid;
-	}
-	argv[n++] = "--daemon";
-	argv[n] = NULL;
+	n = session_daemon_args(si, argv, n, uid, sizeof uid);
 	rc = session_spawn(si->dir, "fs.log", (char *const *)argv, NULL, 0);
 	if (rc != 0) {
 		session_show_log(si->dir, "fs.log", cmd);
@@ -523,19 +536,7 @@ session_start_proxy(struct session_info *si, const char *cmd, const char *spec)
 	argv[n++] = bin;
 	argv[n++] = "--listen";
 	argv[n++] = spec;
-	argv[n++] = "--session";
-	argv[n++] = si->dir;
-	if (si->policy[0] != '\0') {
-		argv[n++] = "--policy";
-		argv[n++] = si->policy;
-	}
-	if (si->agent_uid >= 0) {
-		snprintf(uid, sizeof uid, "%ld", si->agent_uid);
-		argv[n++] = "--agent-uid";
-		argv[n++] = uid;
-	}
-	argv[n++] = "--daemon";
-	argv[n] = NULL;
+	n = session_daemon_args(si, argv, n, uid, sizeof uid);
 	rc = session_spawn(
 	    si->dir, "proxy.log", (char *const *)argv, out, sizeof out);
 	if (rc != 0) {
