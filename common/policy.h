@@ -165,6 +165,17 @@ int policy_fs_op_parse(const char *name, enum fs_op *out); /* 0 or -1 */
  * for `airlock policy show`.  Borrowed from the policy. */
 char *const *policy_registries(const struct policy *pol);
 
+/*
+ * Ask the package managers that need a child process to tell their
+ * configuration (npm, when no npmrc names a registry) once, and keep the
+ * answer in this process's environment (npm_config_registry, which npm
+ * itself honours), so that later loads here and in the daemons this
+ * process starts expand `@registries` alike without running npm again
+ * (it costs a Node.js start-up, 0.5 to 2 s).  Call before any thread
+ * starts: it calls setenv().
+ */
+void policy_registries_pin(void);
+
 /* The compiled policy as readable text (defaults, settings, @registries,
  * every rule), for `airlock policy show`.  The caller frees the result. */
 char *policy_describe(const struct policy *pol);

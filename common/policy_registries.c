@@ -266,14 +266,16 @@ reg_on_path(const char *prog)
 	return 0;
 }
 
-/* `npm config get registry`, killed after REG_NPM_TIMEOUT_MS. */
-static void
-reg_npm_exec(struct reg_set *set)
+/*
+ * `npm config get registry` into out (NUL-terminated), killed after
+ * REG_NPM_TIMEOUT_MS.  Returns the length read (0 on any failure).
+ */
+static size_t
+reg_npm_run(char *out, size_t cap)
 {
 	char *argv[] = { "npm", "config", "get", "registry", NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	char out[4096];
 	size_t len = 0;
 	int fds[2] = { -1, -1 }, status, spawned = 0;
 	unsigned long long deadline;
@@ -281,8 +283,9 @@ reg_npm_exec(struct reg_set *set)
 	pid_t pid;
 	ssize_t n;
 
+	out[0] = '\0';
 	if (pipe2(fds, O_CLOEXEC) != 0)
-		return;
+		return 0;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&attr);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -298,7 +301,7 @@ reg_npm_exec(struct reg_set *set)
 	if (!spawned)
 		goto out;
 	deadline = time_mono_ms() + REG_NPM_TIMEOUT_MS;
-	while (len < sizeof(out) - 1) {
+	while (len < cap - 1) {
 		unsigned long long now = time_mono_ms();
 
 		if (now >= deadline)
@@ -307,7 +310,7 @@ reg_npm_exec(struct reg_set *set)
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
 			break;
-		n = read(fds[0], out + len, sizeof(out) - 1 - len);
+		n = read(fds[0], out + len, cap - 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -318,9 +321,30 @@ reg_npm_exec(struct reg_set *set)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	out[len] = '\0';
-	reg_add_url_list(set, out, len);
 out:
 	close(fds[0]);
+	return len;
+}
+
+static void
+reg_npm_exec(struct reg_set *set)
+{
+	char out[4096];
+	size_t len = reg_npm_run(out, sizeof(out));
+
+	reg_add_url_list(set, out, len);
+}
+
+/* Whether npm's user or system configuration files name a registry. */
+static int
+reg_npm_files(struct reg_set *set)
+{
+	int found = 0;
+
+	found += reg_npm_file(set, reg_home_path(set, ".npmrc"));
+	found += reg_npm_file(set, reg_path(set, "/etc/npmrc"));
+	found += reg_npm_file(set, reg_path(set, "/usr/etc/npmrc"));
+	return found;
 }
 
 static void
@@ -335,9 +359,7 @@ reg_npm(struct reg_set *set)
 		reg_add_url_list(set, env, strlen(env));
 		found = 1;
 	}
-	found += reg_npm_file(set, reg_home_path(set, ".npmrc"));
-	found += reg_npm_file(set, reg_path(set, "/etc/npmrc"));
-	found += reg_npm_file(set, reg_path(set, "/usr/etc/npmrc"));
+	found += reg_npm_files(set);
 	if (!found && set->root[0] == '\0' && reg_on_path("npm"))
 		reg_npm_exec(set);
 }
@@ -680,4 +702,36 @@ policy_registries_expand(struct policy_arena *arena)
 	}
 	free(set);
 	return out;
+}
+
+void
+policy_registries_pin(void)
+{
+	struct reg_set *set;
+	char out[4096];
+	size_t len, i;
+	int found;
+
+	if (getenv("AIRLOCK_REGISTRY_ROOT") != NULL ||
+	    getenv("NPM_CONFIG_REGISTRY") != NULL ||
+	    getenv("npm_config_registry") != NULL || !reg_on_path("npm"))
+		return;
+	set = xcalloc(1, sizeof(*set));
+	set->root = "";
+	reg_find_home(set);
+	found = reg_npm_files(set);
+	for (i = 0; i < set->n; i++)
+		free(set->hosts[i]);
+	free(set);
+	if (found)
+		return;
+	/* Only npm's built-in default is left: ask once, keep the answer
+	 * (one URL, as npm prints it) for this process and its children. */
+	len = reg_npm_run(out, sizeof(out));
+	while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r' ||
+	                      out[len - 1] == ' '))
+		out[--len] = '\0';
+	if (len > 0 && strpbrk(out, " \t\n") == NULL &&
+	    strstr(out, "://") != NULL)
+		setenv("npm_config_registry", out, 1);
 }

@@ -252,6 +252,74 @@ test_env_and_unused(void **state)
 	unsetenv("NPM_CONFIG_REGISTRY");
 }
 
+static int
+count_lines(const char *rel)
+{
+	char path[512];
+	int c, n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/* policy_registries_pin() runs npm once (a stand-in on PATH that counts
+ * its runs) and keeps its answer in the environment: later loads use it
+ * without running npm again.  When the machine's own npmrc names a
+ * registry, npm is never run at all. */
+static void
+test_pin_runs_npm_once(void **state)
+{
+	char bin[300], script[700], path[4096];
+	const char *old_path = getenv("PATH");
+	struct policy *pol;
+	int system_npmrc;
+
+	snprintf(script, sizeof(script),
+	    "#!/bin/sh\necho run >>'%s/npm-runs'\n"
+	    "echo https://npm-fake.example.test/\n",
+	    root);
+	put("bin/npm", script);
+	snprintf(path, sizeof(path), "%s/home/u/.npmrc", root);
+	unlink(path); /* test_every_source's */
+	snprintf(bin, sizeof(bin), "%s/bin/npm", root);
+	assert_int_equal(chmod(bin, 0755), 0);
+	snprintf(path, sizeof(path), "%s/bin:%s", root,
+	    old_path != NULL ? old_path : "/usr/bin:/bin");
+	setenv("PATH", path, 1);
+	unsetenv("AIRLOCK_REGISTRY_ROOT");
+	system_npmrc = system("grep -qs registry /etc/npmrc /usr/etc/npmrc") == 0;
+
+	policy_registries_pin();
+	if (system_npmrc) {
+		assert_int_equal(count_lines("npm-runs"), 0);
+		assert_null(getenv("npm_config_registry"));
+	} else {
+		assert_int_equal(count_lines("npm-runs"), 1);
+		assert_string_equal(getenv("npm_config_registry"),
+		    "https://npm-fake.example.test/");
+		pol = load_registries_policy();
+		assert_true(has_host(pol, "npm-fake.example.test"));
+		policy_free(pol);
+		pol = load_registries_policy();
+		policy_free(pol);
+		assert_int_equal(count_lines("npm-runs"), 1);
+	}
+	/* An answer already in the environment is never asked again. */
+	policy_registries_pin();
+	assert_int_equal(count_lines("npm-runs"), system_npmrc ? 0 : 1);
+
+	unsetenv("npm_config_registry");
+	setenv("PATH", old_path != NULL ? old_path : "/usr/bin:/bin", 1);
+	setenv("AIRLOCK_REGISTRY_ROOT", root, 1);
+}
+
 int
 main(void)
 {
@@ -259,6 +327,7 @@ main(void)
 		cmocka_unit_test(test_empty_machine),
 		cmocka_unit_test(test_every_source),
 		cmocka_unit_test(test_env_and_unused),
+		cmocka_unit_test(test_pin_runs_npm_once),
 	};
 
 	return cmocka_run_group_tests(tests, setup_root, teardown_root);
