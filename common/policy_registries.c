@@ -728,8 +728,9 @@ policy_registries_pin(void)
 	/* Only npm's built-in default is left: ask once, keep the answer
 	 * (one URL, as npm prints it) for this process and its children. */
 	len = reg_npm_run(out, sizeof(out));
-	while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r' ||
-	                      out[len - 1] == ' '))
+	while (len > 0 &&
+	    (out[len - 1] == '\n' || out[len - 1] == '\r' ||
+	        out[len - 1] == ' '))
 		out[--len] = '\0';
 	if (len > 0 && strpbrk(out, " \t\n") == NULL &&
 	    strstr(out, "://") != NULL)

@@ -294,7 +294,8 @@ test_pin_runs_npm_once(void **state)
 	    old_path != NULL ? old_path : "/usr/bin:/bin");
 	setenv("PATH", path, 1);
 	unsetenv("AIRLOCK_REGISTRY_ROOT");
-	system_npmrc = system("grep -qs registry /etc/npmrc /usr/etc/npmrc") == 0;
+	system_npmrc =
+	    system("grep -qs registry /etc/npmrc /usr/etc/npmrc") == 0;
 
 	policy_registries_pin();
 	if (system_npmrc) {
