@@ -284,6 +284,8 @@ run_intercepts(const struct session_info *si, const char *cmd)
 	char *const *h;
 	int on;
 
+	/* Once for this command and the daemons it starts (policy.h). */
+	policy_registries_pin();
 	pol = policy_load(si->policy[0] != '\0' ? si->policy : NULL, &err);
 	if (pol == NULL) {
 		fprintf(stderr, "airlock %s: policy: %s\n", cmd,
@@ -629,6 +631,7 @@ cmd_run(int argc, char **argv)
 		    strerror(errno));
 		return RUN_EXIT_FAIL;
 	}
+	policy_registries_pin();
 	pol = policy_load(policy_file != NULL ? polreal : NULL, &err);
 	if (pol == NULL) {
 		fprintf(stderr, "airlock run: policy: %s\n",
