@@ -14,6 +14,13 @@
  * is always the nearest deadline.  The timer thread sleeps on a condition
  * variable (CLOCK_MONOTONIC) until that deadline or until a submission
  * gives it a new head.
+ *
+ * With a reviewer (approvals_set_reviewer()), each submission also queues
+ * a review job: the request JSON, built from the borrowed held_info while
+ * it is still valid.  Up to APPROVALS_REVIEWERS threads, started when
+ * jobs wait and none is idle, take jobs in order and ask the reviewer
+ * with no lock held; its allow or deny goes through the same resolution
+ * as a person's, so whoever unlinks the entry first wins.
  */
 #include "config.h"
 
@@ -21,16 +28,21 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 #include <time.h>
 
+#include "reviewer.h"
 #include "util.h"
 
 /* How many resolved ids are kept to explain a late approve/deny. */
 #define APPROVALS_RECENT 256
+/* Reviews running at once, and how many more may wait for a thread. */
+#define APPROVALS_REVIEWERS 4
+#define APPROVALS_REVIEW_QUEUE 256
 
 struct held_entry {
 	TAILQ_ENTRY(held_entry) link;
@@ -56,6 +68,25 @@ struct recent {
 	struct approval_result res;
 };
 
+/* A held action waiting for the reviewer: what its request and its audit
+ * record need, copied. */
+struct review_job {
+	TAILQ_ENTRY(review_job) link;
+	char id[24];
+	char *request;
+	size_t len;
+	char *op, *target, *rule;
+	struct caller caller;
+	int has_caller;
+};
+TAILQ_HEAD(review_list, review_job);
+
+struct review_worker {
+	struct approvals *ap;
+	pthread_t thread;
+	unsigned long long deadline_ms; /* atomic: lowered to stop it */
+};
+
 struct approvals {
 	pthread_mutex_t lock; /* guards every field below */
 	pthread_cond_t timer_cond; /* the timer thread's sleep */
@@ -68,7 +99,21 @@ struct approvals {
 	unsigned long long next_id;
 	int is_stopping;
 	pthread_t timer;
+
+	/* The reviewer: set once by approvals_set_reviewer(), or NULL. */
+	struct reviewer *reviewer;
+	struct audit_log *review_audit;
+	enum audit_component review_component;
+	char *session;
+	struct review_list reviews; /* waiting for a reviewer thread */
+	size_t n_reviews;
+	pthread_cond_t review_cond; /* a job, or stopping */
+	struct review_worker workers[APPROVALS_REVIEWERS];
+	int n_workers, n_idle_workers;
 };
+
+static void *approvals_review_main(void *arg);
+static void review_job_free(struct review_job *job);
 
 static char *
 approvals_strdup(const char *s)
@@ -98,6 +143,7 @@ approvals_result_set(struct approval_result *res, enum decision decision,
 	res->decided_by = by;
 	str_copy(
 	    res->reason, reason != NULL ? reason : "", sizeof(res->reason));
+	res->reviewer[0] = '\0';
 }
 
 /* Keep the resolution of id for approvals_find_resolved().  Locked. */
@@ -236,6 +282,8 @@ approvals_new(const char *prefix, unsigned timeout_ms)
 	ap->next_id = 1;
 	TAILQ_INIT(&ap->pending);
 	SLIST_INIT(&ap->remembered);
+	TAILQ_INIT(&ap->reviews);
+	pthread_cond_init(&ap->review_cond, NULL);
 	pthread_mutex_init(&ap->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -245,6 +293,7 @@ approvals_new(const char *prefix, unsigned timeout_ms)
 	if ((error = pthread_create(
 	         &ap->timer, NULL, approvals_timer_main, ap)) != 0) {
 		pthread_cond_destroy(&ap->timer_cond);
+		pthread_cond_destroy(&ap->review_cond);
 		pthread_mutex_destroy(&ap->lock);
 		free(ap);
 		errno = error;
@@ -260,6 +309,8 @@ approvals_free(struct approvals *ap)
 	struct held_entry *e;
 	struct remembered *r;
 	struct approval_result res;
+	struct review_job *job;
+	int i;
 
 	if (ap == NULL)
 		return;
@@ -267,8 +318,21 @@ approvals_free(struct approvals *ap)
 	pthread_mutex_lock(&ap->lock);
 	ap->is_stopping = 1;
 	pthread_cond_signal(&ap->timer_cond);
+	pthread_cond_broadcast(&ap->review_cond);
+	for (i = 0; i < ap->n_workers; i++)
+		__atomic_store_n(
+		    &ap->workers[i].deadline_ms, 0ULL, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&ap->lock);
+	/* no thread is started once is_stopping is set */
+	for (i = 0; i < ap->n_workers; i++)
+		pthread_join(ap->workers[i].thread, NULL);
 	pthread_join(ap->timer, NULL);
+	while ((job = TAILQ_FIRST(&ap->reviews)) != NULL) {
+		TAILQ_REMOVE(&ap->reviews, job, link);
+		review_job_free(job);
+	}
+	reviewer_free(ap->reviewer);
+	free(ap->session);
 
 	/* Nothing else may use ap now; still, take the entries out under the
 	 * lock so that the exactly-once rule reads the same everywhere. */
@@ -293,8 +357,97 @@ approvals_free(struct approvals *ap)
 		free(r);
 	}
 	pthread_cond_destroy(&ap->timer_cond);
+	pthread_cond_destroy(&ap->review_cond);
 	pthread_mutex_destroy(&ap->lock);
 	free(ap);
+}
+
+static void
+review_job_free(struct review_job *job)
+{
+	free(job->request);
+	free(job->op);
+	free(job->target);
+	free(job->rule);
+	free(job);
+}
+
+/* A job for entry e, whose held_info is still info.  Locked. */
+static struct review_job *
+review_job_new(struct approvals *ap, const struct held_entry *e,
+    const struct held_info *info)
+{
+	struct review_job *job = xcalloc(1, sizeof(*job));
+
+	str_copy(job->id, e->id, sizeof(job->id));
+	job->request = reviewer_request_json(info, e->id, ap->session);
+	job->len = strlen(job->request);
+	job->op = xstrdup(e->op);
+	job->target = xstrdup(e->target);
+	job->rule = xstrdup(e->rule);
+	job->caller = e->caller;
+	job->has_caller = e->has_caller;
+	return job;
+}
+
+/*
+ * Queue job and make sure a thread will take it: an idle one, or a new
+ * one while there are fewer than APPROVALS_REVIEWERS.  Locked.  Returns 0,
+ * or -1 when the queue is full (the caller keeps the job).
+ */
+static int
+approvals_review_queue(struct approvals *ap, struct review_job *job)
+{
+	struct review_worker *w;
+	sigset_t all, old;
+
+	if (ap->n_reviews >= APPROVALS_REVIEW_QUEUE)
+		return -1;
+	TAILQ_INSERT_TAIL(&ap->reviews, job, link);
+	ap->n_reviews++;
+	if (ap->n_idle_workers > 0) {
+		pthread_cond_signal(&ap->review_cond);
+		return 0;
+	}
+	if (ap->n_workers == APPROVALS_REVIEWERS)
+		return 0; /* a busy worker takes it next */
+	w = &ap->workers[ap->n_workers];
+	w->ap = ap;
+	w->deadline_ms = ~0ULL;
+	/* Signals belong to the daemon's own threads, never to these. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&w->thread, NULL, approvals_review_main, w) == 0)
+		ap->n_workers++;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* With no thread at all, the job waits for a person like any other
+	 * held action (its hold timeout still runs). */
+	return 0;
+}
+
+/* The audit record of a review that left the action with a person:
+ * decision hold, decided_by reviewer, and why. */
+static void
+approvals_review_audit(struct approvals *ap, const struct review_job *job,
+    const char *reason, int64_t duration_ms)
+{
+	struct audit_event ev;
+
+	if (ap->review_audit == NULL)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.component = ap->review_component;
+	ev.op = job->op;
+	ev.target = job->target;
+	ev.decision = DECISION_HOLD;
+	ev.outcome = AUDIT_OUTCOME_NONE;
+	ev.decided_by = AUDIT_DECIDER_REVIEWER;
+	ev.rule = job->rule;
+	ev.reason = reason;
+	ev.reviewer = reviewer_name(ap->reviewer);
+	ev.caller = job->has_caller ? &job->caller : NULL;
+	ev.duration_ms = duration_ms;
+	(void)audit_log_event(ap->review_audit, &ev);
 }
 
 int
@@ -305,6 +458,7 @@ approvals_submit(struct approvals *ap, const struct held_info *info,
 	struct held_entry *e;
 	struct remembered *r;
 	const char *kind, *op, *target;
+	struct review_job *job = NULL;
 	int rc = -1;
 
 	if (ap == NULL || info == NULL || cb == NULL || id_out == NULL ||
@@ -353,15 +507,29 @@ approvals_submit(struct approvals *ap, const struct held_info *info,
 		pthread_cond_signal(&ap->timer_cond);
 	TAILQ_INSERT_TAIL(&ap->pending, e, link);
 	str_copy(id_out, e->id, id_len);
+	if (ap->reviewer != NULL) {
+		job = review_job_new(ap, e, info);
+		if (approvals_review_queue(ap, job) == 0)
+			job = NULL; /* the queue owns it now */
+	}
 	rc = 0;
 out:
 	pthread_mutex_unlock(&ap->lock);
+	if (job != NULL) {
+		approvals_review_audit(ap, job,
+		    "not reviewed (the review queue is full), left to a "
+		    "person",
+		    -1);
+		review_job_free(job);
+	}
 	return rc;
 }
 
-int
-approvals_resolve(struct approvals *ap, const char *id, enum decision decision,
-    enum audit_decider by, const char *reason, int remember)
+/* approvals_resolve(), naming the reviewer that decided (or NULL). */
+static int
+approvals_resolve_as(struct approvals *ap, const char *id,
+    enum decision decision, enum audit_decider by, const char *reason,
+    int remember, const char *reviewer)
 {
 	struct held_list taken;
 	struct held_entry *e, *next, *first = NULL;
@@ -380,6 +548,8 @@ approvals_resolve(struct approvals *ap, const char *id, enum decision decision,
 	    decision == DECISION_ALLOW ? AUDIT_OUTCOME_APPROVED
 	                               : AUDIT_OUTCOME_DENIED,
 	    by, why);
+	if (reviewer != NULL)
+		str_copy(res.reviewer, reviewer, sizeof(res.reviewer));
 	res_same = res;
 	str_copy(res_same.reason, "remembered", sizeof(res_same.reason));
 
@@ -422,6 +592,141 @@ approvals_resolve(struct approvals *ap, const char *id, enum decision decision,
 		held_entry_free(e);
 	}
 	return 0;
+}
+
+int
+approvals_resolve(struct approvals *ap, const char *id, enum decision decision,
+    enum audit_decider by, const char *reason, int remember)
+{
+	return approvals_resolve_as(
+	    ap, id, decision, by, reason, remember, NULL);
+}
+
+static int
+approvals_is_pending(struct approvals *ap, const char *id)
+{
+	struct held_entry *e;
+
+	for (e = TAILQ_FIRST(&ap->pending); e != NULL;
+	     e = TAILQ_NEXT(e, link)) {
+		if (strcmp(e->id, id) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Act on the reviewer's answer about job.  No lock held. */
+static void
+approvals_review_done(struct approvals *ap, const struct review_job *job,
+    const struct review_answer *ans, int64_t duration_ms)
+{
+	char why[sizeof(ans->reason) + 64];
+	int is_pending;
+
+	if (ans->verdict == REVIEW_ALLOW || ans->verdict == REVIEW_DENY) {
+		/* ENOENT: a person or the timeout got there first */
+		(void)approvals_resolve_as(ap, job->id,
+		    ans->verdict == REVIEW_ALLOW ? DECISION_ALLOW
+		                                 : DECISION_DENY,
+		    AUDIT_DECIDER_REVIEWER,
+		    ans->reason[0] != '\0' ? ans->reason
+		        : ans->verdict == REVIEW_ALLOW
+		        ? "the reviewer allowed it"
+		        : "the reviewer denied it",
+		    0, reviewer_name(ap->reviewer));
+		return;
+	}
+	pthread_mutex_lock(&ap->lock);
+	is_pending = !ap->is_stopping && approvals_is_pending(ap, job->id);
+	pthread_mutex_unlock(&ap->lock);
+	if (!is_pending)
+		return;
+	if (ans->verdict == REVIEW_ESCALATE)
+		snprintf(why, sizeof(why), "escalated to a person: %s",
+		    ans->reason[0] != '\0' ? ans->reason : "no reason given");
+	else
+		snprintf(why, sizeof(why),
+		    "review failed, left to a person: %s", ans->reason);
+	approvals_review_audit(ap, job, why, duration_ms);
+}
+
+/*
+ * A reviewer thread: take the next job whose action is still pending, ask
+ * with no lock held, act on the answer.  approvals_free() stops it by
+ * setting is_stopping and lowering its deadline (a review in progress then
+ * fails at once).
+ */
+static void *
+approvals_review_main(void *arg)
+{
+	struct review_worker *w = arg;
+	struct approvals *ap = w->ap;
+	struct review_job *job;
+	struct review_answer ans;
+	unsigned long long t0;
+
+	pthread_mutex_lock(&ap->lock);
+	for (;;) {
+		while (!ap->is_stopping && TAILQ_EMPTY(&ap->reviews)) {
+			ap->n_idle_workers++;
+			pthread_cond_wait(&ap->review_cond, &ap->lock);
+			ap->n_idle_workers--;
+		}
+		if (ap->is_stopping)
+			break;
+		job = TAILQ_FIRST(&ap->reviews);
+		TAILQ_REMOVE(&ap->reviews, job, link);
+		ap->n_reviews--;
+		if (!approvals_is_pending(ap, job->id)) {
+			review_job_free(job); /* decided while it waited */
+			continue;
+		}
+		__atomic_store_n(&w->deadline_ms, ~0ULL, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&ap->lock);
+
+		t0 = approvals_now_ms();
+		reviewer_ask(ap->reviewer, job->request, job->len,
+		    &w->deadline_ms, &ans);
+		approvals_review_done(
+		    ap, job, &ans, (int64_t)(approvals_now_ms() - t0));
+		review_job_free(job);
+
+		pthread_mutex_lock(&ap->lock);
+	}
+	pthread_mutex_unlock(&ap->lock);
+	return NULL;
+}
+
+int
+approvals_set_reviewer(struct approvals *ap, const struct policy *pol,
+    struct audit_log *audit, enum audit_component component,
+    const char *session)
+{
+	struct reviewer *rv;
+	int rc = -1;
+
+	if (ap == NULL || pol == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	rv = reviewer_new(policy_settings(pol));
+	if (rv == NULL)
+		return errno == ENOENT ? 0 : -1;
+	pthread_mutex_lock(&ap->lock);
+	if (ap->reviewer != NULL) {
+		errno = EBUSY;
+		goto out;
+	}
+	ap->reviewer = rv;
+	rv = NULL;
+	ap->review_audit = audit;
+	ap->review_component = component;
+	ap->session = session != NULL ? xstrdup(session) : NULL;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&ap->lock);
+	reviewer_free(rv);
+	return rc;
 }
 
 int

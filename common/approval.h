@@ -3,11 +3,11 @@
  *
  * A daemon submits a held action with a callback.  It is resolved exactly
  * once (invariant 3 of ../shared/DESIGN.md): approved or denied by a person
- * (through the control socket) or a reviewer, or denied when its hold
- * timeout passes.  The callback runs once, in the thread that resolved it
- * (the control-socket thread, or the approvals' own timer thread), so it
- * must be short: airlock-proxy uses event_active(), airlock-fs signals the
- * worker that waits.
+ * (through the control socket) or the policy's reviewer, or denied when
+ * its hold timeout passes.  The callback runs once, in the thread that
+ * resolved it (the control-socket thread, a reviewer thread, or the
+ * approvals' own timer thread), so it must be short: airlock-proxy uses
+ * event_active(), airlock-fs signals the worker that waits.
  *
  * "remember" makes a decision stick for identical requests (same kind, op
  * and target) for the life of this struct approvals.
@@ -41,6 +41,8 @@ struct approval_result {
 	enum audit_outcome outcome; /* APPROVED, DENIED or TIMEOUT */
 	enum audit_decider decided_by;
 	char reason[256];
+	char reviewer[64]; /* which reviewer decided (decided_by REVIEWER),
+			      else "" */
 };
 
 typedef void (*approval_cb)(
@@ -51,6 +53,23 @@ struct approvals;
 /* prefix names the daemon in ids ("f" for fs, "p" for proxy), so that one
  * id is unique across a session.  timeout_ms is the hold timeout. */
 struct approvals *approvals_new(const char *prefix, unsigned timeout_ms);
+/*
+ * Show every action held from now on to the policy's reviewer (its review
+ * section; nothing happens when it names none) before a person: a few
+ * reviewer threads ask it (common/reviewer.h), more held actions queue.
+ * The reviewer's allow or deny resolves the action (decided_by REVIEWER,
+ * res->reviewer naming it); its escalate, or any failure, leaves the
+ * action pending for a person and its hold timeout, and is itself written
+ * to audit (when not NULL) as a record of component with decision hold.
+ * session is named in the reviewer's request (may be NULL).  Call before
+ * the first approvals_submit(), once.  Returns 0, or -1 with errno
+ * (EINVAL: the reviewer cannot be used, a message on stderr says why;
+ * EBUSY: a reviewer was set already).
+ */
+int approvals_set_reviewer(struct approvals *ap, const struct policy *pol,
+    struct audit_log *audit, enum audit_component component,
+    const char *session);
+
 /* Denies (by timeout) whatever is still pending, then frees. */
 void approvals_free(struct approvals *ap);
 

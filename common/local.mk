@@ -10,6 +10,7 @@ COMMON_POLICY_SRC = common/policy.h common/policy_priv.h \
 COMMON_AUDIT_SRC = common/audit.h common/caller.h common/audit.c common/audit_format.c \
 	common/audit_record.c common/audit_record.h common/audit_verify.c common/caller.c
 COMMON_APPROVAL_SRC = common/approval.c common/approval.h common/ctl.c common/ctl.h
+COMMON_APPROVAL_SRC += common/reviewer.c common/reviewer.h common/reviewer_answer.c
 COMMON_OTLP_SRC = common/otlp_attach.c common/otlp_attach.h common/otlp.c common/otlp.h common/otlp_priv.h \
 	common/otlp_encode.c common/otlp_http.c
 

@@ -563,15 +563,22 @@ otlp_http_parse_head(const char *head, struct otlp_http_result *res)
 	return 0;
 }
 
-int
-otlp_http_post(const struct otlp_endpoint *ep, const char *header_lines,
+/*
+ * POST and read the status line; with reply, keep the whole response too
+ * (head and body, until the server closes, at most max bytes: more is
+ * EMSGSIZE).
+ */
+static int
+otlp_http_exchange(const struct otlp_endpoint *ep, const char *header_lines,
     const char *body, size_t len, unsigned timeout_ms,
-    const unsigned long long *deadline_ms, struct otlp_http_result *res)
+    const unsigned long long *deadline_ms, struct otlp_http_result *res,
+    struct buf *reply, size_t max)
 {
 	struct otlp_conn c = {
 		.fd = -1, .timeout_ms = timeout_ms, .deadline_ms = deadline_ms
 	};
 	char *req = NULL, *head = NULL;
+	ssize_t n;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -591,11 +598,23 @@ otlp_http_post(const struct otlp_endpoint *ep, const char *header_lines,
 	    otlp_send_all(&c, body, len) != 0)
 		goto fail;
 	head = xmalloc(OTLP_HTTP_HEAD_MAX);
-	if (otlp_recv_head(&c, head, OTLP_HTTP_HEAD_MAX) == -1)
+	if ((n = otlp_recv_head(&c, head, OTLP_HTTP_HEAD_MAX)) == -1)
 		goto fail;
 	if (otlp_http_parse_head(head, res) != 0) {
 		errno = EPROTO;
 		goto fail;
+	}
+	if (reply != NULL) {
+		buf_add(reply, head, (size_t)n);
+		while ((n = otlp_recv_some(&c, head, OTLP_HTTP_HEAD_MAX)) > 0) {
+			buf_add(reply, head, (size_t)n);
+			if (reply->len > max) {
+				errno = EMSGSIZE;
+				goto fail;
+			}
+		}
+		if (n == -1)
+			goto fail;
 	}
 	rc = 0;
 fail:
@@ -608,4 +627,23 @@ fail:
 	free(req);
 	free(head);
 	return rc;
+}
+
+int
+otlp_http_post(const struct otlp_endpoint *ep, const char *header_lines,
+    const char *body, size_t len, unsigned timeout_ms,
+    const unsigned long long *deadline_ms, struct otlp_http_result *res)
+{
+	return otlp_http_exchange(
+	    ep, header_lines, body, len, timeout_ms, deadline_ms, res, NULL, 0);
+}
+
+int
+otlp_http_post_reply(const struct otlp_endpoint *ep, const char *header_lines,
+    const char *body, size_t len, unsigned timeout_ms,
+    const unsigned long long *deadline_ms, struct otlp_http_result *res,
+    struct buf *reply, size_t max)
+{
+	return otlp_http_exchange(ep, header_lines, body, len, timeout_ms,
+	    deadline_ms, res, reply, max);
 }

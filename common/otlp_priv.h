@@ -68,4 +68,16 @@ int otlp_http_post(const struct otlp_endpoint *ep, const char *header_lines,
     const char *body, size_t len, unsigned timeout_ms,
     const unsigned long long *deadline_ms, struct otlp_http_result *res);
 
+/*
+ * As otlp_http_post(), and keep the whole response in *reply (head and
+ * body as received, read until the server closes, at most max bytes;
+ * more fails with res->err EMSGSIZE).  For common/reviewer.c, which needs
+ * the answer's body.
+ */
+struct buf;
+int otlp_http_post_reply(const struct otlp_endpoint *ep,
+    const char *header_lines, const char *body, size_t len, unsigned timeout_ms,
+    const unsigned long long *deadline_ms, struct otlp_http_result *res,
+    struct buf *reply, size_t max);
+
 #endif

@@ -139,3 +139,17 @@ tests_fuzz_fuzz_otlp_SOURCES = tests/fuzz/fuzz_otlp.c
 tests_fuzz_fuzz_otlp_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 tests_fuzz_fuzz_otlp_LDADD = $(AIRLOCK_LIBS)
 endif
+
+# reviewer (common/reviewer*.c): the answer reader, command reviewers and
+# the approvals' reviewer hook
+check_PROGRAMS += tests/unit/test_reviewer
+TESTS += tests/unit/test_reviewer
+tests_unit_test_reviewer_SOURCES = tests/unit/test_reviewer.c
+tests_unit_test_reviewer_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_reviewer_LDADD = $(UNIT_LIBS)
+if ENABLE_FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_review_answer
+tests_fuzz_fuzz_review_answer_SOURCES = tests/fuzz/fuzz_review_answer.c
+tests_fuzz_fuzz_review_answer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+tests_fuzz_fuzz_review_answer_LDADD = $(AIRLOCK_LIBS)
+endif
