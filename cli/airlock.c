@@ -20,6 +20,7 @@ static const struct cmd_entry cmd_table[] = {
 	{ "pending", cmd_pending, "list held actions waiting for a decision" },
 	{ "approve", cmd_approve, "approve a held action" },
 	{ "deny", cmd_deny, "deny a held action" },
+	{ "watch", cmd_watch, "decide held actions as they arrive" },
 	{ "audit", cmd_audit, "show or verify an audit log" },
 	{ "diff", cmd_diff, "show the staged changes as a unified diff" },
 	{ "commit", cmd_commit, "apply the staged changes to the project" },

@@ -16,16 +16,33 @@
 #include "session_dir.h"
 #include "util.h"
 
-/* running with a dead daemon is "stale": something was killed */
+/* How a daemon of the session is: "alive", "dead" (killed while the
+ * session runs) or "stopped" (the session ended). */
 static const char *
-sessions_state(const struct session_info *si)
+sessions_daemon(const struct session_info *si, const char *pidfile)
 {
 	if (strcmp(si->state, "running") != 0)
-		return si->state;
-	if (session_pid_alive(si->dir, "fs.pid") == 0 ||
-	    session_pid_alive(si->dir, "proxy.pid") == 0)
-		return "stale";
-	return "running";
+		return "stopped";
+	return session_pid_alive(si->dir, pidfile) != 0 ? "alive" : "dead";
+}
+
+/* The DAEMONS column: "fs+proxy", "fs dead", "proxy dead", "both dead",
+ * or "-" for an ended session. */
+static const char *
+sessions_daemons_text(const struct session_info *si)
+{
+	int fs = strcmp(sessions_daemon(si, "fs.pid"), "dead") == 0;
+	int proxy = strcmp(sessions_daemon(si, "proxy.pid"), "dead") == 0;
+
+	if (strcmp(si->state, "running") != 0)
+		return "-";
+	if (fs && proxy)
+		return "both dead";
+	if (fs)
+		return "fs dead";
+	if (proxy)
+		return "proxy dead";
+	return "fs+proxy";
 }
 
 static int
@@ -45,8 +62,10 @@ sessions_usage(FILE *f)
 	    "usage: airlock sessions [--json]\n\n"
 	    "List the sessions of the state directory, oldest first: id, "
 	    "state\n(running, ended, or stale: marked running but a "
-	    "daemon is gone;\n`airlock end ID` clears it), project, "
-	    "creation time and staged entries.\n\n"
+	    "daemon is gone;\n`airlock resume ID` or `airlock end ID` "
+	    "clears it), its daemons (fs+proxy,\nor which one is dead), "
+	    "creation time, staged entries and project.\n--json adds "
+	    "\"fs\" and \"proxy\": alive, dead or stopped.\n\n"
 	    "Exit status: 0; 3 when the state directory cannot be read.\n");
 }
 
@@ -106,8 +125,8 @@ cmd_sessions(int argc, char **argv)
 	if (json)
 		buf_adds(&b, "[");
 	else if (n > 0)
-		buf_addf(&b, "%-28s %-8s %-20s %6s  %s\n", "ID", "STATE",
-		    "CREATED", "STAGED", "PROJECT");
+		buf_addf(&b, "%-28s %-8s %-10s %-20s %6s  %s\n", "ID", "STATE",
+		    "DAEMONS", "CREATED", "STAGED", "PROJECT");
 	for (i = 0; i < n; i++) {
 		long staged = session_staged_count(list[i].dir);
 
@@ -116,7 +135,13 @@ cmd_sessions(int argc, char **argv)
 			buf_adds(&b, "\"id\":");
 			buf_add_json_string(&b, list[i].id);
 			buf_adds(&b, ",\"state\":");
-			buf_add_json_string(&b, sessions_state(&list[i]));
+			buf_add_json_string(&b, session_state_now(&list[i]));
+			buf_adds(&b, ",\"fs\":");
+			buf_add_json_string(
+			    &b, sessions_daemon(&list[i], "fs.pid"));
+			buf_adds(&b, ",\"proxy\":");
+			buf_add_json_string(
+			    &b, sessions_daemon(&list[i], "proxy.pid"));
 			buf_adds(&b, ",\"project\":");
 			buf_add_json_string(&b, list[i].project);
 			buf_adds(&b, ",\"created\":");
@@ -128,9 +153,10 @@ cmd_sessions(int argc, char **argv)
 			buf_add_json_string(&b, list[i].dir);
 			buf_adds(&b, "}");
 		} else
-			buf_addf(&b, "%-28s %-8s %-20.19s %6ld  %s\n",
-			    list[i].id, sessions_state(&list[i]),
-			    list[i].created, staged, list[i].project);
+			buf_addf(&b, "%-28s %-8s %-10s %-20.19s %6ld  %s\n",
+			    list[i].id, session_state_now(&list[i]),
+			    sessions_daemons_text(&list[i]), list[i].created,
+			    staged, list[i].project);
 	}
 	if (json)
 		buf_adds(&b, n > 0 ? "\n]\n" : "]\n");
@@ -213,8 +239,11 @@ resume_usage(FILE *f)
 	    "print where they are;\n`airlock end ID` stops them.  With CMD: "
 	    "run CMD in it as `airlock run`\ndoes (isolated by default), "
 	    "then stop the daemons.\n\n"
-	    "Exit status: without CMD 0, 2 usage, 3 a daemon failed; with "
-	    "CMD as for\n`airlock run` (CMD's status, 125 when airlock "
+	    "A stale session (a daemon was killed) is resumed the same "
+	    "way, once its\nagent has exited.\n\n"
+	    "Exit status: without CMD 0, 2 usage (or the session is "
+	    "running, or its\nagent still runs), 3 a daemon failed; with "
+	    "CMD as for `airlock run`\n(CMD's status, 125 when airlock "
 	    "fails).\n");
 }
 
@@ -272,11 +301,22 @@ cmd_resume(int argc, char **argv)
 	ro.argv = argv + optind;
 	if (sessions_open("resume", id, &si) != 0)
 		return has_cmd ? 125 : EXIT_USAGE;
-	if (strcmp(sessions_state(&si), "running") == 0) {
+	if (strcmp(session_state_now(&si), "running") == 0) {
 		fprintf(stderr,
 		    "airlock resume: session %s is running; `airlock"
 		    " end %s` first\n",
 		    si.id, si.id);
+		return has_cmd ? 125 : EXIT_USAGE;
+	}
+	/* A daemon died under a live agent: starting new daemons now would
+	 * pull the proxy from under it, and its room still holds the dead
+	 * view.  The run ends when the agent does. */
+	if (strcmp(si.state, "running") == 0 && session_agent_alive(&si)) {
+		fprintf(stderr,
+		    "airlock resume: session %s is stale, but its agent (pid "
+		    "%ld) still runs in its room; let it finish (or stop it) "
+		    "and its `airlock run` ends the session, then resume\n",
+		    si.id, (long)si.agent_pid);
 		return has_cmd ? 125 : EXIT_USAGE;
 	}
 	if (has_cmd && ro.isolate && geteuid() != 0) {

@@ -4,7 +4,7 @@ bin_PROGRAMS += cli/airlock
 CLI_MAIN_SRC = cli/airlock.c cli/cmd.h
 CLI_POLICY_SRC = cli/cmd_policy.c
 CLI_AUDIT_SRC = cli/cmd_audit.c
-CLI_APPROVAL_SRC = cli/cmd_approve.c
+CLI_APPROVAL_SRC = cli/cmd_approve.c cli/cmd_watch.c cli/ctl_client.c cli/ctl_client.h
 CLI_REVIEW_SRC = cli/review.c cli/review.h cli/cmd_diff.c cli/cmd_commit.c \
 	cli/cmd_discard.c
 CLI_SESSION_SRC = cli/cmd_run.c cli/cmd_sessions.c cli/session_dir.c \

@@ -118,6 +118,38 @@ session_dir_create(const char *name, struct session_info *si)
 	return 0;
 }
 
+/*
+ * When pid started, in clock ticks after boot (field 22 of
+ * /proc/PID/stat), or 0.  With the pid, it names one process for good:
+ * a pid alone may be recycled once its process is gone.
+ */
+static unsigned long long
+session_proc_start(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* the command name (field 2) may hold spaces and parentheses */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	for (field = 2; *p != '\0' && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (field == 22)
+		start = strtoull(p, NULL, 10);
+	return start;
+}
+
 static void
 session_json_str(struct buf *b, const char *key, const char *val, int last)
 {
@@ -149,6 +181,11 @@ session_info_write(const struct session_info *si)
 	buf_addf(&b, "  \"fs_pid\": %ld,\n", (long)si->fs_pid);
 	buf_addf(&b, "  \"proxy_pid\": %ld,\n", (long)si->proxy_pid);
 	buf_addf(&b, "  \"agent_pid\": %ld,\n", (long)si->agent_pid);
+	buf_addf(&b, "  \"agent_start\": %llu,\n",
+	    si->agent_pid > 0
+	        ? (si->agent_start != 0 ? si->agent_start
+	                                : session_proc_start(si->agent_pid))
+	        : 0ULL);
 	session_json_str(&b, "proxy_listen", si->proxy_listen, 0);
 	session_json_str(&b, "state", si->state, 0);
 	session_json_str(&b, "created", si->created, 0);
@@ -298,6 +335,10 @@ session_info_read(const char *dir, struct session_info *si)
 			si->created_ns = strtoull(p, NULL, 10);
 			continue;
 		}
+		if (strcmp(key, "agent_start") == 0) {
+			si->agent_start = strtoull(p, NULL, 10);
+			continue;
+		}
 		v = strtol(p, NULL, 10);
 		if (strcmp(key, "isolated") == 0)
 			si->isolated = v != 0;
@@ -353,6 +394,44 @@ session_pid_alive(const char *dir, const char *name)
 	if (strstr(cmd, "airlock-") == NULL)
 		return 0;
 	return (pid_t)pid;
+}
+
+int
+session_agent_alive(const struct session_info *si)
+{
+	char path[64], state = '\0', buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	if (si->agent_pid <= 1 ||
+	    (kill(si->agent_pid, 0) != 0 && errno != EPERM))
+		return 0;
+	if (si->agent_start != 0 &&
+	    session_proc_start(si->agent_pid) != si->agent_start)
+		return 0; /* another process got the pid */
+	/* a zombie waits for `airlock run` to reap it: it runs no more */
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)si->agent_pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) != NULL && p[1] == ' ')
+		state = p[2];
+	return state != 'Z' && state != 'X';
+}
+
+const char *
+session_state_now(const struct session_info *si)
+{
+	if (strcmp(si->state, "running") != 0)
+		return si->state;
+	if (session_pid_alive(si->dir, "fs.pid") == 0 ||
+	    session_pid_alive(si->dir, "proxy.pid") == 0)
+		return "stale";
+	return "running";
 }
 
 /* Where a daemon binary is: the override, next to us, else PATH. */

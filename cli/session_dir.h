@@ -5,7 +5,9 @@
  * session.json is a flat JSON object, one "key": value a line:
  *   id, project, mountpoint, policy ("" for the built-in one),
  *   policy_hash (policy_source_hash()), isolated (0/1), fs_pid, proxy_pid,
- *   agent_pid (0 when none), proxy_listen ("127.0.0.1:PORT" or ""),
+ *   agent_pid (0 when none), agent_start (agent_pid's start time, so that
+ *   a recycled pid is not taken for the agent), proxy_listen
+ *   ("127.0.0.1:PORT" or ""),
  *   state ("running" | "ended"), created (RFC 3339), created_ns.
  * It is always replaced atomically (session.json.tmp, fsync, rename).
  */
@@ -32,6 +34,9 @@ struct session_info {
 	long agent_uid; /* --user's uid, refused by the control sockets;
 			   -1 when the agent runs as the caller */
 	pid_t fs_pid, proxy_pid, agent_pid;
+	/* when agent_pid started (clock ticks after boot, /proc/PID/stat);
+	   session_info_write() fills it in; 0 when unknown */
+	unsigned long long agent_start;
 };
 
 /* Whether name is a valid --session-name: 1..SESSION_ID_MAX-1 bytes of
@@ -57,6 +62,14 @@ int session_info_read(const char *dir, struct session_info *si);
 /* The pid in dir/name (fs.pid, proxy.pid) when that process lives, else
  * 0. */
 pid_t session_pid_alive(const char *dir, const char *name);
+
+/* Whether the session's agent (si->agent_pid, the very process that
+ * started at si->agent_start) still runs: 1 or 0. */
+int session_agent_alive(const struct session_info *si);
+
+/* The state to show: si->state, except that a "running" session with a
+ * dead daemon is "stale" (something killed it). */
+const char *session_state_now(const struct session_info *si);
 
 /*
  * The daemons.  Binaries are found next to the airlock binary (installed:
