@@ -4,7 +4,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +15,9 @@
 #include "cmd.h"
 #include "fs/diff.h"
 #include "fs/stage.h"
+#include "home_diff.h"
 #include "review.h"
+#include "session.h"
 
 static void
 diff_usage(FILE *f)
@@ -22,6 +26,7 @@ diff_usage(FILE *f)
 	    "usage: airlock diff [--session ID] [--project DIR] "
 	    "[--stat | --name-status]\n"
 	    "                    [--color | --no-color] [--binary] [PATH...]\n"
+	    "       airlock diff --home [--session ID] [--name-status]\n"
 	    "\n"
 	    "Show the session's staged changes as a git-style unified diff\n"
 	    "(modes, new and deleted files, symlinks, renames), limited to "
@@ -38,8 +43,85 @@ diff_usage(FILE *f)
 	    "  --no-color       never colour\n"
 	    "  --binary         binary patches instead of \"Binary files ...\n"
 	    "                   differ\", so that git apply reproduces them\n"
+	    "  --home           what the agent changed in its copy-on-write "
+	    "home\n"
+	    "                   (isolated sessions): A, M, D or T and a "
+	    "path a line,\n"
+	    "                   then a diff of each text file.  These "
+	    "changes stay in\n"
+	    "                   the session: airlock commit never applies "
+	    "them\n"
 	    "\n"
 	    "Exit status: 0 (also when nothing is staged), 2 usage, 3 I/O.\n");
+}
+
+/*
+ * airlock diff --home: the session's home/upper against the real home
+ * named in home/source.  Both are opened as directories here, and every
+ * entry beneath them with O_NOFOLLOW (home_diff.h).
+ */
+static int
+diff_home(const char *session, int name_only)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32], home[PATH_MAX];
+	int ufd = -1, lfd = -1, rc = EXIT_IO;
+	long n = 0;
+	FILE *f;
+
+	if (session_resolve(session, dir, sizeof dir) != 0) {
+		fprintf(stderr, "airlock diff: %s: %s\n",
+		    session != NULL ? session : "(newest session)",
+		    errno == ENOENT ? "no such session" : strerror(errno));
+		return EXIT_USAGE;
+	}
+	snprintf(path, sizeof path, "%s/%s", dir, HOME_DIFF_SOURCE);
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno != ENOENT)
+			goto fail;
+		fprintf(stderr,
+		    "airlock diff: session %s has no copy-on-write home "
+		    "(not isolated, or no home)\n",
+		    session_id_of(dir));
+		return 0;
+	}
+	if (fgets(home, sizeof home, f) == NULL) {
+		fclose(f);
+		errno = EBADMSG;
+		goto fail;
+	}
+	fclose(f);
+	home[strcspn(home, "\n")] = '\0';
+	snprintf(path, sizeof path, "%s/%s", dir, HOME_DIFF_UPPER);
+	if ((ufd = open(
+	         path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		goto fail;
+	/* the real home may be gone: then all of it counts as added */
+	lfd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fprintf(stderr,
+	    "airlock diff: the home %s as the agent left it in session "
+	    "%s\n(kept in the session; airlock commit never applies it)\n",
+	    home, session_id_of(dir));
+	fflush(stdout);
+	signal(SIGPIPE, SIG_IGN);
+	if (home_diff_write(ufd, lfd, !name_only, stdout, &n) != 0 ||
+	    fflush(stdout) != 0) {
+		if (errno == EPIPE)
+			rc = 0;
+		else
+			fprintf(stderr, "airlock diff: %s: %s\n", path,
+			    strerror(errno));
+		goto out;
+	}
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "airlock diff: %s: %s\n", path, strerror(errno));
+out:
+	if (ufd >= 0)
+		close(ufd);
+	if (lfd >= 0)
+		close(lfd);
+	return rc;
 }
 
 int
@@ -55,13 +137,14 @@ cmd_diff(int argc, char **argv)
 		{ "no-color", no_argument, NULL, 'C' },
 		{ "no-colour", no_argument, NULL, 'C' },
 		{ "binary", no_argument, NULL, 'b' },
+		{ "home", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct review_session rs;
 	struct review_set set;
 	struct diff_opts opts;
 	const char *session = NULL, *project = NULL;
-	int ch, color = -1, rc;
+	int ch, color = -1, rc, home = 0;
 
 	if (cmd_wants_help(argc, argv)) {
 		diff_usage(stdout);
@@ -92,11 +175,16 @@ cmd_diff(int argc, char **argv)
 		case 'b':
 			opts.binary = 1;
 			break;
+		case 'H':
+			home = 1;
+			break;
 		default:
 			diff_usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
+	if (home)
+		return diff_home(session, opts.format == DIFF_NAME_STATUS);
 	opts.color = color >= 0 ? color : isatty(STDOUT_FILENO);
 	if ((rc = review_session_open(&rs, "diff", session, project, 0, 1)) !=
 	    0)

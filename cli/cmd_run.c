@@ -23,6 +23,9 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "env_filter.h"
+#include "home_diff.h"
+#include "mask.h"
 #include "policy.h"
 #include "room.h"
 #include "session.h"
@@ -43,7 +46,10 @@ run_usage(FILE *f)
 	    "usage: airlock run [--project DIR] [--policy FILE] "
 	    "[--session-name NAME]\n"
 	    "                   [--user USER] [--no-isolate] -- CMD "
-	    "[ARG...]\n\n"
+	    "[ARG...]\n"
+	    "       airlock run --show-env [--policy FILE] [--user USER] "
+	    "[--no-isolate]\n"
+	    "                   [-- CMD [ARG...]]\n\n"
 	    "Create a session, mount a copy-on-write view of the project "
 	    "(airlock-fs),\nstart its egress proxy (airlock-proxy) and run CMD "
 	    "in it.  Writes are\nstaged in the session; review them with "
@@ -61,7 +67,11 @@ run_usage(FILE *f)
 	    "the "
 	    "proxy\n"
 	    "                      variables set, and can reach the network "
-	    "directly\n\n"
+	    "directly\n"
+	    "  --show-env          print the environment CMD would get, and "
+	    "each variable\n"
+	    "                      dropped with the reason (not its value); "
+	    "run nothing\n\n"
 	    "Isolated (the default; needs root): CMD runs in its own mount, "
 	    "network and\npid namespaces.  The project's own path shows the "
 	    "view, the state\ndirectory is empty, the daemons' processes are "
@@ -71,6 +81,16 @@ run_usage(FILE *f)
 	    "There is no DNS inside.  A root CMD loses CAP_SYS_ADMIN, "
 	    "CAP_NET_ADMIN,\nCAP_SYS_PTRACE and the like; whatever CMD leaves "
 	    "running ends with it.\n"
+	    "Outside the project everything is read-only, but /tmp, /var/tmp "
+	    "and /dev/shm\nare the session's own (empty) and the home is "
+	    "copy-on-write (`airlock diff\n--home` shows the changes; they "
+	    "are never committed).  The policy's fs rules\non paths outside "
+	    "the project (~/... or /...) hide them or make them writable;\n"
+	    "~/.ssh, ~/.aws, /etc/shadow, other users' homes and the like are "
+	    "hidden by\ndefault.\n"
+	    "Isolated or not, variables that look like credentials (*_TOKEN, "
+	    "*_KEY,\n*_SECRET, *_PASSWORD, AWS_*, SSH_AUTH_SOCK, ...) are not "
+	    "passed on.\n"
 	    "When the policy intercepts TLS, SSL_CERT_FILE, "
 	    "NODE_EXTRA_CA_CERTS,\n"
 	    "REQUESTS_CA_BUNDLE, GIT_SSL_CAINFO and CURL_CA_BUNDLE name a "
@@ -85,10 +105,24 @@ run_usage(FILE *f)
 	    ROOM_PROXY_PORT);
 }
 
-/* HTTP_PROXY & co: everything through the proxy, nothing exempted. */
+/*
+ * The names the policy declares as secrets: a credential-looking variable
+ * so named is passed on (the `secrets:` section fills this; until then
+ * nothing is declared and every such variable is dropped).
+ */
+static char *const *
+run_secret_names(const struct policy *pol)
+{
+	(void)pol;
+	return NULL;
+}
+
+/* HTTP_PROXY & co: everything through the proxy, nothing exempted.  The
+ * rest is the caller's environment less what looks like a credential
+ * (env_filter.h). */
 static char **
-run_build_env(const struct session_info *si, const char *url,
-    const struct passwd *pw, const char *bundle)
+run_build_env(const char *id, const char *url, const struct passwd *pw,
+    const char *bundle, char *const *secrets)
 {
 	static const char *const drop[] = { "HTTP_PROXY=", "HTTPS_PROXY=",
 		"http_proxy=", "https_proxy=", "ALL_PROXY=", "all_proxy=",
@@ -97,31 +131,33 @@ run_build_env(const struct session_info *si, const char *url,
 	static const char *const ca_vars[] = { "SSL_CERT_FILE=",
 		"NODE_EXTRA_CA_CERTS=", "REQUESTS_CA_BUNDLE=",
 		"GIT_SSL_CAINFO=", "CURL_CA_BUNDLE=", NULL };
-	char **env;
+	char **env, **kept;
 	size_t n = 0, i, j;
 	int keep;
 
-	for (i = 0; environ[i] != NULL; i++)
+	env_filter_split(environ, secrets, &kept, NULL, NULL);
+	for (i = 0; kept[i] != NULL; i++)
 		n++;
 	env = xcalloc(n + 24, sizeof *env);
 	n = 0;
-	for (i = 0; environ[i] != NULL; i++) {
+	for (i = 0; kept[i] != NULL; i++) {
 		keep = 1;
 		for (j = 0; drop[j] != NULL; j++)
-			if (strncmp(environ[i], drop[j], strlen(drop[j])) == 0)
+			if (strncmp(kept[i], drop[j], strlen(drop[j])) == 0)
 				keep = 0;
 		for (j = 0; bundle != NULL && ca_vars[j] != NULL; j++)
-			if (strncmp(environ[i], ca_vars[j],
-			        strlen(ca_vars[j])) == 0)
+			if (strncmp(kept[i], ca_vars[j], strlen(ca_vars[j])) ==
+			    0)
 				keep = 0;
 		if (pw != NULL &&
-		    (strncmp(environ[i], "HOME=", 5) == 0 ||
-		        strncmp(environ[i], "USER=", 5) == 0 ||
-		        strncmp(environ[i], "LOGNAME=", 8) == 0))
+		    (strncmp(kept[i], "HOME=", 5) == 0 ||
+		        strncmp(kept[i], "USER=", 5) == 0 ||
+		        strncmp(kept[i], "LOGNAME=", 8) == 0))
 			keep = 0;
 		if (keep)
-			env[n++] = xstrdup(environ[i]);
+			env[n++] = xstrdup(kept[i]);
 	}
+	free(kept);
 	xasprintf(&env[n++], "HTTP_PROXY=%s", url);
 	xasprintf(&env[n++], "HTTPS_PROXY=%s", url);
 	xasprintf(&env[n++], "http_proxy=%s", url);
@@ -130,7 +166,7 @@ run_build_env(const struct session_info *si, const char *url,
 	xasprintf(&env[n++], "all_proxy=%s", url);
 	env[n++] = xstrdup("NO_PROXY=");
 	env[n++] = xstrdup("no_proxy=");
-	xasprintf(&env[n++], "AIRLOCK_SESSION=%s", si->id);
+	xasprintf(&env[n++], "AIRLOCK_SESSION=%s", id);
 	if (bundle != NULL) {
 		xasprintf(&env[n++], "SSL_CERT_FILE=%s", bundle);
 		xasprintf(&env[n++], "NODE_EXTRA_CA_CERTS=%s", bundle);
@@ -224,8 +260,53 @@ run_count_audit(const char *dir, long *held, long *approved, long *denied,
 	fclose(f);
 }
 
+/* What lies outside the project, for the summary. */
 static void
-run_summary(const struct session_info *si, const char *cmd, int status)
+run_summary_room(const struct session_info *si, const struct mask_plan *masks,
+    const char *home)
+{
+	char upper[PATH_MAX + 16];
+	long changes = -1;
+	size_t i;
+	FILE *null;
+	int ufd, lfd;
+
+	fprintf(stderr,
+	    "  outside:        read-only; /tmp, /var/tmp, /dev/shm private "
+	    "to the session\n");
+	if (home != NULL) {
+		snprintf(
+		    upper, sizeof upper, "%s/%s", si->dir, HOME_DIFF_UPPER);
+		ufd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		lfd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		null = fopen("/dev/null", "we");
+		if (ufd >= 0 && null != NULL &&
+		    home_diff_write(ufd, lfd, 0, null, &changes) != 0)
+			changes = -1;
+		if (null != NULL)
+			fclose(null);
+		if (lfd >= 0)
+			close(lfd);
+		if (ufd >= 0)
+			close(ufd);
+		fprintf(stderr,
+		    "  home:           %s, copy-on-write: %ld change%s kept "
+		    "in the session\n"
+		    "                  (airlock diff --home --session %s; "
+		    "never committed)\n",
+		    home, changes, changes == 1 ? "" : "s", si->id);
+	}
+	for (i = 0; masks != NULL && i < masks->n; i++)
+		fprintf(stderr, "  %-15s %s (%s)\n",
+		    masks->v[i].kind == MASK_HIDE        ? "hidden:"
+		        : masks->v[i].kind == MASK_WRITE ? "writable:"
+		                                         : "read-only:",
+		    masks->v[i].path, masks->v[i].rule);
+}
+
+static void
+run_summary(const struct session_info *si, const char *cmd, int status,
+    const struct mask_plan *masks, const char *home)
 {
 	long staged, held, approved, denied, timeout, refused;
 
@@ -247,6 +328,8 @@ run_summary(const struct session_info *si, const char *cmd, int status)
 	    "timed out %ld)\n",
 	    held, approved, denied, timeout);
 	fprintf(stderr, "  actions denied: %ld by the policy\n", refused);
+	if (si->isolated)
+		run_summary_room(si, masks, home);
 	fprintf(stderr,
 	    "next:\n"
 	    "  airlock diff --session %s      review the staged changes\n"
@@ -274,28 +357,160 @@ run_user(const char *cmd, const char *user, struct passwd *out, char *buf,
 	return -1;
 }
 
-/* Whether the session's policy intercepts TLS (then the agent needs
- * the session CA).  A policy that no longer loads fails the run. */
-static int
-run_intercepts(const struct session_info *si, const char *cmd)
+/* The session's policy, loaded again (the daemons load it too); NULL
+ * when it no longer loads (printed), which fails the run. */
+static struct policy *
+run_load_policy(const struct session_info *si, const char *cmd)
 {
 	struct policy_error err;
 	struct policy *pol;
-	char *const *h;
-	int on;
 
 	/* Once for this command and the daemons it starts (policy.h). */
 	policy_registries_pin();
 	pol = policy_load(si->policy[0] != '\0' ? si->policy : NULL, &err);
-	if (pol == NULL) {
+	if (pol == NULL)
 		fprintf(stderr, "airlock %s: policy: %s\n", cmd,
 		    err.text[0] != '\0' ? err.text : "cannot load");
-		return -1;
+	return pol;
+}
+
+static int
+run_policy_intercepts(const struct policy *pol)
+{
+	char *const *h = policy_settings(pol)->tls_intercept_hosts;
+
+	return h != NULL && h[0] != NULL;
+}
+
+/* The agent's home: --user's, else $HOME, else the passwd entry's. */
+static const char *
+run_agent_home(const struct passwd *pw)
+{
+	const char *h;
+	struct passwd *me;
+
+	if (pw != NULL)
+		return pw->pw_dir;
+	if ((h = getenv("HOME")) != NULL && h[0] == '/')
+		return h;
+	me = getpwuid(geteuid());
+	return me != NULL && me->pw_dir[0] == '/' ? me->pw_dir : NULL;
+}
+
+/*
+ * A file the command line names by its absolute path in the host's /tmp,
+ * /var/tmp or /dev/shm (`airlock run -- bash /tmp/agent.sh`) keeps its
+ * place in the room's private ones, read-only: the user asked for it to
+ * run.  Nothing else of the host's tmp dirs comes in, and a file a rule
+ * already decides (or hides) stays as the rule says.
+ */
+static void
+run_plan_argv_files(struct mask_plan *plan, char *const *argv)
+{
+	static const char *const tmps[] = { "/tmp", "/var/tmp", "/dev/shm" };
+	char real[PATH_MAX], tmp[PATH_MAX], err[64];
+	struct stat st;
+	size_t i, k;
+
+	for (i = 0; argv[i] != NULL; i++) {
+		if (argv[i][0] != '/' || realpath(argv[i], real) == NULL ||
+		    stat(real, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		for (k = 0; k < sizeof tmps / sizeof *tmps; k++)
+			if (realpath(tmps[k], tmp) != NULL &&
+			    mask_path_below(real, tmp))
+				break;
+		if (k < sizeof tmps / sizeof *tmps)
+			(void)mask_plan_add(plan, real, MASK_RDONLY,
+			    "the command line", "a file CMD names", err,
+			    sizeof err);
 	}
-	h = policy_settings(pol)->tls_intercept_hosts;
-	on = h != NULL && h[0] != NULL;
-	policy_free(pol);
-	return on;
+}
+
+/*
+ * The mask plan: the state dir first (always hidden: the sessions and
+ * their control sockets), then the policy's outside rules.  A path that
+ * cannot be resolved stops the run: we cannot tell what it would show.
+ */
+static int
+run_plan_masks(const struct policy *pol, const char *home, const char *state,
+    char *const *argv, struct mask_plan *plan, const char *cmd)
+{
+	struct mask_plan extra;
+	char err[PATH_MAX + 256];
+	size_t i;
+
+	if (mask_plan_build(pol, home, &extra, err, sizeof err) != 0)
+		goto fail;
+	plan->v = NULL;
+	plan->n = 0;
+	if (mask_plan_add(plan, state, MASK_HIDE, "builtin:state-dir",
+	        "airlock's sessions and control sockets", err, sizeof err) != 0)
+		goto fail;
+	for (i = 0; i < extra.n; i++)
+		if (mask_plan_add(plan, extra.v[i].path, extra.v[i].kind,
+		        extra.v[i].rule, extra.v[i].reason, err,
+		        sizeof err) != 0)
+			goto fail;
+	mask_plan_free(&extra);
+	run_plan_argv_files(plan, argv);
+	mask_plan_settle(plan);
+	return 0;
+fail:
+	mask_plan_free(&extra);
+	fprintf(stderr,
+	    "airlock %s: cannot hide or expose a path outside the project, "
+	    "so the agent does not run: %s\n",
+	    cmd, err);
+	return -1;
+}
+
+/*
+ * SESSION/home/{upper,work} for the copy-on-write home, and
+ * SESSION/home/source naming the real home (for `airlock diff --home`).
+ * The upper dir takes the home's owner and mode: overlayfs shows them
+ * for the home itself.  Fills real with the resolved home, or leaves
+ * it "" when there is no home to show (none, /, or within the project:
+ * the view covers it).  Returns 0, or -1 (printed).
+ */
+static int
+run_home_prepare(const struct session_info *si, const char *home, char *real,
+    size_t real_len, const char *cmd)
+{
+	char path[PATH_MAX + 32], buf[PATH_MAX];
+	struct stat st;
+	int fd, n;
+
+	real[0] = '\0';
+	if (home == NULL || realpath(home, buf) == NULL ||
+	    stat(buf, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    strcmp(buf, "/") == 0 || strcmp(buf, si->project) == 0 ||
+	    mask_path_below(buf, si->project))
+		return 0;
+	snprintf(path, sizeof path, "%s/%s", si->dir, HOME_DIFF_DIR);
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		goto fail;
+	snprintf(path, sizeof path, "%s/%s", si->dir, HOME_DIFF_WORK);
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		goto fail;
+	snprintf(path, sizeof path, "%s/%s", si->dir, HOME_DIFF_UPPER);
+	if ((mkdir(path, 0700) != 0 && errno != EEXIST) ||
+	    chown(path, st.st_uid, st.st_gid) != 0 ||
+	    chmod(path, st.st_mode & 07777) != 0)
+		goto fail;
+	snprintf(path, sizeof path, "%s/%s", si->dir, HOME_DIFF_SOURCE);
+	fd = open(
+	    path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto fail;
+	n = dprintf(fd, "%s\n", buf);
+	if (close(fd) != 0 || n < 0)
+		goto fail;
+	str_copy(real, buf, real_len);
+	return 0;
+fail:
+	fprintf(stderr, "airlock %s: %s: %s\n", cmd, path, strerror(errno));
+	return -1;
 }
 
 static int
@@ -360,8 +575,12 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 {
 	struct passwd pwd, *pw = NULL;
 	struct room_cfg cfg;
+	struct mask_plan masks = { NULL, 0 };
+	struct policy *pol = NULL;
 	char pwbuf[4096], state[PATH_MAX], url[96], spec[32];
+	char home[PATH_MAX], upper[PATH_MAX + 16], work[PATH_MAX + 16];
 	char bundle[] = "/tmp/airlock-ca-XXXXXX.pem";
+	char *const *keep = NULL;
 	char **env = NULL;
 	int intercept = 0, bfd;
 	int lfd = -1, go = -1, status = RUN_EXIT_FAIL, started = 0;
@@ -392,11 +611,28 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 		cfg.home = pw->pw_dir;
 	}
 	si->isolated = ro->isolate;
-	intercept =
-	    ro->intercept >= 0 ? ro->intercept : run_intercepts(si, ro->cmd);
-	if (intercept < 0) {
-		intercept = 0;
+	home[0] = '\0';
+	if ((pol = run_load_policy(si, ro->cmd)) == NULL)
 		goto out;
+	intercept =
+	    ro->intercept >= 0 ? ro->intercept : run_policy_intercepts(pol);
+	keep = run_secret_names(pol);
+	if (ro->isolate) {
+		if (run_plan_masks(pol, run_agent_home(pw), state, ro->argv,
+		        &masks, ro->cmd) != 0 ||
+		    run_home_prepare(si, run_agent_home(pw), home, sizeof home,
+		        ro->cmd) != 0)
+			goto out;
+		cfg.masks = &masks;
+		if (home[0] != '\0') {
+			snprintf(upper, sizeof upper, "%s/%s", si->dir,
+			    HOME_DIFF_UPPER);
+			snprintf(work, sizeof work, "%s/%s", si->dir,
+			    HOME_DIFF_WORK);
+			cfg.home_lower = home;
+			cfg.home_upper = upper;
+			cfg.home_work = work;
+		}
 	}
 	if (intercept) {
 		if ((bfd = mkstemps(bundle, 4)) < 0 || fchmod(bfd, 0644) != 0) {
@@ -410,12 +646,14 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 			goto out;
 		}
 		close(bfd);
+		cfg.keep_file = bundle;
 	}
 
 	if (ro->isolate) {
 		snprintf(
 		    url, sizeof url, "http://127.0.0.1:%d", ROOM_PROXY_PORT);
-		env = run_build_env(si, url, pw, intercept ? bundle : NULL);
+		env = run_build_env(
+		    si->id, url, pw, intercept ? bundle : NULL, keep);
 		cfg.envp = env;
 		if ((pid = room_start(&cfg, &lfd, &go)) < 0)
 			goto out;
@@ -431,8 +669,9 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 	} else {
 		fprintf(stderr,
 		    "airlock %s: --no-isolate: the agent can reach "
-		    "the network directly; only the proxy variables point it "
-		    "at airlock-proxy\n",
+		    "the network directly and write outside the project; only "
+		    "the proxy variables point it at airlock-proxy, and "
+		    "credential-looking variables are still left out\n",
 		    ro->cmd);
 		if (session_start_proxy(si, ro->cmd, "127.0.0.1:0") != 0)
 			goto out;
@@ -444,7 +683,8 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 			goto out;
 		}
 		snprintf(url, sizeof url, "http://%s", si->proxy_listen);
-		env = run_build_env(si, url, pw, intercept ? bundle : NULL);
+		env = run_build_env(
+		    si->id, url, pw, intercept ? bundle : NULL, keep);
 		cfg.envp = env;
 		if ((pid = room_start(&cfg, &lfd, &go)) < 0)
 			goto out;
@@ -493,7 +733,8 @@ out:
 	if (intercept > 0)
 		(void)unlink(bundle);
 	if (started)
-		run_summary(si, ro->cmd, status);
+		run_summary(
+		    si, ro->cmd, status, &masks, home[0] != '\0' ? home : NULL);
 	else
 		fprintf(stderr,
 		    "airlock %s: session %s ended before the "
@@ -501,7 +742,68 @@ out:
 		    ro->cmd, si->id);
 	if (env != NULL)
 		run_env_free(env);
+	mask_plan_free(&masks);
+	if (pol != NULL)
+		policy_free(pol);
 	return status;
+}
+
+/*
+ * airlock run --show-env: the environment CMD would get, then each
+ * variable left out and why, its value never printed.  Runs nothing and
+ * creates no session; what a session fills in shows as <...>.
+ */
+static int
+run_show_env(const char *policy_file, const char *user, int isolate)
+{
+	struct passwd pwd, *pw = NULL;
+	struct policy_error err;
+	struct policy *pol;
+	char pwbuf[4096], url[96], **env, **kept, **dropped;
+	const char **whys;
+	char *const *secrets;
+	size_t i, n;
+
+	if (user != NULL) {
+		if (run_user("run", user, &pwd, pwbuf, sizeof pwbuf) != 0)
+			return RUN_EXIT_FAIL;
+		pw = &pwd;
+	}
+	pol = policy_load(policy_file, &err);
+	if (pol == NULL) {
+		fprintf(stderr, "airlock run: policy: %s\n",
+		    err.text[0] != '\0' ? err.text : "cannot load");
+		return RUN_EXIT_FAIL;
+	}
+	if (isolate)
+		snprintf(
+		    url, sizeof url, "http://127.0.0.1:%d", ROOM_PROXY_PORT);
+	else
+		snprintf(url, sizeof url, "http://127.0.0.1:<port>");
+	secrets = run_secret_names(pol);
+	env = run_build_env("<session id>", url, pw,
+	    run_policy_intercepts(pol) ? "<the session's CA bundle>" : NULL,
+	    secrets);
+	printf("# the agent's environment (airlock run --show-env; nothing "
+	       "was run)%s\n",
+	    isolate ? "" : ", --no-isolate");
+	for (i = 0; env[i] != NULL; i++)
+		printf("%s\n", env[i]);
+	env_filter_split(environ, secrets, &kept, &dropped, &whys);
+	for (n = 0; dropped[n] != NULL; n++)
+		;
+	printf("# dropped: %zu variable%s that look%s like credentials "
+	       "(values not shown)\n",
+	    n, n == 1 ? "" : "s", n == 1 ? "s" : "");
+	for (i = 0; i < n; i++)
+		printf("# dropped %.*s: %s\n",
+		    (int)env_filter_name_len(dropped[i]), dropped[i], whys[i]);
+	free(kept);
+	free(dropped);
+	free(whys);
+	run_env_free(env);
+	policy_free(pol);
+	return 0;
 }
 
 /* The project may not hold the state dir nor sit inside it. */
@@ -546,6 +848,7 @@ cmd_run(int argc, char **argv)
 		{ "session-name", required_argument, NULL, 'n' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "no-isolate", no_argument, NULL, 'N' },
+		{ "show-env", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -556,7 +859,7 @@ cmd_run(int argc, char **argv)
 	struct policy *pol;
 	char *const *hosts;
 	char real[PATH_MAX], polreal[PATH_MAX];
-	int ch;
+	int ch, show_env = 0;
 
 	memset(&ro, 0, sizeof ro);
 	ro.cmd = "run";
@@ -580,6 +883,9 @@ cmd_run(int argc, char **argv)
 		case 'N':
 			ro.isolate = 0;
 			break;
+		case 'E':
+			show_env = 1;
+			break;
 		case 'h':
 			run_usage(stdout);
 			return 0;
@@ -589,6 +895,16 @@ cmd_run(int argc, char **argv)
 			run_usage(stderr);
 			return RUN_EXIT_FAIL;
 		}
+	}
+	if (show_env) {
+		if (policy_file != NULL &&
+		    realpath(policy_file, polreal) == NULL) {
+			fprintf(stderr, "airlock run: --policy %s: %s\n",
+			    policy_file, strerror(errno));
+			return RUN_EXIT_FAIL;
+		}
+		return run_show_env(
+		    policy_file != NULL ? polreal : NULL, ro.user, ro.isolate);
 	}
 	if (optind >= argc) {
 		fprintf(stderr,

@@ -8,7 +8,8 @@ CLI_APPROVAL_SRC = cli/cmd_approve.c cli/cmd_watch.c cli/ctl_client.c cli/ctl_cl
 CLI_REVIEW_SRC = cli/review.c cli/review.h cli/cmd_diff.c cli/cmd_commit.c \
 	cli/cmd_discard.c
 CLI_SESSION_SRC = cli/cmd_run.c cli/cmd_sessions.c cli/session_dir.c \
-	cli/session_dir.h cli/room.c cli/room.h
+	cli/session_dir.h cli/room.c cli/room.h cli/mask.c cli/mask.h \
+	cli/env_filter.c cli/env_filter.h cli/home_diff.c cli/home_diff.h
 
 cli_airlock_SOURCES = $(CLI_MAIN_SRC) $(CLI_POLICY_SRC) $(CLI_AUDIT_SRC) \
 	$(CLI_APPROVAL_SRC) $(CLI_REVIEW_SRC) $(CLI_SESSION_SRC)

@@ -19,6 +19,7 @@
 #include <grp.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,7 +28,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mask.h"
 #include "room.h"
+#include "util.h"
+
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000 /* linux/fcntl.h; not in glibc 2.36's */
+#endif
 
 static const struct room_cfg *room_cfg;
 
@@ -137,7 +144,7 @@ room_recv_fd(int sock)
 	return fd;
 }
 
-/* The mount namespace: view over the project, the state dir covered. */
+/* --no-isolate --user: the view over the project, the state dir covered. */
 static void
 room_mounts(const struct room_cfg *cfg)
 {
@@ -152,6 +159,389 @@ room_mounts(const struct room_cfg *cfg)
 	        "size=4k,mode=0755") != 0)
 		room_fail(
 		    "cannot hide %s: %s", cfg->state_dir, strerror(errno));
+}
+
+/*
+ * The isolated room's mounts.  Every mount the room adds is made detached
+ * first (fsmount, open_tree), while the host's paths are still there to
+ * name (the view and the home's upper dir lie in the state dir, which is
+ * then hidden); then / turns read-only recursively; then the detached
+ * mounts are attached, shortest path first, so that a mount inside
+ * another lands on top of it.  A fresh tmpfs (a private /tmp, a hidden
+ * dir) gets the mountpoints of what lies inside it before it is attached.
+ * Ties at one path go in kind order: the later kind lies on top.
+ */
+enum room_op_kind {
+	ROOM_OP_TMP,
+	ROOM_OP_HOME,
+	ROOM_OP_WRITE,
+	ROOM_OP_RDONLY,
+	ROOM_OP_VIEW,
+	ROOM_OP_FILE,
+	ROOM_OP_HIDE,
+};
+
+struct room_op {
+	enum room_op_kind kind;
+	const char *path; /* absolute, resolved */
+	size_t len;
+	int is_dir;
+	const char *rule; /* for messages */
+	int parent; /* the op it lies strictly inside, or -1 */
+	int fd; /* the detached mount, or -1 */
+};
+
+static int
+room_op_cmp(const void *a, const void *b)
+{
+	const struct room_op *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return (int)x->kind - (int)y->kind;
+}
+
+static int
+room_setattr(int fd, unsigned flags, uint64_t set)
+{
+	struct mount_attr a;
+
+	memset(&a, 0, sizeof a);
+	a.attr_set = set;
+	return mount_setattr(fd, "", AT_EMPTY_PATH | flags, &a, sizeof a);
+}
+
+/* A detached tmpfs (mode, size or NULL); its fd, or -1 with errno. */
+static int
+room_tmpfs(const char *mode, const char *size)
+{
+	int fs, mnt = -1, e;
+
+	if ((fs = fsopen("tmpfs", FSOPEN_CLOEXEC)) < 0)
+		return -1;
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "mode", mode, 0) != 0 ||
+	    (size != NULL &&
+	        fsconfig(fs, FSCONFIG_SET_STRING, "size", size, 0) != 0) ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0)
+		goto out;
+	mnt =
+	    fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+out:
+	e = errno;
+	close(fs);
+	errno = e;
+	return mnt;
+}
+
+/* An empty read-only file, detached, to lie over a file. */
+static int
+room_empty_file(void)
+{
+	int t, f, mnt = -1, e;
+
+	if ((t = room_tmpfs("0755", "4k")) < 0)
+		return -1;
+	if ((f = openat(t, "empty", O_CREAT | O_WRONLY | O_CLOEXEC, 0444)) < 0)
+		goto out;
+	close(f);
+	mnt = open_tree(t, "empty", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+out:
+	e = errno;
+	close(t);
+	errno = e;
+	return mnt;
+}
+
+/* The copy-on-write home: overlay of the real home and the session's
+ * upper dir, detached.  "lowerdir+" takes a path as it is (6.8 and
+ * later); older kernels parse "lowerdir" for ':' and ','. */
+static int
+room_home_overlay(const struct room_cfg *cfg)
+{
+	int fs, mnt = -1, e;
+
+	if ((fs = fsopen("overlay", FSOPEN_CLOEXEC)) < 0)
+		return -1;
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", cfg->home_lower,
+	        0) != 0) {
+		if (strpbrk(cfg->home_lower, ":,\\") != NULL)
+			goto out;
+		if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir",
+		        cfg->home_lower, 0) != 0)
+			goto out;
+	}
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", cfg->home_upper, 0) !=
+	        0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "workdir", cfg->home_work, 0) !=
+	        0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0)
+		goto out;
+	mnt =
+	    fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+out:
+	e = errno;
+	close(fs);
+	errno = e;
+	return mnt;
+}
+
+/* A clone of the real path; read-only throughout when rdonly. */
+static int
+room_clone(const char *path, int rdonly)
+{
+	int fd, e;
+
+	fd = open_tree(
+	    AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (fd < 0 || !rdonly)
+		return fd;
+	if (room_setattr(fd, AT_RECURSIVE, MOUNT_ATTR_RDONLY) != 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Make rel (and its parents) inside the fresh tmpfs root: a dir, or an
+ * empty file to mount a file on. */
+static int
+room_mkpath(int root, const char *rel, int is_dir)
+{
+	char buf[PATH_MAX];
+	char *p;
+	int fd;
+
+	if (str_copy(buf, rel, sizeof buf) >= sizeof buf) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = strchr(buf, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdirat(root, buf, 0755) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (is_dir)
+		return mkdirat(root, buf, 0755) != 0 && errno != EEXIST ? -1
+		                                                        : 0;
+	fd = openat(
+	    root, buf, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static void
+room_op_add(struct room_op *ops, size_t *n, enum room_op_kind kind,
+    const char *path, int is_dir, const char *rule)
+{
+	struct room_op *o = &ops[(*n)++];
+
+	o->kind = kind;
+	o->path = path;
+	o->len = strlen(path);
+	o->is_dir = is_dir;
+	o->rule = rule;
+	o->parent = -1;
+	o->fd = -1;
+}
+
+/* /tmp, /var/tmp, /dev/shm as they resolve here (once each). */
+static void
+room_add_tmps(struct room_op *ops, size_t *n, char (*real)[PATH_MAX])
+{
+	static const char *const tmps[] = { "/tmp", "/var/tmp", "/dev/shm" };
+	struct stat st;
+	size_t i, k, m = 0;
+	int seen;
+
+	for (i = 0; i < sizeof tmps / sizeof *tmps; i++) {
+		if (realpath(tmps[i], real[m]) == NULL ||
+		    stat(real[m], &st) != 0 || !S_ISDIR(st.st_mode) ||
+		    strcmp(real[m], "/") == 0)
+			continue;
+		for (k = 0, seen = 0; k < *n; k++)
+			seen |= strcmp(ops[k].path, real[m]) == 0;
+		if (seen)
+			continue;
+		room_op_add(ops, n, ROOM_OP_TMP, real[m], 1, "private tmp");
+		m++;
+	}
+}
+
+static enum room_op_kind
+room_mask_op(enum mask_kind k)
+{
+	switch (k) {
+	case MASK_HIDE:
+		return ROOM_OP_HIDE;
+	case MASK_RDONLY:
+		return ROOM_OP_RDONLY;
+	case MASK_WRITE:
+		return ROOM_OP_WRITE;
+	}
+	return ROOM_OP_HIDE;
+}
+
+/* Detached mount for one op; -1 with errno (ENOENT: the path went). */
+static int
+room_op_prepare(const struct room_cfg *cfg, const struct room_op *o)
+{
+	switch (o->kind) {
+	case ROOM_OP_TMP:
+		return room_tmpfs("1777", NULL);
+	case ROOM_OP_HOME:
+		return room_home_overlay(cfg);
+	case ROOM_OP_VIEW:
+		return room_clone(cfg->view, 0);
+	case ROOM_OP_FILE:
+		return room_clone(cfg->keep_file, 0);
+	case ROOM_OP_WRITE:
+		return room_clone(o->path, 0);
+	case ROOM_OP_RDONLY:
+		return room_clone(o->path, 1);
+	case ROOM_OP_HIDE:
+		return o->is_dir ? room_tmpfs("0755", "16k")
+		                 : room_empty_file();
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+static int
+room_op_is_fresh(const struct room_op *o)
+{
+	return o->kind == ROOM_OP_TMP || (o->kind == ROOM_OP_HIDE && o->is_dir);
+}
+
+static void
+room_mounts_isolated(const struct room_cfg *cfg)
+{
+	char tmps[3][PATH_MAX];
+	struct room_op *ops;
+	size_t n = 0, i, j, cap;
+	struct mount_attr ro;
+	int is_inside;
+
+	cap = 8 + (cfg->masks != NULL ? cfg->masks->n : 0);
+	if ((ops = calloc(cap, sizeof *ops)) == NULL)
+		room_fail("out of memory");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		room_fail("cannot make mounts private: %s", strerror(errno));
+	room_add_tmps(ops, &n, tmps);
+	room_op_add(ops, &n, ROOM_OP_VIEW, cfg->project, 1, "the project");
+	if (cfg->home_lower != NULL)
+		room_op_add(ops, &n, ROOM_OP_HOME, cfg->home_lower, 1, "home");
+	if (cfg->keep_file != NULL)
+		room_op_add(
+		    ops, &n, ROOM_OP_FILE, cfg->keep_file, 0, "CA bundle");
+	for (i = 0; cfg->masks != NULL && i < cfg->masks->n; i++) {
+		const struct mask_entry *e = &cfg->masks->v[i];
+
+		/* the project is the view's, whatever a rule says */
+		if (strcmp(e->path, cfg->project) == 0)
+			continue;
+		room_op_add(ops, &n, room_mask_op(e->kind), e->path, e->is_dir,
+		    e->rule);
+	}
+	qsort(ops, n, sizeof *ops, room_op_cmp);
+
+	for (i = 0; i < n; i++) {
+		if ((ops[i].fd = room_op_prepare(cfg, &ops[i])) >= 0)
+			continue;
+		if (ops[i].kind == ROOM_OP_HOME)
+			fprintf(stderr,
+			    "airlock %s: the home %s stays read-only: no "
+			    "copy-on-write overlay (%s)\n",
+			    cfg->cmd_name, ops[i].path, strerror(errno));
+		else if ((ops[i].kind == ROOM_OP_WRITE ||
+		             ops[i].kind == ROOM_OP_RDONLY) &&
+		    errno == ENOENT)
+			continue; /* gone since the plan: nothing to do */
+		else
+			room_fail("cannot prepare %s (%s) for the room: %s",
+			    ops[i].path, ops[i].rule, strerror(errno));
+	}
+	/* Who lies in whom; a fresh fs gets the mountpoints it holds. */
+	for (i = 0; i < n; i++) {
+		if (ops[i].fd < 0)
+			continue;
+		for (j = i; j-- > 0;) {
+			if (ops[j].fd < 0)
+				continue;
+			is_inside = mask_path_below(ops[i].path, ops[j].path);
+			if (is_inside ||
+			    strcmp(ops[i].path, ops[j].path) == 0) {
+				ops[i].parent = is_inside ? (int)j : -1;
+				break;
+			}
+		}
+		j = (size_t)ops[i].parent;
+		if (ops[i].parent >= 0 && room_op_is_fresh(&ops[j]) &&
+		    room_mkpath(ops[j].fd,
+		        ops[i].path + ops[j].len + (ops[j].len > 1),
+		        ops[i].is_dir) != 0)
+			room_fail("cannot make a place for %s in %s: %s",
+			    ops[i].path, ops[j].path, strerror(errno));
+	}
+	for (i = 0; i < n; i++)
+		if (ops[i].kind == ROOM_OP_HIDE && ops[i].fd >= 0 &&
+		    room_setattr(ops[i].fd, 0,
+		        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+		            MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) != 0)
+			room_fail("cannot hide %s (%s): %s", ops[i].path,
+			    ops[i].rule, strerror(errno));
+
+	memset(&ro, 0, sizeof ro);
+	ro.attr_set = MOUNT_ATTR_RDONLY;
+	if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof ro) != 0)
+		room_fail(
+		    "cannot make the host read-only: %s", strerror(errno));
+
+	for (i = 0; i < n; i++) {
+		if (ops[i].fd < 0)
+			continue;
+		if (move_mount(ops[i].fd, "", AT_FDCWD, ops[i].path,
+		        MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+			if (errno == ENOENT && ops[i].kind != ROOM_OP_VIEW &&
+			    ops[i].kind != ROOM_OP_FILE &&
+			    ops[i].kind != ROOM_OP_HOME)
+				continue; /* gone since the plan */
+			room_fail("cannot %s %s (%s): %s",
+			    ops[i].kind == ROOM_OP_HIDE ? "hide" : "mount on",
+			    ops[i].path, ops[i].rule, strerror(errno));
+		}
+		close(ops[i].fd);
+		ops[i].fd = -1;
+	}
+	free(ops);
+}
+
+/* The room's own /proc: the kernel's knobs read-only. */
+static void
+room_proc_readonly(void)
+{
+	static const char *const paths[] = { "/proc/sys",
+		"/proc/sysrq-trigger" };
+	size_t i;
+	int fd;
+
+	for (i = 0; i < sizeof paths / sizeof *paths; i++) {
+		fd = open_tree(AT_FDCWD, paths[i],
+		    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (fd < 0 && errno == ENOENT)
+			continue;
+		if (fd < 0 ||
+		    room_setattr(fd, AT_RECURSIVE, MOUNT_ATTR_RDONLY) != 0 ||
+		    move_mount(fd, "", AT_FDCWD, paths[i],
+		        MOVE_MOUNT_F_EMPTY_PATH) != 0)
+			room_fail("cannot make %s read-only: %s", paths[i],
+			    strerror(errno));
+		close(fd);
+	}
 }
 
 /*
@@ -240,6 +630,7 @@ static void __attribute__((noreturn)) room_exec(const struct room_cfg *cfg)
 {
 	const char *cwd =
 	    cfg->isolate || cfg->has_user ? cfg->project : cfg->view;
+	int e;
 
 	if (chdir(cwd) != 0)
 		room_fail("%s: %s", cwd, strerror(errno));
@@ -250,8 +641,16 @@ static void __attribute__((noreturn)) room_exec(const struct room_cfg *cfg)
 	}
 	room_drop_user(cfg);
 	execvpe(cfg->argv[0], cfg->argv, cfg->envp);
-	fprintf(stderr, "airlock %s: %s: %s\n", cfg->cmd_name, cfg->argv[0],
-	    strerror(errno));
+	e = errno;
+	fprintf(stderr, "airlock %s: %s: %s%s\n", cfg->cmd_name, cfg->argv[0],
+	    strerror(e),
+	    cfg->isolate && e == ENOENT &&
+	            (strncmp(cfg->argv[0], "/tmp/", 5) == 0 ||
+	                strncmp(cfg->argv[0], "/var/tmp/", 9) == 0 ||
+	                strncmp(cfg->argv[0], "/dev/shm/", 9) == 0)
+	        ? " (the room's /tmp, /var/tmp and /dev/shm are its own)"
+	        : "");
+	errno = e;
 	_exit(errno == ENOENT ? ROOM_EXIT_NOENT : ROOM_EXIT_NOEXEC);
 }
 
@@ -306,6 +705,7 @@ static void __attribute__((noreturn)) room_init(const struct room_cfg *cfg)
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 	        NULL) != 0)
 		room_fail("cannot mount /proc: %s", strerror(errno));
+	room_proc_readonly();
 	pid = fork();
 	if (pid < 0)
 		room_fail("fork: %s", strerror(errno));
@@ -326,7 +726,7 @@ room_child(const struct room_cfg *cfg, int sock)
 		if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID) != 0)
 			room_fail(
 			    "cannot create namespaces: %s", strerror(errno));
-		room_mounts(cfg);
+		room_mounts_isolated(cfg);
 		room_lo_up();
 		lfd = room_listener();
 		room_send_fd(sock, lfd);

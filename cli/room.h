@@ -1,10 +1,21 @@
 /*
  * room: the agent's side of a session.  An isolated room is a child in
  * its own mount, network and pid namespaces:
- *   - mounts are private; the session's view is bind-mounted over the
- *     project's own path (absolute paths in build files keep working);
+ *   - mounts are private, and everything is read-only (a recursive
+ *     MOUNT_ATTR_RDONLY on /) except what follows;
+ *   - the session's view is mounted over the project's own path
+ *     (absolute paths in build files keep working);
+ *   - /tmp, /var/tmp and /dev/shm are private tmpfs: nothing of the
+ *     host's is there, nothing written there reaches the host (the
+ *     project, the home and the CA bundle keep their paths inside);
+ *   - the home is a copy-on-write overlay whose upper and work dirs lie
+ *     in the session (`airlock diff --home`), never committed;
+ *   - the mask plan (mask.h) hides credentials (an empty read-only dir
+ *     or file over each), pins paths read-only, or binds real paths
+ *     writable; a mask that cannot be made stops the room (fail closed);
  *   - the state directory is covered by an empty read-only tmpfs, so the
  *     session directories and their control sockets are not there;
+ *   - /proc is the room's own, with /proc/sys read-only;
  *   - the network namespace has only lo, and on it one listener,
  *     127.0.0.1:ROOM_PROXY_PORT, whose fd is handed to the parent for
  *     airlock-proxy (--listen fd:N): the only way out.  No resolver is
@@ -27,6 +38,8 @@
 
 #include <sys/types.h>
 
+struct mask_plan;
+
 #define ROOM_PROXY_PORT 3128
 
 /* Exit statuses of the child when it cannot run the command. */
@@ -47,6 +60,12 @@ struct room_cfg {
 	const char *home;
 	char *const *argv;
 	char *const *envp;
+	/* isolate only: */
+	const struct mask_plan *masks; /* outside paths, the state dir too */
+	const char *home_lower; /* the real home, shown copy-on-write */
+	const char *home_upper; /* its overlay upper and work dirs */
+	const char *home_work;
+	const char *keep_file; /* a host file the agent needs (CA bundle) */
 };
 
 /*

@@ -116,6 +116,27 @@ const struct policy_settings *policy_settings(const struct policy *pol);
 void policy_eval_fs(const struct policy *pol, enum fs_op op, const char *path,
     size_t len, struct policy_verdict *out);
 
+/*
+ * fs rules may also name paths outside the project: absolute
+ * ("/etc/shadow") or in the agent's home ("~", "~/.ssh"), with shell
+ * wildcards (`*`, `?`, `[...]`) inside a component (no `**`).  They are
+ * never matched by policy_eval_fs() (the daemons see only the project);
+ * `airlock run` turns them into mounts in the room (cli/mask.h).
+ */
+struct policy_outside_rule {
+	enum decision action;
+	unsigned ops; /* mask of enum fs_op */
+	const char *rule; /* "file:line" */
+	const char *reason; /* never NULL */
+	const char *const *paths; /* NULL-terminated, as written */
+	const char *const *excepts; /* NULL-terminated, without the "!" */
+};
+
+/* The rules naming outside paths, in file order (*n of them; NULL when
+ * none).  Borrowed from the policy. */
+const struct policy_outside_rule *policy_fs_outside(
+    const struct policy *pol, size_t *n);
+
 /* Nonzero when some rule other than an allow-everything names FS_OP_READ,
  * so that airlock-fs knows whether plain reads need a decision at all. */
 int policy_fs_checks_reads(const struct policy *pol);

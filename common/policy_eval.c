@@ -85,6 +85,13 @@ policy_registries(const struct policy *pol)
 	return pol->registries;
 }
 
+const struct policy_outside_rule *
+policy_fs_outside(const struct policy *pol, size_t *n)
+{
+	*n = pol->n_outside;
+	return pol->n_outside > 0 ? pol->outside : NULL;
+}
+
 int
 policy_fs_checks_reads(const struct policy *pol)
 {
@@ -168,7 +175,7 @@ policy_eval_prepare(struct policy *pol)
 	 * is something other than allow. */
 	pol->checks_reads = pol->fs_default.decision != DECISION_ALLOW;
 	for (i = 0; i < pol->n_fs; i++)
-		if ((pol->fs[i].ops & FS_OP_READ) &&
+		if (pol->fs[i].n_globs > 0 && (pol->fs[i].ops & FS_OP_READ) &&
 		    pol->fs[i].action != DECISION_ALLOW)
 			pol->checks_reads = 1;
 }

@@ -526,6 +526,79 @@ load_fs_ops(struct load_ctx *ctx, const struct ynode *n, unsigned *ops)
 	return 0;
 }
 
+/*
+ * A path outside the project ("~", "~/..." or "/..."; "~user" stays a
+ * project pattern, as it always was), clean (no empty,
+ * "." or ".." component) and without "**", which glob(3) does not know.
+ * Returns 0, or -1 with why filled.
+ */
+static int
+outside_check(const char *p, size_t len, char *why, size_t why_len)
+{
+	size_t i, s;
+
+	if (len >= 4096 || memchr(p, '\0', len) != NULL) {
+		snprintf(why, why_len, "path is too long or holds a NUL byte");
+		return -1;
+	}
+	if (len == 1 && p[0] == '/') {
+		snprintf(why, why_len, "'/' itself cannot be named");
+		return -1;
+	}
+	i = p[0] == '~' ? 1 : 0;
+	for (s = i + 1; s <= len; s++) {
+		size_t e = s;
+
+		while (e < len && p[e] != '/')
+			e++;
+		if (e == s && e < len) {
+			snprintf(why, why_len, "empty path component ('//')");
+			return -1;
+		}
+		if ((e - s == 1 && p[s] == '.') ||
+		    (e - s == 2 && p[s] == '.' && p[s + 1] == '.')) {
+			snprintf(why, why_len,
+			    "'.' and '..' components are not allowed");
+			return -1;
+		}
+		if (memmem(p + s, e - s, "**", 2) != NULL) {
+			snprintf(why, why_len,
+			    "'**' is not supported outside the project "
+			    "(name the directory: it stands for all beneath)");
+			return -1;
+		}
+		s = e;
+	}
+	return 0;
+}
+
+static int
+is_outside(const char *p)
+{
+	return p[0] == '/' || (p[0] == '~' && (p[1] == '\0' || p[1] == '/'));
+}
+
+/* An outside path kept in the rule (a trailing '/' dropped). */
+static int
+load_outside_path(struct load_ctx *ctx, const struct ynode *it,
+    struct fs_rule *r, const char *p, size_t len, int is_except)
+{
+	char why[256];
+
+	while (len > 1 && p[len - 1] == '/')
+		len--;
+	if (outside_check(p, len, why, sizeof(why)) != 0)
+		return node_fail(
+		    ctx, it, "bad path '%.128s': %s", it->value, why);
+	if (is_except)
+		r->outside_excepts[r->n_outside_excepts++] =
+		    policy_arena_strndup(&ctx->pol->arena, p, len);
+	else
+		r->outside[r->n_outside++] =
+		    policy_arena_strndup(&ctx->pol->arena, p, len);
+	return 0;
+}
+
 static int
 load_fs_paths(struct load_ctx *ctx, const struct ynode *n, struct fs_rule *r)
 {
@@ -539,20 +612,31 @@ load_fs_paths(struct load_ctx *ctx, const struct ynode *n, struct fs_rule *r)
 	r->globs = policy_arena_array(arena, n->n_children, sizeof(*r->globs));
 	r->excepts =
 	    policy_arena_array(arena, n->n_children, sizeof(*r->excepts));
+	r->outside =
+	    policy_arena_array(arena, n->n_children + 1, sizeof(*r->outside));
+	r->outside_excepts = policy_arena_array(
+	    arena, n->n_children + 1, sizeof(*r->outside_excepts));
 	for (it = n->first; it != NULL; it = it->next) {
 		int is_except = it->value[0] == '!';
 		const char *p = it->value + is_except;
-		struct glob *g = is_except ? &r->excepts[r->n_excepts++]
-		                           : &r->globs[r->n_globs++];
+		size_t plen = it->len - (size_t)is_except;
+		struct glob *g;
 
-		if (glob_compile(g, p, it->len - (size_t)is_except, arena, why,
-		        sizeof(why), &at) != 0)
+		if (plen > 0 && is_outside(p)) {
+			if (load_outside_path(ctx, it, r, p, plen, is_except) !=
+			    0)
+				return -1;
+			continue;
+		}
+		g = is_except ? &r->excepts[r->n_excepts++]
+		              : &r->globs[r->n_globs++];
+		if (glob_compile(g, p, plen, arena, why, sizeof(why), &at) != 0)
 			return node_fail(ctx, it,
 			    "bad path pattern '%.128s': "
 			    "%s",
 			    it->value, why);
 	}
-	if (r->n_globs == 0)
+	if (r->n_globs == 0 && r->n_outside == 0)
 		return node_fail(ctx, n,
 		    "paths has only '!' exceptions; a "
 		    "rule needs at least one pattern it matches");
@@ -595,6 +679,17 @@ load_fs_rule(struct load_ctx *ctx, const struct ynode *n, struct fs_rule *r)
 		return -1;
 	r->reason = policy_arena_strdup(&ctx->pol->arena, r->reason);
 	r->rule = rule_name(ctx, n);
+	if (r->n_outside > 0) {
+		struct policy_outside_rule *o =
+		    &ctx->pol->outside[ctx->pol->n_outside++];
+
+		o->action = r->action;
+		o->ops = r->ops;
+		o->rule = r->rule;
+		o->reason = r->reason;
+		o->paths = (const char *const *)r->outside;
+		o->excepts = (const char *const *)r->outside_excepts;
+	}
 	return 0;
 }
 
@@ -862,10 +957,12 @@ load_rules(struct load_ctx *ctx, const struct ynode *n, int is_fs)
 		return 0;
 	if (want_kind(ctx, n, YNODE_SEQ, is_fs ? "fs" : "net") != 0)
 		return -1;
-	if (is_fs)
+	if (is_fs) {
 		pol->fs = policy_arena_array(
 		    &pol->arena, n->n_children + 1, sizeof(*pol->fs));
-	else
+		pol->outside = policy_arena_array(
+		    &pol->arena, n->n_children + 1, sizeof(*pol->outside));
+	} else
 		pol->net = policy_arena_array(
 		    &pol->arena, n->n_children + 1, sizeof(*pol->net));
 	for (it = n->first; it != NULL; it = it->next, i++) {

@@ -25,6 +25,12 @@ struct fs_rule {
 	size_t n_excepts;
 	const char *rule; /* "file:line" */
 	const char *reason; /* never NULL */
+	/* Paths outside the project ("/etc/shadow", "~/.ssh"): never
+	 * matched by policy_eval_fs(); airlock run makes them mounts. */
+	const char **outside; /* NULL-terminated */
+	size_t n_outside;
+	const char **outside_excepts; /* NULL-terminated, "!" removed */
+	size_t n_outside_excepts;
 };
 
 struct port_range {
@@ -60,6 +66,9 @@ struct policy {
 	/* Which rules a path or host can possibly match (policy_index.h). */
 	struct policy_index fs_index;
 	struct policy_verdict fs_default;
+	/* The fs rules that name paths outside the project, in order. */
+	struct policy_outside_rule *outside;
+	size_t n_outside;
 
 	struct net_rule *net;
 	size_t n_net;

@@ -66,6 +66,10 @@ show_fs_rule(struct buf *b, size_t i, const struct fs_rule *r)
 		buf_addf(b, " %s", r->globs[k].text);
 	for (k = 0; k < r->n_excepts; k++)
 		buf_addf(b, " !%s", r->excepts[k].text);
+	for (k = 0; k < r->n_outside; k++)
+		buf_addf(b, " %s", r->outside[k]);
+	for (k = 0; k < r->n_outside_excepts; k++)
+		buf_addf(b, " !%s", r->outside_excepts[k]);
 	buf_adds(b, "\n");
 	if (r->reason[0] != '\0')
 		buf_addf(b, "    reason: %s\n", r->reason);

@@ -153,3 +153,11 @@ tests_fuzz_fuzz_review_answer_SOURCES = tests/fuzz/fuzz_review_answer.c
 tests_fuzz_fuzz_review_answer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 tests_fuzz_fuzz_review_answer_LDADD = $(AIRLOCK_LIBS)
 endif
+
+# the room's rules outside the project (cli/mask.c, cli/env_filter.c)
+check_PROGRAMS += tests/unit/test_room_rules
+TESTS += tests/unit/test_room_rules
+tests_unit_test_room_rules_SOURCES = tests/unit/test_room_rules.c \
+	cli/mask.c cli/env_filter.c
+tests_unit_test_room_rules_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_room_rules_LDADD = $(UNIT_LIBS)

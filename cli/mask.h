@@ -1,0 +1,72 @@
+/*
+ * mask: the policy's fs rules on paths outside the project, turned into
+ * the mounts the room makes (room.h).  Outside the project the room is
+ * read-only; a rule can hide a path or make one writable:
+ *   - deny or hold, with `read` among its ops: MASK_HIDE, an empty
+ *     read-only directory or file in its place (a hold cannot wait for a
+ *     person outside airlock-fs, so it hides, failing closed);
+ *   - deny or hold without `read`: MASK_RDONLY, the real thing pinned
+ *     read-only (matters inside the copy-on-write home or a writable
+ *     path);
+ *   - allow with `write`: MASK_WRITE, the real thing writable, writes
+ *     landing on the host (a shared package cache, say).
+ * "~" is the agent's home.  Patterns take shell wildcards (glob(3), and
+ * `*` matches dotfiles too); a path that does not exist is skipped.  The
+ * first rule naming a path decides it; a path inside a hidden one stays
+ * hidden (a writable path there is dropped).
+ */
+#ifndef AIRLOCK_CLI_MASK_H
+#define AIRLOCK_CLI_MASK_H
+
+#include <stddef.h>
+
+struct policy;
+
+enum mask_kind {
+	MASK_HIDE,
+	MASK_RDONLY,
+	MASK_WRITE,
+};
+
+struct mask_entry {
+	char *path; /* absolute, symlinks resolved */
+	enum mask_kind kind;
+	int is_dir;
+	char *rule; /* "file:line", or "builtin:..." */
+	char *reason;
+};
+
+struct mask_plan {
+	struct mask_entry *v;
+	size_t n;
+};
+
+/*
+ * Expand pol's outside rules for an agent whose home is home (absolute;
+ * NULL or "" leaves "~" patterns out) into plan (emptied first).
+ * Returns 0, or -1 with a message naming the path and the errno in err
+ * (a path that exists but cannot be resolved: the session must not
+ * start).  Free the plan with mask_plan_free() either way.
+ */
+int mask_plan_build(const struct policy *pol, const char *home,
+    struct mask_plan *plan, char *err, size_t err_len);
+
+/*
+ * Add one path (resolved here; skipped when it does not exist) unless
+ * the plan names it already.  Returns 0, or -1 with err filled.
+ */
+int mask_plan_add(struct mask_plan *plan, const char *path, enum mask_kind kind,
+    const char *rule, const char *reason, char *err, size_t err_len);
+
+/* Drop what a hidden path covers (see above); call once, after the adds. */
+void mask_plan_settle(struct mask_plan *plan);
+
+void mask_plan_free(struct mask_plan *plan);
+
+/* "hidden", "read-only", "writable". */
+const char *mask_kind_name(enum mask_kind kind);
+
+/* Nonzero when path lies strictly beneath dir (both absolute, clean). */
+int mask_path_below(const char *path, const char *dir);
+
+#endif
