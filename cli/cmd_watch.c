@@ -96,6 +96,7 @@ struct watch {
 	int answered[CTL_N_DAEMONS]; /* which daemons answered it */
 	int was_answered[CTL_N_DAEMONS];
 	unsigned long long down_since_ms; /* 0 while a daemon answers */
+	char prompt[160]; /* the last prompt's varying part */
 	char **seen; /* ids shown (or gone) already */
 	size_t n_seen;
 	int n_decided;
@@ -390,18 +391,24 @@ watch_show(const struct watch *w, const struct pending_item *it)
 	watch_print_detail(w, it->detail);
 }
 
+/* The prompt, with the time left; on a live terminal it is redrawn in
+ * place when that text changes (is_forced: always). */
 static void
-watch_prompt(const struct watch *w, const struct watch_shown *s, size_t n_more)
+watch_prompt(
+    struct watch *w, const struct watch_shown *s, size_t n_more, int is_forced)
 {
-	char left[48], more[48] = "";
+	char left[48], more[48] = "", text[sizeof(w->prompt)];
 
 	watch_format_left(s->deadline_ms, left, sizeof(left));
 	if (n_more > 0)
 		snprintf(more, sizeof(more), "; %zu more waiting", n_more);
-	printf("%s%s (%s%s) [a]llow, allow for [s]ession, [d]eny, [D]eny "
-	       "for session, s[k]ip, [q]uit? ",
-	    w->is_term_out && w->is_key_input ? "\r\033[K" : "", s->id, left,
-	    more);
+	snprintf(text, sizeof(text), "%s (%s%s)", s->id, left, more);
+	if (!is_forced && strcmp(text, w->prompt) == 0)
+		return;
+	str_copy(w->prompt, text, sizeof(w->prompt));
+	printf("%s%s [a]llow, allow for [s]ession, [d]eny, [D]eny for "
+	       "session, s[k]ip, [q]uit? ",
+	    w->is_term_out && w->is_key_input ? "\r\033[K" : "", text);
 	fflush(stdout);
 }
 
@@ -658,7 +665,7 @@ watch_ask(struct watch *w, struct watch_shown *s)
 	if (w->is_key_input)
 		(void)tcflush(STDIN_FILENO, TCIFLUSH); /* no typed-ahead key */
 	(void)watch_next(w, &n_more);
-	watch_prompt(w, s, n_more);
+	watch_prompt(w, s, n_more, 1);
 	for (;;) {
 		if (watch_signal != 0)
 			return WATCH_QUIT;
@@ -667,7 +674,7 @@ watch_ask(struct watch *w, struct watch_shown *s)
 		if (a == WATCH_HELP) {
 			printf("\n");
 			watch_usage(stdout);
-			watch_prompt(w, s, n_more);
+			watch_prompt(w, s, n_more, 1);
 			continue;
 		}
 		if (a != WATCH_NONE)
@@ -685,7 +692,7 @@ watch_ask(struct watch *w, struct watch_shown *s)
 		}
 		(void)watch_next(w, &n_more);
 		if (w->is_term_out && w->is_key_input)
-			watch_prompt(w, s, n_more);
+			watch_prompt(w, s, n_more, 0);
 	}
 }
 

@@ -444,7 +444,9 @@ ctl_client_format_ms(const char *ms_text, char *out, size_t len)
 
 	errno = 0;
 	ms = strtoull(ms_text, &end, 10);
-	if (ms_text[0] == '\0' || *end != '\0' || errno != 0) {
+	/* strtoull would take "-5" (and wrap it) */
+	if (ms_text[0] < '0' || ms_text[0] > '9' || *end != '\0' ||
+	    errno != 0) {
 		snprintf(out, len, "-");
 		return;
 	}

@@ -45,6 +45,14 @@ tests_unit_test_session_dir_SOURCES = tests/unit/test_session_dir.c \
 tests_unit_test_session_dir_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/cli
 tests_unit_test_session_dir_LDADD = fs/libairlockfs.a $(UNIT_LIBS)
 
+# ctl_client (cli/ctl_client.c): the CLI's reader of held-action lists
+check_PROGRAMS += tests/unit/test_ctl_client
+TESTS += tests/unit/test_ctl_client
+tests_unit_test_ctl_client_SOURCES = tests/unit/test_ctl_client.c \
+	cli/ctl_client.c
+tests_unit_test_ctl_client_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/cli
+tests_unit_test_ctl_client_LDADD = $(UNIT_LIBS)
+
 # audit and caller (common/audit*.c, common/caller.c)
 check_PROGRAMS += tests/unit/test_audit tests/unit/test_caller
 TESTS += tests/unit/test_audit tests/unit/test_caller
