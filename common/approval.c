@@ -248,8 +248,8 @@ approvals_timer_main(void *arg)
 		}
 		TAILQ_REMOVE(&ap->pending, e, link);
 		snprintf(reason, sizeof(reason),
-		    "hold timeout (%u ms) passed with no decision",
-		    ap->timeout_ms);
+		    "hold timeout (%llu ms) passed with no decision",
+		    e->deadline_ms - e->submitted_ms);
 		approvals_result_set(&res, DECISION_DENY, AUDIT_OUTCOME_TIMEOUT,
 		    AUDIT_DECIDER_TIMEOUT, reason);
 		approvals_note_recent(ap, e->id, &res);
@@ -262,6 +262,14 @@ approvals_timer_main(void *arg)
 	}
 	pthread_mutex_unlock(&ap->lock);
 	return NULL;
+}
+
+void
+approvals_set_timeout(struct approvals *ap, unsigned timeout_ms)
+{
+	pthread_mutex_lock(&ap->lock);
+	ap->timeout_ms = timeout_ms;
+	pthread_mutex_unlock(&ap->lock);
 }
 
 struct approvals *
@@ -455,7 +463,7 @@ approvals_submit(struct approvals *ap, const struct held_info *info,
     approval_cb cb, void *arg, char *id_out, size_t id_len,
     struct approval_result *res)
 {
-	struct held_entry *e;
+	struct held_entry *e, *prev;
 	struct remembered *r;
 	const char *kind, *op, *target;
 	struct review_job *job = NULL;
@@ -502,10 +510,18 @@ approvals_submit(struct approvals *ap, const struct held_info *info,
 	e->submitted_ms = approvals_now_ms();
 	e->deadline_ms = e->submitted_ms + ap->timeout_ms;
 
-	/* A new head is the only case where the timer's sleep is wrong. */
-	if (TAILQ_EMPTY(&ap->pending))
+	/* Nearest deadline first: after approvals_set_timeout() shortened
+	 * the timeout, a new action may be due before older ones.  A new
+	 * head is the only case where the timer's sleep is wrong. */
+	prev = TAILQ_LAST(&ap->pending, held_list);
+	while (prev != NULL && prev->deadline_ms > e->deadline_ms)
+		prev = TAILQ_PREV(prev, held_list, link);
+	if (prev == NULL) {
+		TAILQ_INSERT_HEAD(&ap->pending, e, link);
 		pthread_cond_signal(&ap->timer_cond);
-	TAILQ_INSERT_TAIL(&ap->pending, e, link);
+	} else {
+		TAILQ_INSERT_AFTER(&ap->pending, prev, e, link);
+	}
 	str_copy(id_out, e->id, id_len);
 	if (ap->reviewer != NULL) {
 		job = review_job_new(ap, e, info);

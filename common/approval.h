@@ -70,6 +70,10 @@ int approvals_set_reviewer(struct approvals *ap, const struct policy *pol,
     struct audit_log *audit, enum audit_component component,
     const char *session);
 
+/* The hold timeout of actions held from now on (a policy reload); those
+ * already pending keep theirs. */
+void approvals_set_timeout(struct approvals *ap, unsigned timeout_ms);
+
 /* Denies (by timeout) whatever is still pending, then frees. */
 void approvals_free(struct approvals *ap);
 

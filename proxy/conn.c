@@ -22,6 +22,7 @@
 
 #include "conn.h"
 #include "hold.h"
+#include "pool.h"
 #include "tls_peek.h"
 #include "tunnel.h"
 #include "util.h"
@@ -45,6 +46,7 @@ static void conn_upstream_event_cb(
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_read_head(struct conn *c);
 static void conn_peek(struct conn *c, int is_timeout, int server_spoke);
+static void conn_upstream_connected(struct conn *c);
 
 static const char *
 conn_status_text(int status)
@@ -124,10 +126,9 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa, socklen_t len)
 	c->w = w;
 	c->cfd = fd;
 	c->ufd = -1;
+	/* TCP_NODELAY came with the socket: the listener has it set. */
 	c->is_tcp_client =
 	    sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
-	if (c->is_tcp_client)
-		conn_set_nodelay(fd);
 	c->timer = evtimer_new(w->base, conn_timer_cb, c);
 	c->cbev = bufferevent_socket_new(w->base, fd, 0);
 	if (c->timer == NULL || c->cbev == NULL)
@@ -174,6 +175,39 @@ conn_tune_bev(struct bufferevent *bev)
 	(void)bufferevent_set_max_single_write(bev, CONN_MAX_SINGLE_IO);
 }
 
+/*
+ * Write what is queued for a plain client now, from inside the callback
+ * that queued it, instead of arming a write event and coming back on the
+ * next turn of the loop: most answers fit in the socket buffer and leave
+ * in this one call.  What does not fit is left to the bufferevent, whose
+ * EV_WRITE stays enabled until it drained (conn_client_write_cb).  A TLS
+ * filter (interception) writes through OpenSSL and always has EV_WRITE.
+ * Never frees the connection; a write error shows on the next read.
+ */
+void
+conn_client_flush(struct conn *c)
+{
+	struct evbuffer *out;
+
+	if (c->cbev == NULL || c->is_intercept)
+		return;
+	out = bufferevent_get_output(c->cbev);
+	/* A socket bufferevent freezes its output's start so that only it
+	 * drains it; it does the same around its own writes. */
+	evbuffer_unfreeze(out, 1);
+	while (evbuffer_get_length(out) > 0) {
+		if (evbuffer_write_atmost(out, c->cfd, CONN_MAX_SINGLE_IO) <
+		    0) {
+			if (errno == EINTR)
+				continue;
+			break; /* EAGAIN, or an error the bufferevent reports */
+		}
+	}
+	evbuffer_freeze(out, 1);
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(c->cbev, EV_WRITE);
+}
+
 void
 conn_client_attach(struct conn *c)
 {
@@ -181,16 +215,32 @@ conn_client_attach(struct conn *c)
 	bufferevent_setcb(c->cbev, conn_client_read_cb, conn_client_write_cb,
 	    conn_client_event_cb, c);
 	bufferevent_setwatermark(c->cbev, EV_READ, 0, CONN_READ_HIGH);
-	bufferevent_enable(c->cbev, EV_READ | EV_WRITE);
+	/* A plain client is written by conn_client_flush(): no write event
+	 * until something does not fit. */
+	if (c->is_intercept)
+		bufferevent_enable(c->cbev, EV_READ | EV_WRITE);
+	else {
+		bufferevent_disable(c->cbev, EV_WRITE); /* on by default */
+		bufferevent_enable(c->cbev, EV_READ);
+	}
 	c->state = CONN_HEAD;
 	c->is_head_timed = 1;
 	conn_timer_set(c, c->w->proxy->cfg.header_timeout_ms);
 }
 
-/* Drop the upstream connection (kept-alive or half-open). */
+/*
+ * Drop the upstream connection.  One whose last response ended cleanly,
+ * with nothing unread, goes to the worker's pool for the next request to
+ * the same host and checked address; any other is closed.
+ */
 void
 conn_close_upstream(struct conn *c)
 {
+	int is_reusable = c->up_is_idle && !c->up_is_tls && c->ufd >= 0 &&
+	    c->ubev != NULL && c->up_addr < c->n_addrs &&
+	    evbuffer_get_length(bufferevent_get_input(c->ubev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->ubev)) == 0;
+
 	if (c->uread != NULL) {
 		event_free(c->uread);
 		c->uread = NULL;
@@ -200,10 +250,16 @@ conn_close_upstream(struct conn *c)
 		c->ubev = NULL;
 	}
 	if (c->ufd >= 0) {
-		close(c->ufd);
+		if (is_reusable)
+			pool_put(c->w->pool, c->ufd, c->up_host, c->up_port,
+			    (const struct sockaddr *)&c->addrs[c->up_addr],
+			    c->addr_lens[c->up_addr]);
+		else
+			close(c->ufd);
 		c->ufd = -1;
 	}
 	c->up_is_idle = 0;
+	c->up_is_reused = 0;
 	c->up_is_tls = 0;
 	c->up_host[0] = '\0';
 }
@@ -312,7 +368,11 @@ conn_end_request(struct conn *c)
 static void
 conn_linger(struct conn *c)
 {
-	if (c->is_lingering || c->cbev == NULL) {
+	/* A client that asked to close, and whose request was read to its
+	 * end, has nothing more to send: close at once. */
+	if (c->is_lingering || c->cbev == NULL ||
+	    (c->is_clean_close &&
+	        evbuffer_get_length(bufferevent_get_input(c->cbev)) == 0)) {
 		conn_free(c);
 		return;
 	}
@@ -330,6 +390,7 @@ conn_close_after_flush(struct conn *c)
 	c->state = CONN_CLOSING;
 	c->closing_ms = time_mono_ms();
 	conn_close_upstream(c);
+	conn_client_flush(c);
 	if (conn_client_pending(c) == 0) {
 		conn_linger(c);
 		return;
@@ -361,6 +422,7 @@ conn_reply_error(struct conn *c, int status, const char *body)
 		        : "");
 		if (!c->is_head_request)
 			bufferevent_write(c->cbev, body, blen);
+		conn_client_flush(c);
 	}
 	conn_end_request(c);
 	conn_close_after_flush(c);
@@ -596,8 +658,13 @@ conn_begin_request(struct conn *c)
 	c->verdict.reason = "";
 	c->verdict.rule_index = -1;
 	c->caller.trace_id[0] = c->caller.span_id[0] = '\0';
-	c->n_addrs = c->addr_next = 0;
+	if (c->ubev == NULL)
+		c->n_addrs = 0; /* else: a kept-alive upstream's address */
+	c->addr_next = 0;
 	c->connect_timed_out = 0;
+	c->client_wants_close = 0;
+	c->is_clean_close = 0;
+	c->up_no_reuse = 0;
 	c->state = CONN_DECIDE;
 
 	if (conn_parse_target(c) != 0)
@@ -638,6 +705,7 @@ conn_begin_request(struct conn *c)
 		c->req_left = len;
 		c->client_keeps_alive = http_keeps_alive(
 		    r->version_minor, r->headers, r->n_headers);
+		c->client_wants_close = !c->client_keeps_alive;
 	}
 
 	conn_decide(c);
@@ -704,6 +772,7 @@ conn_continue(struct conn *c)
 	case STAGE_RESOLVE:
 		if (!c->is_connect && c->ubev != NULL && c->up_is_idle &&
 		    c->up_port == c->port && strcmp(c->up_host, c->host) == 0) {
+			c->up_is_reused = 1;
 			forward_start(c); /* reuse the kept-alive upstream */
 			return;
 		}
@@ -750,6 +819,7 @@ conn_send_established(struct conn *c)
 	                         "Via: 1.1 airlock\r\n\r\n";
 
 	bufferevent_write(c->cbev, ok, sizeof ok - 1);
+	conn_client_flush(c);
 	c->state = CONN_PEEK;
 	free(c->req);
 	c->req = NULL;
@@ -770,7 +840,8 @@ conn_connect_upstream(struct conn *c)
 {
 	struct worker *w = c->w;
 	const struct sockaddr *sa;
-	int fd;
+	socklen_t sa_len;
+	int fd, is_pooled;
 
 	if (c->is_connect && strcmp(c->verdict.rule, "tls.intercept") == 0) {
 		/* Intercepted: each request inside connects on its own. */
@@ -791,17 +862,24 @@ conn_connect_upstream(struct conn *c)
 			return;
 		}
 		sa = (const struct sockaddr *)&c->addrs[c->addr_next];
-		fd = socket(sa->sa_family,
-		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			c->addr_next++;
-			continue;
+		sa_len = c->addr_lens[c->addr_next];
+		c->up_addr = c->addr_next++;
+		/* Plain http:// only: a tunnel or a TLS upstream is never
+		 * shared between requests. */
+		fd = -1;
+		if (!c->is_connect && !c->is_intercept && !c->up_no_reuse)
+			fd = pool_take(w->pool, c->host, c->port, sa, sa_len);
+		is_pooled = fd >= 0;
+		if (!is_pooled) {
+			fd = socket(sa->sa_family,
+			    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			if (fd < 0)
+				continue;
+			conn_set_nodelay(fd);
 		}
-		conn_set_nodelay(fd);
 		c->ubev = bufferevent_socket_new(w->base, fd, 0);
 		if (c->ubev == NULL) {
 			close(fd);
-			c->addr_next++;
 			continue;
 		}
 		c->ufd = fd;
@@ -809,16 +887,69 @@ conn_connect_upstream(struct conn *c)
 		    conn_upstream_write_cb, conn_upstream_event_cb, c);
 		bufferevent_setwatermark(c->ubev, EV_READ, 0, CONN_READ_HIGH);
 		conn_tune_bev(c->ubev);
-		c->addr_next++;
-		if (bufferevent_socket_connect(
-		        c->ubev, sa, (int)c->addr_lens[c->addr_next - 1]) == 0)
+		if (is_pooled ||
+		    bufferevent_socket_connect(c->ubev, sa, (int)sa_len) == 0)
 			break;
 		conn_close_upstream(c);
 	}
 	c->state = CONN_CONNECT;
 	str_copy(c->up_host, c->host, sizeof c->up_host);
 	c->up_port = c->port;
+	if (is_pooled) {
+		c->up_is_reused = 1;
+		conn_upstream_connected(c);
+		return;
+	}
 	conn_timer_set(c, w->proxy->cfg.connect_timeout_ms);
+}
+
+int
+conn_retry_upstream(struct conn *c)
+{
+	/* Only a request that can be sent again whole: its head is kept,
+	 * a body is not.  A server may close an idle connection just as we
+	 * reuse it (RFC 9112 9.3.1); nothing of the answer came yet. */
+	if (!c->up_is_reused || c->req == NULL ||
+	    c->req_body != HTTP_BODY_NONE || c->bytes_in > 0 ||
+	    c->ubev == NULL ||
+	    evbuffer_get_length(bufferevent_get_input(c->ubev)) > 0 ||
+	    c->up_addr >= c->n_addrs)
+		return -1;
+	c->up_is_idle = 0;
+	conn_close_upstream(c);
+	c->bytes_out = 0;
+	c->up_no_reuse = 1;
+	c->addr_next = c->up_addr;
+	conn_connect_upstream(c);
+	return 0;
+}
+
+void
+conn_upstream_flush(struct conn *c)
+{
+	struct evbuffer *out;
+
+	if (c->ubev == NULL)
+		return;
+	if (c->up_is_tls || c->ufd < 0) {
+		bufferevent_enable(c->ubev, EV_WRITE);
+		return;
+	}
+	out = bufferevent_get_output(c->ubev);
+	evbuffer_unfreeze(out, 1);
+	while (evbuffer_get_length(out) > 0) {
+		if (evbuffer_write_atmost(out, c->ufd, CONN_MAX_SINGLE_IO) <
+		    0) {
+			if (errno == EINTR)
+				continue;
+			break; /* EAGAIN, or an error the bufferevent reports */
+		}
+	}
+	evbuffer_freeze(out, 1);
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(c->ubev, EV_WRITE);
+	else
+		bufferevent_disable(c->ubev, EV_WRITE);
 }
 
 /* The upstream TCP connection is up.  May free the connection. */
@@ -1040,6 +1171,10 @@ conn_client_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
+	/* Drained: back to writing from conn_client_flush(). */
+	if (!c->is_intercept &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);
 	if (c->state == CONN_CLOSING) {
 		if (conn_client_pending(c) == 0)
 			conn_linger(c);
@@ -1075,8 +1210,10 @@ conn_upstream_read_cb(struct bufferevent *bev, void *arg)
 		conn_peek(c, 0, 1);
 	else if (c->state == CONN_FORWARD)
 		forward_upstream_read(c);
-	else if (c->up_is_idle) /* an idle upstream should say nothing */
+	else if (c->up_is_idle) { /* an idle upstream should say nothing */
+		c->up_is_idle = 0;
 		conn_close_upstream(c);
+	}
 }
 
 static void
@@ -1121,6 +1258,7 @@ conn_upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	/* An idle kept-alive upstream went away. */
+	c->up_is_idle = 0;
 	conn_close_upstream(c);
 }
 

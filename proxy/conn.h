@@ -85,6 +85,9 @@ struct conn {
 	enum conn_stage stage;
 	struct caller caller; /* identity and trace context */
 	int client_keeps_alive;
+	int client_wants_close; /* the request said "Connection: close" */
+	int is_clean_close; /* that request was read to its end: no need to
+			       linger (conn_close_after_flush) */
 	int is_head_request;
 	uint64_t bytes_in; /* upstream to client */
 	uint64_t bytes_out; /* client to upstream */
@@ -101,8 +104,11 @@ struct conn {
 	/* Plain HTTP forwarding: the upstream may stay open between requests. */
 	char up_host[256];
 	uint16_t up_port;
-	int up_is_idle;
+	int up_is_idle; /* the last response ended: reusable (pool.h) */
 	int up_is_tls;
+	int up_is_reused; /* taken from the pool for this request */
+	int up_addr; /* which of addrs it is connected to */
+	int up_no_reuse; /* this request wants a new connection (a retry) */
 	enum http_body req_body;
 	uint64_t req_left;
 	struct http_chunked req_chunk;
@@ -132,6 +138,10 @@ void conn_tune_bev(struct bufferevent *bev);
 /* Set the client callbacks on c->cbev and wait for a request head. */
 void conn_client_attach(struct conn *c);
 
+/* Write what is queued for the client now; arm a write event only for
+ * what does not fit.  Never frees the connection. */
+void conn_client_flush(struct conn *c);
+
 /* Stopping: close the connections that wait for a request head. */
 void conn_close_idle(struct worker *w);
 
@@ -145,6 +155,15 @@ void conn_reply_error(struct conn *c, int status, const char *body);
 
 /* Drop the upstream connection, kept-alive or not. */
 void conn_close_upstream(struct conn *c);
+
+/* Write what is queued for the upstream now, like conn_client_flush(). */
+void conn_upstream_flush(struct conn *c);
+
+/* A reused upstream failed before any byte of its answer: connect again
+ * to the same checked address and resend.  Returns 0, or -1 when the
+ * request cannot be resent (the caller answers as before).  May free the
+ * connection. */
+int conn_retry_upstream(struct conn *c);
 
 /* Close the client once its output is flushed.  May free the connection. */
 void conn_close_after_flush(struct conn *c);

@@ -51,8 +51,12 @@ forward_uread_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 	int n_vec;
 
+	/* A socket bufferevent freezes its input's end so that only it
+	 * fills it; it does the same around its own reads. */
+	evbuffer_unfreeze(in, 0);
 	n_vec = evbuffer_reserve_space(in, FORWARD_READ_MAX, vec, 2);
 	if (n_vec <= 0) {
+		evbuffer_freeze(in, 0);
 		conn_end_request(c);
 		conn_free(c);
 		return;
@@ -60,11 +64,14 @@ forward_uread_cb(evutil_socket_t fd, short what, void *arg)
 	n = readv(fd, (struct iovec *)vec, n_vec);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 		evbuffer_commit_space(in, vec, 0);
+		evbuffer_freeze(in, 0);
 		return;
 	}
 	if (n <= 0) {
 		evbuffer_commit_space(in, vec, 0);
+		evbuffer_freeze(in, 0);
 		if (c->state != CONN_FORWARD) {
+			c->up_is_idle = 0;
 			conn_close_upstream(c); /* an idle upstream went away */
 			return;
 		}
@@ -79,9 +86,10 @@ forward_uread_cb(evutil_socket_t fd, short what, void *arg)
 		vec[1].iov_len = (size_t)n - vec[0].iov_len;
 	}
 	evbuffer_commit_space(in, vec, n_vec);
+	evbuffer_freeze(in, 0);
 	if (c->state != CONN_FORWARD) {
-		conn_close_upstream(
-		    c); /* an idle upstream should say nothing */
+		c->up_is_idle = 0; /* an idle upstream should say nothing */
+		conn_close_upstream(c);
 		return;
 	}
 	forward_upstream_read(c);
@@ -195,6 +203,7 @@ static void
 forward_response_done(struct conn *c)
 {
 	c->resp_state = RESP_DONE;
+	c->is_clean_close = c->client_wants_close && c->req_done;
 	if (c->resp_keeps_alive && c->req_done && c->ubev != NULL) {
 		c->up_is_idle = 1;
 		forward_upstream_reading(c, 1);
@@ -241,7 +250,7 @@ forward_start(struct conn *c)
 	http_chunked_init(&c->resp_chunk);
 	bufferevent_setwatermark(c->ubev, EV_WRITE, FORWARD_HIGH / 4, 0);
 	bufferevent_setwatermark(c->cbev, EV_WRITE, FORWARD_HIGH / 4, 0);
-	bufferevent_enable(c->ubev, EV_WRITE);
+	conn_upstream_flush(c);
 	forward_upstream_reading(c, 1);
 	conn_timer_set(c, c->w->proxy->cfg.idle_timeout_ms);
 	forward_client_read(c);
@@ -261,6 +270,7 @@ forward_client_read(struct conn *c)
 	conn_timer_set(c, c->w->proxy->cfg.idle_timeout_ms);
 	r = forward_body(
 	    in, out, c->req_body, &c->req_left, &c->req_chunk, &c->bytes_out);
+	conn_upstream_flush(c);
 	if (r < 0) {
 		c->client_keeps_alive = 0;
 		if (c->resp_state == RESP_HEAD) {
@@ -343,14 +353,18 @@ forward_upstream_read(struct conn *c)
 	conn_timer_set(c, c->w->proxy->cfg.idle_timeout_ms);
 	while (c->resp_state == RESP_HEAD) {
 		len = evbuffer_get_length(in);
-		if (len == 0)
+		if (len == 0) {
+			conn_client_flush(c); /* an interim answer, if any */
 			return;
+		}
 		n = len < HTTP_MAX_HEAD ? len : HTTP_MAX_HEAD;
 		r = http_parse_response(
 		    (const char *)evbuffer_pullup(in, (ev_ssize_t)n), n,
 		    &forward_scratch);
-		if (r == HTTP_PARSE_INCOMPLETE)
+		if (r == HTTP_PARSE_INCOMPLETE) {
+			conn_client_flush(c); /* an interim answer, if any */
 			return;
+		}
 		if (r < 0 ||
 		    forward_response_head(c, &forward_scratch, (size_t)r) !=
 		        0) {
@@ -370,6 +384,7 @@ forward_upstream_read(struct conn *c)
 		return;
 	done = forward_body(
 	    in, out, c->resp_body, &c->resp_left, &c->resp_chunk, &c->bytes_in);
+	conn_client_flush(c);
 	if (done < 0) {
 		conn_end_request(c);
 		conn_free(c);
@@ -395,6 +410,10 @@ forward_upstream_read(struct conn *c)
 void
 forward_upstream_event(struct conn *c, short what)
 {
+	/* A reused connection the server had closed: once more, anew. */
+	if (c->resp_state == RESP_HEAD && (what & BEV_EVENT_TIMEOUT) == 0 &&
+	    conn_retry_upstream(c) == 0)
+		return;
 	if (c->resp_state == RESP_BODY && c->resp_body == HTTP_BODY_CLOSE &&
 	    (what & BEV_EVENT_EOF) != 0) {
 		forward_upstream_read(c); /* whatever is still buffered */

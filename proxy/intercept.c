@@ -116,7 +116,10 @@ intercept_start(struct conn *c)
 		return -1;
 	}
 	/* The ClientHello already sits in under's input: the filter reads it
-	 * from there once triggered. */
+	 * from there once triggered.  The filter writes into under's output,
+	 * which under then flushes by itself (conn_client_flush() leaves a
+	 * TLS client alone). */
+	bufferevent_enable(under, EV_READ | EV_WRITE);
 	tls = bufferevent_openssl_filter_new(c->w->base, under, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (tls == NULL) {

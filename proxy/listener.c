@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <netinet/tcp.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -23,10 +24,25 @@
 #include <event2/listener.h>
 
 #include "conn.h"
+#include "pool.h"
 #include "proxy.h"
 #include "util.h"
 
 #define LISTEN_BACKLOG 4096
+
+/*
+ * Accepted sockets inherit TCP_NODELAY from their listener, so setting it
+ * here saves a system call per connection.  Without it a small answer or
+ * a TLS record waits for an ACK (Nagle and delayed ACK: about 40 ms on
+ * every new connection).
+ */
+static int
+listener_set_nodelay(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
 
 /*
  * --listen fd:N: a listening stream socket inherited from the parent.
@@ -59,6 +75,9 @@ listener_parse_fd(const char *num, struct proxy_listen *l)
 		return -1;
 	l->addr_len = sizeof l->addr;
 	if (getsockname((int)n, (struct sockaddr *)&l->addr, &l->addr_len) != 0)
+		return -1;
+	if ((l->addr.ss_family == AF_INET || l->addr.ss_family == AF_INET6) &&
+	    listener_set_nodelay((int)n) != 0)
 		return -1;
 	l->is_inherited = 1;
 	l->fds[l->n_fds++] = (int)n;
@@ -133,6 +152,7 @@ listener_bind_tcp(struct proxy_listen *l)
 		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+	    listener_set_nodelay(fd) != 0 ||
 	    (l->addr.ss_family == AF_INET6 &&
 	        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) !=
 	            0) ||
@@ -334,6 +354,8 @@ listener_worker_main(void *arg)
 	struct worker *w = arg;
 
 	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	pool_free(w->pool);
+	w->pool = NULL;
 	return NULL;
 }
 
@@ -365,6 +387,7 @@ listener_setup_worker(struct proxy *p, struct worker *w)
 		return -1;
 	}
 	w->cache = policy_cache_new(12);
+	w->pool = pool_new(w->base);
 	w->stop_ev = event_new(w->base, -1, 0, listener_stop_cb, w);
 	w->drain_ev = event_new(w->base, -1, 0, listener_drain_cb, w);
 	if (w->cache == NULL || w->stop_ev == NULL || w->drain_ev == NULL)

@@ -8,7 +8,8 @@ PROXY_PARSE_SRC = proxy/http_parse.c proxy/http_parse.h \
 proxy_airlock_proxy_SOURCES = $(PROXY_PARSE_SRC) \
 	proxy/main.c proxy/proxy.c proxy/proxy.h proxy/listener.c \
 	proxy/conn.c proxy/conn.h proxy/forward.c proxy/tunnel.c \
-	proxy/tunnel.h proxy/resolve.c proxy/hold.c proxy/hold.h \
+	proxy/tunnel.h proxy/pool.c proxy/pool.h proxy/resolve.c \
+	proxy/hold.c proxy/hold.h \
 	proxy/intercept.c proxy/ca.c proxy/ca.h
 proxy_airlock_proxy_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(OPENSSL_CFLAGS)
 proxy_airlock_proxy_LDADD = $(AIRLOCK_LIBS) $(EVENT_LIBS)

@@ -43,6 +43,10 @@ proxy_policy_swap(struct proxy *p, struct policy *pol)
 	pp->generation = old != NULL ? old->generation + 1 : 1;
 	p->policy = pp;
 	pthread_mutex_unlock(&p->policy_lock);
+	/* Holds from now on wait as long as the new policy says. */
+	if (p->approvals != NULL)
+		approvals_set_timeout(
+		    p->approvals, policy_settings(pol)->hold_timeout_ms);
 	if (old != NULL)
 		proxy_policy_put(old);
 }

@@ -34,6 +34,7 @@ struct event;
 struct ca;
 struct conn;
 struct otlp_link;
+struct pool;
 
 #define PROXY_MAX_LISTEN 16
 
@@ -85,6 +86,7 @@ struct worker {
 	struct evdns_base *dns;
 	struct policy_cache *cache;
 	unsigned cache_generation;
+	struct pool *pool; /* idle upstream connections (pool.h) */
 	struct evconnlistener *listeners[PROXY_MAX_LISTEN];
 	int n_listeners;
 	struct event *stop_ev; /* activated by the main thread on SIGTERM */

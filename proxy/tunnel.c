@@ -15,7 +15,14 @@
 
 #include "tunnel.h"
 
-/* How much one splice call moves: a pipe's default capacity. */
+/*
+ * A pipe's capacity is what one splice call can move.  The default 64 KiB
+ * costs two system calls per 64 KiB of a bulk transfer; 1 MiB pipes let
+ * one call take whatever the socket holds.  Where the kernel refuses
+ * (pipe-max-size, a user's pipe quota) the default stays.
+ */
+#define TUNNEL_PIPE_SIZE (1024 * 1024)
+/* One read into a buffer, where splice cannot be used. */
 #define TUNNEL_CHUNK (64 * 1024)
 /* Rounds per wake-up, so that one busy tunnel cannot starve the others. */
 #define TUNNEL_ROUNDS 16
@@ -40,7 +47,10 @@ tunnel_pipe_get(int p[2])
 		p[1] = tunnel_pool[tunnel_pool_n][1];
 		return 0;
 	}
-	return pipe2(p, O_NONBLOCK | O_CLOEXEC);
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)
+		return -1;
+	(void)fcntl(p[0], F_SETPIPE_SZ, TUNNEL_PIPE_SIZE);
+	return 0;
 }
 
 /* Give back an empty pipe (or close it when the pool is full). */
@@ -66,8 +76,8 @@ struct tunnel_dir {
 	int pipe[2]; /* -1 until the first splice */
 	size_t in_pipe; /* bytes read into the pipe, not yet written */
 	struct evbuffer *pending; /* bytes to write before anything else */
-	struct event *rd; /* from is readable */
-	struct event *wr; /* to is writable */
+	struct event *rd; /* from became readable (edge-triggered) */
+	struct event *wr; /* to became writable (edge-triggered) */
 	int is_eof;
 	int is_done;
 	int uses_copy; /* splice refused: use pending as a buffer */
@@ -99,18 +109,6 @@ tunnel_finish(struct tunnel *t)
 	event_del(t->down.wr);
 	event_del(t->idle);
 	t->done(t->arg, t->up.bytes, t->down.bytes);
-}
-
-static void
-tunnel_dir_wait(struct tunnel_dir *d, int for_write)
-{
-	if (for_write) {
-		event_del(d->rd);
-		event_add(d->wr, NULL);
-	} else {
-		event_del(d->wr);
-		event_add(d->rd, NULL);
-	}
 }
 
 /* Write what must go first; 1 when all of it went, 0 to wait, -1 error. */
@@ -162,7 +160,7 @@ tunnel_fill(struct tunnel_dir *d)
 	if (!d->uses_copy && d->pipe[0] < 0 && tunnel_pipe_get(d->pipe) != 0)
 		d->uses_copy = 1;
 	if (!d->uses_copy) {
-		n = splice(d->from, NULL, d->pipe[1], NULL, TUNNEL_CHUNK,
+		n = splice(d->from, NULL, d->pipe[1], NULL, TUNNEL_PIPE_SIZE,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n >= 0) {
 			d->in_pipe += (size_t)n;
@@ -196,10 +194,8 @@ tunnel_pump(struct tunnel_dir *d)
 			r = tunnel_flush_pipe(d);
 		if (r < 0)
 			goto fail;
-		if (r == 0) {
-			tunnel_dir_wait(d, 1);
-			return;
-		}
+		if (r == 0)
+			return; /* to is full: its next write edge calls back */
 		if (d->is_eof) {
 			(void)shutdown(d->to, SHUT_WR);
 			d->is_done = 1;
@@ -211,8 +207,8 @@ tunnel_pump(struct tunnel_dir *d)
 		}
 		n = tunnel_fill(d);
 		if (n == -2) {
+			/* from is drained: its next read edge calls back. */
 			tunnel_pipe_put(d->pipe); /* empty: in_pipe is 0 here */
-			tunnel_dir_wait(d, 0);
 			return;
 		}
 		if (n < 0)
@@ -259,9 +255,20 @@ tunnel_dir_init(struct tunnel *t, struct tunnel_dir *d, struct event_base *base,
 	d->t = t;
 	d->from = from;
 	d->to = to;
-	d->rd = event_new(base, from, EV_READ | EV_PERSIST, tunnel_io_cb, d);
-	d->wr = event_new(base, to, EV_WRITE | EV_PERSIST, tunnel_io_cb, d);
-	return d->rd != NULL && d->wr != NULL ? 0 : -1;
+	/*
+	 * Edge-triggered and added once for the tunnel's life: a pump runs
+	 * until a read or a write would block, and the next edge of that
+	 * kind brings it back, so no chunk costs an epoll_ctl.  A wake-up
+	 * for the other kind finds nothing to do and costs one splice.
+	 */
+	d->rd = event_new(
+	    base, from, EV_READ | EV_PERSIST | EV_ET, tunnel_io_cb, d);
+	d->wr =
+	    event_new(base, to, EV_WRITE | EV_PERSIST | EV_ET, tunnel_io_cb, d);
+	if (d->rd == NULL || d->wr == NULL || event_add(d->rd, NULL) != 0 ||
+	    event_add(d->wr, NULL) != 0)
+		return -1;
+	return 0;
 }
 
 static void

@@ -60,6 +60,25 @@ kill -HUP "$PROXY_PID"
 wait_for 10 bash -c "[ \$(grep -c 'policy reloaded' '$T/proxy.err') -ge 2 ]" || fail "second reload"
 check_eq "allowed again after a good reload" "hello from origin" "$(pcurl "http://$O/hello")"
 
+# A reload applies the new policy's hold timeout to new holds: the first
+# policy had the default (120 s), so a held request that is denied by
+# timeout well within curl's 30 s took the reloaded 1 s.
+cat >"$T/policy.yaml" <<YAML
+version: 1
+defaults: {net: deny, hold_timeout: 1s}
+net:
+  - hosts: [origin.test]
+    action: hold
+YAML
+kill -HUP "$PROXY_PID"
+wait_for 10 bash -c "[ \$(grep -c 'policy reloaded' '$T/proxy.err') -ge 3 ]" || fail "hold reload"
+code=$(pcurl --max-time 30 -o "$T/held" -w '%{http_code}' "http://$O/hello")
+check_eq "held by the reloaded policy, then denied" "403" "$code"
+check_contains "by the reloaded hold timeout" "hold timed out" "$(cat "$T/held")"
+allow_policy >"$T/policy.yaml"
+kill -HUP "$PROXY_PID"
+wait_for 10 bash -c "[ \$(grep -c 'policy reloaded' '$T/proxy.err') -ge 4 ]" || fail "third reload"
+
 # SIGTERM drains: a download in flight completes, new clients are refused.
 pcurl --limit-rate 10M -o "$T/drain.out" "http://$O/big?mb=20" 2>/dev/null &
 dl=$!
