@@ -13,3 +13,8 @@ conf/default_policy.c: $(srcdir)/conf/airlock.yaml $(srcdir)/conf/embed.sh
 	$(AM_V_GEN)$(MKDIR_P) conf && \
 	$(SHELL) $(srcdir)/conf/embed.sh $(srcdir)/conf/airlock.yaml \
 	    airlock_default_policy > $@.tmp && mv $@.tmp $@
+
+# conf/reviewers/: the shipped reviewers (airlock.yaml(5), section review)
+reviewersdir = $(libexecdir)/airlock
+dist_reviewers_SCRIPTS = conf/reviewers/review-rules conf/reviewers/review-llm
+dist_airlockconf_DATA += conf/reviewers/review-rules.conf

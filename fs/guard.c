@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "approval.h"
@@ -13,6 +14,7 @@
 #include "caller.h"
 #include "fsd.h"
 #include "guard.h"
+#include "hold_detail.h"
 #include "util.h"
 
 /* Each worker thread has its own decision cache (policy_cache has no lock),
@@ -77,7 +79,8 @@ out:
 static void
 guard_audit(const struct guard_who *who, enum fs_op op, const char *path,
     const struct policy_verdict *v, enum audit_outcome outcome,
-    enum audit_decider by, const char *reason, int64_t duration_ms)
+    enum audit_decider by, const char *reason, const char *reviewer,
+    int64_t duration_ms)
 {
 	struct audit_event ev;
 	struct caller c;
@@ -94,6 +97,7 @@ guard_audit(const struct guard_who *who, enum fs_op op, const char *path,
 	ev.decided_by = by;
 	ev.rule = v->rule;
 	ev.reason = reason != NULL && *reason != '\0' ? reason : v->reason;
+	ev.reviewer = reviewer;
 	ev.caller = &c;
 	ev.duration_ms = duration_ms;
 	(void)audit_log_event(fsd.audit, &ev);
@@ -116,6 +120,7 @@ guard_hold(const struct guard_who *who, enum fs_op op, const char *path,
 	info.rule = v->rule;
 	info.reason = v->reason;
 	info.caller = &c;
+	info.detail = hold_detail_fs(op, path);
 	memset(&res, 0, sizeof res);
 	if (fsd.ap == NULL || approvals_wait(fsd.ap, &info, &res) != 0) {
 		/* fail closed */
@@ -123,7 +128,9 @@ guard_hold(const struct guard_who *who, enum fs_op op, const char *path,
 		if (res.outcome == AUDIT_OUTCOME_NONE)
 			res.outcome = AUDIT_OUTCOME_DENIED;
 	}
+	free((char *)info.detail);
 	guard_audit(who, op, path, v, res.outcome, res.decided_by, res.reason,
+	    res.decided_by == AUDIT_DECIDER_REVIEWER ? res.reviewer : NULL,
 	    (int64_t)(time_mono_ms() - t0));
 	return res.decision == DECISION_ALLOW ? 0 : -EACCES;
 }
@@ -153,14 +160,15 @@ guard_check(const struct guard_who *who, enum fs_op op, const char *path,
 		if (audit_allow)
 			guard_audit(who, op, path, &v, AUDIT_OUTCOME_NONE,
 			    hit ? AUDIT_DECIDER_CACHE : AUDIT_DECIDER_POLICY,
-			    NULL, -1);
+			    NULL, NULL, -1);
 		return 0;
 	case DECISION_HOLD:
 		return guard_hold(who, op, path, &v);
 	case DECISION_DENY:
 	default:
 		guard_audit(who, op, path, &v, AUDIT_OUTCOME_NONE,
-		    hit ? AUDIT_DECIDER_CACHE : AUDIT_DECIDER_POLICY, NULL, -1);
+		    hit ? AUDIT_DECIDER_CACHE : AUDIT_DECIDER_POLICY, NULL,
+		    NULL, -1);
 		return -EACCES;
 	}
 }

@@ -408,6 +408,9 @@ main(int argc, char **argv)
 	fsd.ap = approvals_new("f", fsd.hold_timeout_ms);
 	if (fsd.ap == NULL)
 		fs_fatal("approvals: %s", strerror(errno));
+	if (approvals_set_reviewer(fsd.ap, fsd.pol, fsd.audit,
+	        AUDIT_COMPONENT_FS, session_id_of(sess)) != 0)
+		fs_fatal("review: %s", strerror(errno));
 	fs_session_file(sess, "fs.sock", path, sizeof path);
 	ctl = ctl_server_start(path, fsd.ap, a.agent_uid);
 	if (ctl == NULL)

@@ -82,6 +82,8 @@ struct conn {
 	struct policy_verdict verdict;
 	enum audit_outcome outcome;
 	enum audit_decider decided_by;
+	char reviewer[64]; /* the reviewer that decided a held request, or "" */
+	char reviewer_reason[256]; /* and why */
 	enum conn_stage stage;
 	struct caller caller; /* identity and trace context */
 	int client_keeps_alive;

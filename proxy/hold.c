@@ -9,11 +9,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/event.h>
 
 #include "conn.h"
 #include "hold.h"
+#include "reviewer.h"
+#include "util.h"
+
+/* Headers whose values a reviewer never sees: credentials for us or for
+ * the origin (a reviewer may be a service of someone else's). */
+static const char *const hold_secret_headers[] = {
+	"proxy-authorization",
+	"authorization",
+	"cookie",
+	"x-api-key",
+	NULL,
+};
 
 struct hold {
 	pthread_mutex_t lock; /* guards refs, ev, res, is_resolved */
@@ -88,6 +101,53 @@ hold_wake_cb(evutil_socket_t fd, short what, void *arg)
 	conn_hold_done(c, &res);
 }
 
+static int
+hold_is_secret(const struct http_header *h)
+{
+	size_t i;
+
+	for (i = 0; hold_secret_headers[i] != NULL; i++)
+		if (strlen(hold_secret_headers[i]) == h->name_len &&
+		    strncasecmp(hold_secret_headers[i], h->name, h->name_len) ==
+		        0)
+			return 1;
+	return 0;
+}
+
+/* The request line and headers, secrets redacted, at most
+ * REVIEW_DETAIL_MAX bytes; NULL when there is no request.  Caller frees. */
+static char *
+hold_detail_request(const struct conn *c)
+{
+	static const char cut[] = "[... cut at 8 KiB]\n";
+	const struct http_request *r = c->req;
+	struct buf b;
+	size_t i;
+
+	if (r == NULL)
+		return NULL;
+	buf_init(&b);
+	buf_add(&b, r->method, r->method_len);
+	buf_adds(&b, " ");
+	buf_add(&b, r->target, r->target_len);
+	buf_addf(&b, " HTTP/1.%d\n", r->version_minor);
+	for (i = 0; i < r->n_headers; i++) {
+		buf_add(&b, r->headers[i].name, r->headers[i].name_len);
+		buf_adds(&b, ": ");
+		if (hold_is_secret(&r->headers[i]))
+			buf_adds(&b, "[redacted]");
+		else
+			buf_add(
+			    &b, r->headers[i].value, r->headers[i].value_len);
+		buf_adds(&b, "\n");
+	}
+	if (b.len > REVIEW_DETAIL_MAX) {
+		b.len = REVIEW_DETAIL_MAX - (sizeof cut - 1);
+		buf_add(&b, cut, sizeof cut - 1);
+	}
+	return buf_release(&b);
+}
+
 void
 hold_start(struct conn *c)
 {
@@ -125,11 +185,12 @@ hold_start(struct conn *c)
 	info.rule = c->verdict.rule;
 	info.reason = c->verdict.reason;
 	info.caller = &c->caller;
-	info.detail = NULL;
+	info.detail = hold_detail_request(c);
 	c->verdict.decision = DECISION_HOLD;
 	c->hold = h;
 	r = approvals_submit(p->approvals, &info, hold_resolved_cb, h, h->id,
 	    sizeof h->id, &res);
+	free((char *)info.detail);
 	if (r == 0) {
 		fprintf(stderr, "airlock-proxy: held %s %s as %s\n", info.op,
 		    c->target, h->id);

@@ -243,6 +243,12 @@ main_open_session(struct proxy *p, const char *session_dir)
 		        p->session_id, NULL, &p->otlp) != 0)
 			return -1;
 	}
+	/* the policy at start names the reviewer; a reload keeps it */
+	if (approvals_set_reviewer(p->approvals, p->policy->pol, p->audit,
+	        AUDIT_COMPONENT_PROXY, p->session_id) != 0) {
+		fprintf(stderr, "airlock-proxy: review: %s\n", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
