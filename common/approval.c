@@ -701,8 +701,8 @@ approvals_review_main(void *arg)
 		pthread_mutex_unlock(&ap->lock);
 
 		t0 = approvals_now_ms();
-		reviewer_ask(ap->reviewer, job->request, job->len,
-		    &w->deadline_ms, &ans);
+		reviewer_ask_slot(ap->reviewer, (int)(w - ap->workers),
+		    job->request, job->len, &w->deadline_ms, &ans);
 		approvals_review_done(
 		    ap, job, &ans, (int64_t)(approvals_now_ms() - t0));
 		review_job_free(job);
@@ -728,6 +728,13 @@ approvals_set_reviewer(struct approvals *ap, const struct policy *pol,
 	rv = reviewer_new(policy_settings(pol));
 	if (rv == NULL)
 		return errno == ENOENT ? 0 : -1;
+	/* before the daemon locks itself down: see reviewer.h */
+	if (reviewer_start_broker(rv, APPROVALS_REVIEWERS) != 0) {
+		fprintf(stderr, "airlock: cannot start the reviewer: %s\n",
+		    strerror(errno));
+		reviewer_free(rv);
+		return -1;
+	}
 	pthread_mutex_lock(&ap->lock);
 	if (ap->reviewer != NULL) {
 		errno = EBUSY;

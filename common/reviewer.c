@@ -13,8 +13,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <spawn.h>
@@ -22,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,12 +41,42 @@ extern char **environ;
 /* The response head an endpoint may send on top of the answer. */
 #define REVIEW_HEAD_MAX (16 * 1024)
 
+/* How long a daemon waits for the broker past the reviewer's budget
+ * (the broker answers a timeout itself, once it killed the reviewer). */
+#define REVIEW_BROKER_GRACE_MS 1000
+/* The largest request the broker takes (the detail is bounded far below). */
+#define REVIEW_REQUEST_MAX (128 * 1024)
+
 struct reviewer {
 	char **argv; /* the command, NULL-terminated; or NULL */
 	struct otlp_endpoint ep; /* the endpoint, when is_url */
 	int is_url;
 	unsigned timeout_ms;
 	char name[64];
+	/* The broker's channels (daemon side); n_slots 0: no broker.  Each
+	 * slot is used by one thread at a time, which owns its seq. */
+	int n_slots;
+	int slot_fds[REVIEW_MAX_SLOTS];
+	uint64_t slot_seq[REVIEW_MAX_SLOTS];
+};
+
+/* In the broker: the process group each channel's reviewer runs as (0:
+ * none), so that the broker kills them all when it exits; and the slot of
+ * the calling thread. */
+static pid_t broker_running[REVIEW_MAX_SLOTS];
+static __thread pid_t *broker_running_slot;
+
+/* One SOCK_SEQPACKET message each way on a broker channel. */
+struct broker_request {
+	uint64_t seq;
+	uint32_t budget_ms;
+	uint32_t unused;
+	/* the request JSON follows */
+};
+struct broker_answer {
+	uint64_t seq;
+	int32_t verdict;
+	char reason[sizeof(((struct review_answer *)0)->reason)];
 };
 
 static void
@@ -104,6 +138,9 @@ reviewer_free(struct reviewer *rv)
 
 	if (rv == NULL)
 		return;
+	/* the broker sees its channels close and exits */
+	for (i = 0; i < (size_t)rv->n_slots; i++)
+		close(rv->slot_fds[i]);
 	if (rv->argv != NULL) {
 		for (i = 0; rv->argv[i] != NULL; i++)
 			free(rv->argv[i]);
@@ -344,6 +381,8 @@ reviewer_run_command(const struct reviewer *rv, const char *req, size_t len,
 		    out, "cannot start the reviewer: %s", strerror(errno));
 		goto out;
 	}
+	if (broker_running_slot != NULL)
+		__atomic_store_n(broker_running_slot, pid, __ATOMIC_RELAXED);
 	close(in[0]);
 	close(outp[1]);
 	in[0] = outp[1] = -1;
@@ -357,6 +396,8 @@ reviewer_run_command(const struct reviewer *rv, const char *req, size_t len,
 		reviewer_lower_deadline(deadline_ms, 0);
 	}
 	status = reviewer_reap(pid, deadline_ms);
+	if (broker_running_slot != NULL)
+		__atomic_store_n(broker_running_slot, 0, __ATOMIC_RELAXED);
 	switch (end) {
 	case RUN_TIMEOUT:
 		reviewer_failed(
@@ -550,4 +591,264 @@ reviewer_ask(const struct reviewer *rv, const char *req, size_t len,
 	while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
 		;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The broker's side of one channel: ask, answer, until the daemon closes
+ * it (then the whole broker exits: every channel closes at once). */
+/* The daemon went away: so do the reviewers still running, and we. */
+static void __attribute__((noreturn)) reviewer_broker_exit(void)
+{
+	pid_t pgid;
+	int i;
+
+	for (i = 0; i < REVIEW_MAX_SLOTS; i++) {
+		pgid = __atomic_load_n(&broker_running[i], __ATOMIC_RELAXED);
+		if (pgid > 0)
+			(void)kill(-pgid, SIGKILL);
+	}
+	_exit(0);
+}
+
+static void
+reviewer_broker_serve(struct reviewer *rv, int slot, int fd)
+{
+	struct broker_request hdr;
+	struct broker_answer a;
+	struct review_answer ans;
+	unsigned long long deadline;
+	char *msg;
+	ssize_t n;
+
+	broker_running_slot = &broker_running[slot];
+	msg = xmalloc(sizeof(hdr) + REVIEW_REQUEST_MAX);
+	for (;;) {
+		n = recv(fd, msg, sizeof(hdr) + REVIEW_REQUEST_MAX, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			reviewer_broker_exit();
+		if ((size_t)n < sizeof(hdr))
+			continue;
+		memcpy(&hdr, msg, sizeof(hdr));
+		deadline = time_mono_ms() + hdr.budget_ms;
+		reviewer_ask(rv, msg + sizeof(hdr), (size_t)n - sizeof(hdr),
+		    &deadline, &ans);
+		memset(&a, 0, sizeof(a));
+		a.seq = hdr.seq;
+		a.verdict = (int32_t)ans.verdict;
+		str_copy(a.reason, ans.reason, sizeof(a.reason));
+		while (send(fd, &a, sizeof(a), MSG_NOSIGNAL) == -1 &&
+		    errno == EINTR)
+			;
+	}
+}
+
+struct broker_slot {
+	struct reviewer *rv;
+	int slot, fd;
+};
+
+static void *
+reviewer_broker_thread(void *arg)
+{
+	struct broker_slot *bs = arg;
+
+	reviewer_broker_serve(bs->rv, bs->slot, bs->fd);
+	return NULL;
+}
+
+static int
+reviewer_fd_cmp(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The broker process: keep only fds[] and 0-2, serve each channel. */
+static void __attribute__((noreturn))
+reviewer_broker_main(struct reviewer *rv, int *fds, int n)
+{
+	struct broker_slot slots[REVIEW_MAX_SLOTS];
+	int sorted[REVIEW_MAX_SLOTS], i, from = 3;
+	pthread_t t;
+	sigset_t none;
+
+	memcpy(sorted, fds, sizeof(int) * (size_t)n);
+	qsort(sorted, (size_t)n, sizeof(int), reviewer_fd_cmp);
+	for (i = 0; i < n; i++) {
+		if (sorted[i] > from)
+			(void)close_range(
+			    (unsigned)from, (unsigned)sorted[i] - 1, 0);
+		from = sorted[i] + 1;
+	}
+	(void)close_range((unsigned)from, ~0U, 0);
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
+	signal(SIGCHLD, SIG_DFL);
+	for (i = 0; i < n; i++) {
+		slots[i].rv = rv;
+		slots[i].slot = i;
+		slots[i].fd = fds[i];
+	}
+	for (i = 1; i < n; i++)
+		if (pthread_create(
+		        &t, NULL, reviewer_broker_thread, &slots[i]) != 0)
+			_exit(1);
+	reviewer_broker_serve(rv, 0, fds[0]);
+	_exit(0);
+}
+
+int
+reviewer_start_broker(struct reviewer *rv, int n_slots)
+{
+	int sv[REVIEW_MAX_SLOTS][2], broker_fds[REVIEW_MAX_SLOTS];
+	int i, n_made = 0, status, rc = -1, saved;
+	pid_t pid;
+
+	if (rv == NULL || rv->n_slots != 0 || n_slots < 1 ||
+	    n_slots > REVIEW_MAX_SLOTS) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (n_made = 0; n_made < n_slots; n_made++) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+		        sv[n_made]) != 0)
+			goto out;
+		broker_fds[n_made] = sv[n_made][1];
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == -1)
+		goto out;
+	if (pid == 0) {
+		/* Fork again and let the middle exit: the broker is then
+		 * no child of the daemon, which never has to reap it. */
+		for (i = 0; i < n_slots; i++)
+			close(sv[i][0]);
+		pid = fork();
+		if (pid != 0)
+			_exit(pid == -1 ? 1 : 0);
+		reviewer_broker_main(rv, broker_fds, n_slots);
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			goto out;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		errno = ECHILD;
+		goto out;
+	}
+	for (i = 0; i < n_slots; i++) {
+		rv->slot_fds[i] = sv[i][0];
+		rv->slot_seq[i] = 0;
+	}
+	rv->n_slots = n_slots;
+	rc = 0;
+out:
+	saved = errno;
+	for (i = 0; i < n_made; i++) {
+		close(sv[i][1]);
+		if (rc != 0)
+			close(sv[i][0]);
+	}
+	errno = saved;
+	return rc;
+}
+
+/* Send the request on a channel, waiting for room until the deadline. */
+static int
+reviewer_slot_send(int fd, const struct broker_request *hdr, const char *req,
+    size_t len, unsigned long long *deadline_ms)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)hdr, .iov_len = sizeof(*hdr) },
+		{ .iov_base = (void *)req, .iov_len = len },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	unsigned long long now, deadline;
+
+	for (;;) {
+		if (sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != -1)
+			return 0;
+		if (errno != EAGAIN && errno != EINTR)
+			return -1;
+		deadline = __atomic_load_n(deadline_ms, __ATOMIC_RELAXED);
+		now = time_mono_ms();
+		if (now >= deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		(void)poll(&pfd, 1, REVIEW_POLL_SLICE_MS);
+	}
+}
+
+void
+reviewer_ask_slot(struct reviewer *rv, int slot, const char *req, size_t len,
+    unsigned long long *deadline_ms, struct review_answer *out)
+{
+	struct broker_request hdr;
+	struct broker_answer a;
+	struct pollfd pfd;
+	unsigned long long now, deadline;
+	ssize_t n;
+	int fd;
+
+	if (rv->n_slots == 0) {
+		reviewer_ask(rv, req, len, deadline_ms, out);
+		return;
+	}
+	memset(out, 0, sizeof(*out));
+	now = time_mono_ms();
+	reviewer_lower_deadline(deadline_ms, now + rv->timeout_ms);
+	if (slot < 0 || slot >= rv->n_slots) {
+		reviewer_failed(out, "no review channel %d", slot);
+		return;
+	}
+	if (len > REVIEW_REQUEST_MAX) {
+		reviewer_failed(out, "the request is larger than %d bytes",
+		    REVIEW_REQUEST_MAX);
+		return;
+	}
+	fd = rv->slot_fds[slot];
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.seq = ++rv->slot_seq[slot];
+	deadline = __atomic_load_n(deadline_ms, __ATOMIC_RELAXED);
+	hdr.budget_ms = deadline > now ? (uint32_t)(deadline - now) : 0;
+	if (reviewer_slot_send(fd, &hdr, req, len, deadline_ms) != 0) {
+		reviewer_failed(
+		    out, "cannot reach the review broker: %s", strerror(errno));
+		return;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		deadline = __atomic_load_n(deadline_ms, __ATOMIC_RELAXED);
+		if (time_mono_ms() >= deadline + REVIEW_BROKER_GRACE_MS) {
+			reviewer_failed(
+			    out, "no answer within %u ms", rv->timeout_ms);
+			return;
+		}
+		if (poll(&pfd, 1, REVIEW_POLL_SLICE_MS) <= 0)
+			continue;
+		n = recv(fd, &a, sizeof(a), MSG_DONTWAIT);
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+			reviewer_failed(out, "the review broker is gone");
+			return;
+		}
+		/* an answer to a request that was cut short is stale */
+		if (n != (ssize_t)sizeof(a) || a.seq != hdr.seq)
+			continue;
+		break;
+	}
+	switch (a.verdict) {
+	case REVIEW_ALLOW:
+	case REVIEW_DENY:
+	case REVIEW_ESCALATE:
+		out->verdict = (enum review_verdict)a.verdict;
+		break;
+	default:
+		out->verdict = REVIEW_FAILED;
+		break;
+	}
+	a.reason[sizeof(a.reason) - 1] = '\0';
+	str_copy(out->reason, a.reason, sizeof(out->reason));
 }

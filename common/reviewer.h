@@ -84,6 +84,29 @@ void reviewer_ask(const struct reviewer *rv, const char *req, size_t len,
     unsigned long long *deadline_ms, struct review_answer *out);
 
 /*
+ * Move the asking into a broker process forked now, with n_slots
+ * channels (at most REVIEW_MAX_SLOTS): from then on reviewer_ask_slot()
+ * asks through it.  The daemons call this before they lock themselves
+ * down (common/sandbox.h): a sandboxed daemon may neither start nor kill
+ * a process, so the broker, forked while it still may, does both for it.
+ * The broker keeps no descriptor of the daemon's but its channels and
+ * stdin, stdout and stderr (a command reviewer's stderr goes to the
+ * daemon's log), is not the daemon's child (nothing to reap), and exits
+ * when the daemon closes its channels or dies.  Returns 0, or -1 with
+ * errno.
+ */
+#define REVIEW_MAX_SLOTS 8
+int reviewer_start_broker(struct reviewer *rv, int n_slots);
+
+/*
+ * As reviewer_ask(), through the broker's channel slot (0 .. n_slots-1;
+ * one thread per slot at a time), or in this process when no broker was
+ * started.
+ */
+void reviewer_ask_slot(struct reviewer *rv, int slot, const char *req,
+    size_t len, unsigned long long *deadline_ms, struct review_answer *out);
+
+/*
  * Parse an answer strictly: one JSON object with a string "decision"
  * ("allow", "deny" or "escalate") and an optional string "reason", no
  * other member, no duplicate, nothing after it but whitespace.  Returns 0
