@@ -427,9 +427,29 @@ run_plan_argv_files(struct mask_plan *plan, char *const *argv)
 	}
 }
 
+/* Under sudo, the invoking user's home (SUDO_UID): "~" rules hold for
+ * it too.  Returns 0 with out filled, or -1 when there is none. */
+static int
+run_sudo_home(char *out, size_t len)
+{
+	const char *s = getenv("SUDO_UID");
+	struct passwd *pw;
+	unsigned long uid;
+	char *end;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	uid = strtoul(s, &end, 10);
+	if (*end != '\0' || (pw = getpwuid((uid_t)uid)) == NULL ||
+	    pw->pw_dir[0] != '/' || strcmp(pw->pw_dir, "/") == 0)
+		return -1;
+	return str_copy(out, pw->pw_dir, len) < len ? 0 : -1;
+}
+
 /*
  * The mask plan: the state dir first (always hidden: the sessions and
- * their control sockets), then the policy's outside rules.  A path that
+ * their control sockets), then the policy's outside rules ("~" is the
+ * agent's home, and under sudo the invoking user's as well).  A path that
  * cannot be resolved stops the run: we cannot tell what it would show.
  */
 static int
@@ -437,10 +457,18 @@ run_plan_masks(const struct policy *pol, const char *home, const char *state,
     char *const *argv, struct mask_plan *plan, const char *cmd)
 {
 	struct mask_plan extra;
-	char err[PATH_MAX + 256];
-	size_t i;
+	char err[PATH_MAX + 256], sudo[PATH_MAX];
+	const char *homes[3];
+	size_t i, nh = 0;
 
-	if (mask_plan_build(pol, home, &extra, err, sizeof err) != 0)
+	homes[nh] = NULL;
+	if (home != NULL)
+		homes[nh++] = home;
+	if (run_sudo_home(sudo, sizeof sudo) == 0 &&
+	    (home == NULL || strcmp(sudo, home) != 0))
+		homes[nh++] = sudo;
+	homes[nh] = NULL;
+	if (mask_plan_build(pol, homes, &extra, err, sizeof err) != 0)
 		goto fail;
 	plan->v = NULL;
 	plan->n = 0;

@@ -242,25 +242,49 @@ mask_strv_free(char **v, size_t n)
 	free(v);
 }
 
+/* The homes a pattern is expanded for: each of homes when it starts
+ * with "~", else just once (with no home). */
+static size_t
+mask_n_homes(const char *pat, const char *const *homes)
+{
+	size_t n = 0;
+
+	if (pat[0] != '~')
+		return 1;
+	while (homes != NULL && homes[n] != NULL)
+		n++;
+	return n;
+}
+
+static const char *
+mask_home_at(const char *pat, const char *const *homes, size_t i)
+{
+	return pat[0] == '~' ? homes[i] : NULL;
+}
+
 /* Whether path (resolved) is one the rule's "!" patterns name. */
 static int
-mask_excepted(const struct policy_outside_rule *r, const char *home,
+mask_excepted(const struct policy_outside_rule *r, const char *const *homes,
     const char *path, char *err, size_t err_len, int *is_except)
 {
 	char real[PATH_MAX], **v;
 	struct stat st;
-	size_t i, k, n;
+	size_t i, h, k, n;
+	const char *p;
 
 	*is_except = 0;
 	for (i = 0; r->excepts[i] != NULL && !*is_except; i++) {
-		if (mask_expand(r->excepts[i], home, r->rule, &v, &n, err,
-		        err_len) != 0)
-			return -1;
-		for (k = 0; k < n; k++)
-			if (mask_resolve(v[k], real, &st) > 0 &&
-			    strcmp(real, path) == 0)
-				*is_except = 1;
-		mask_strv_free(v, n);
+		p = r->excepts[i];
+		for (h = 0; h < mask_n_homes(p, homes) && !*is_except; h++) {
+			if (mask_expand(p, mask_home_at(p, homes, h), r->rule,
+			        &v, &n, err, err_len) != 0)
+				return -1;
+			for (k = 0; k < n; k++)
+				if (mask_resolve(v[k], real, &st) > 0 &&
+				    strcmp(real, path) == 0)
+					*is_except = 1;
+			mask_strv_free(v, n);
+		}
 	}
 	return 0;
 }
@@ -277,36 +301,49 @@ mask_rule_kind(const struct policy_outside_rule *r)
 }
 
 static int
-mask_add_rule(struct mask_plan *plan, const struct policy_outside_rule *r,
-    const char *home, char *err, size_t err_len)
+mask_add_pattern(struct mask_plan *plan, const struct policy_outside_rule *r,
+    int kind, const char *pat, const char *home, const char *const *homes,
+    char *err, size_t err_len)
 {
 	char real[PATH_MAX], **v;
 	struct stat st;
-	size_t i, k, n;
-	int kind, skip, rc = 0;
+	size_t k, n;
+	int skip, rc = 0;
 
-	if ((kind = mask_rule_kind(r)) < 0)
-		return 0;
-	for (i = 0; r->paths[i] != NULL && rc == 0; i++) {
-		if (mask_expand(
-		        r->paths[i], home, r->rule, &v, &n, err, err_len) != 0)
-			return -1;
-		for (k = 0; k < n && rc == 0; k++) {
-			if (mask_resolve(v[k], real, &st) <= 0)
-				continue; /* raced away, or caught below */
-			rc = mask_excepted(r, home, real, err, err_len, &skip);
-			if (rc == 0 && !skip)
-				rc = mask_plan_add(plan, v[k],
-				    (enum mask_kind)kind, r->rule, r->reason,
-				    err, err_len);
-		}
-		mask_strv_free(v, n);
+	if (mask_expand(pat, home, r->rule, &v, &n, err, err_len) != 0)
+		return -1;
+	for (k = 0; k < n && rc == 0; k++) {
+		if (mask_resolve(v[k], real, &st) <= 0)
+			continue; /* raced away, or caught below */
+		rc = mask_excepted(r, homes, real, err, err_len, &skip);
+		if (rc == 0 && !skip)
+			rc = mask_plan_add(plan, v[k], (enum mask_kind)kind,
+			    r->rule, r->reason, err, err_len);
 	}
+	mask_strv_free(v, n);
 	return rc;
 }
 
+static int
+mask_add_rule(struct mask_plan *plan, const struct policy_outside_rule *r,
+    const char *const *homes, char *err, size_t err_len)
+{
+	size_t i, h;
+	int kind;
+
+	if ((kind = mask_rule_kind(r)) < 0)
+		return 0;
+	for (i = 0; r->paths[i] != NULL; i++)
+		for (h = 0; h < mask_n_homes(r->paths[i], homes); h++)
+			if (mask_add_pattern(plan, r, kind, r->paths[i],
+			        mask_home_at(r->paths[i], homes, h), homes, err,
+			        err_len) != 0)
+				return -1;
+	return 0;
+}
+
 int
-mask_plan_build(const struct policy *pol, const char *home,
+mask_plan_build(const struct policy *pol, const char *const *homes,
     struct mask_plan *plan, char *err, size_t err_len)
 {
 	const struct policy_outside_rule *r;
@@ -315,11 +352,9 @@ mask_plan_build(const struct policy *pol, const char *home,
 	plan->v = NULL;
 	plan->n = 0;
 	err[0] = '\0';
-	if (home != NULL && home[0] == '\0')
-		home = NULL;
 	r = policy_fs_outside(pol, &n);
 	for (i = 0; i < n; i++)
-		if (mask_add_rule(plan, &r[i], home, err, err_len) != 0)
+		if (mask_add_rule(plan, &r[i], homes, err, err_len) != 0)
 			return -1;
 	return 0;
 }

@@ -10,7 +10,9 @@
  *     path);
  *   - allow with `write`: MASK_WRITE, the real thing writable, writes
  *     landing on the host (a shared package cache, say).
- * "~" is the agent's home.  Patterns take shell wildcards (glob(3), and
+ * "~" is the agent's home (and, under sudo, the invoking user's too: both
+ * are kept out of /home/<name> rules by "!~", and both have their ~/.ssh hidden).
+ * Patterns take shell wildcards (glob(3), and
  * `*` matches dotfiles too); a path that does not exist is skipped.  The
  * first rule naming a path decides it; a path inside a hidden one stays
  * hidden (a writable path there is dropped).
@@ -42,13 +44,15 @@ struct mask_plan {
 };
 
 /*
- * Expand pol's outside rules for an agent whose home is home (absolute;
- * NULL or "" leaves "~" patterns out) into plan (emptied first).
- * Returns 0, or -1 with a message naming the path and the errno in err
- * (a path that exists but cannot be resolved: the session must not
- * start).  Free the plan with mask_plan_free() either way.
+ * Expand pol's outside rules into plan (emptied first).  homes is a
+ * NULL-terminated list of absolute paths that "~" stands for, each in
+ * turn (the agent's home, and the invoking user's under sudo); NULL or
+ * empty leaves "~" patterns out.  Returns 0, or -1 with a message naming
+ * the path and the errno in err (a path that exists but cannot be
+ * resolved: the session must not start).  Free the plan with
+ * mask_plan_free() either way.
  */
-int mask_plan_build(const struct policy *pol, const char *home,
+int mask_plan_build(const struct policy *pol, const char *const *homes,
     struct mask_plan *plan, char *err, size_t err_len);
 
 /*

@@ -398,7 +398,7 @@ room_op_prepare(const struct room_cfg *cfg, const struct room_op *o)
 	case ROOM_OP_VIEW:
 		return room_clone(cfg->view, 0);
 	case ROOM_OP_FILE:
-		return room_clone(cfg->keep_file, 0);
+		return room_clone(cfg->keep_file, 1); /* the agent reads it */
 	case ROOM_OP_WRITE:
 		return room_clone(o->path, 0);
 	case ROOM_OP_RDONLY:

@@ -149,6 +149,23 @@ check_contains "... read-only" "script-readonly" "$out"
 check_contains "its neighbours in /tmp stay out" "neighbour-invisible" "$out"
 check_contains "summary: the script read-only" "read-only:      $T/script.sh (the command line)" "$(cat "$T/run4.err")"
 
+# interception: the CA bundle in the host's /tmp shows inside, read-only
+cat >"$T/tls.yaml" <<YAML
+version: 1
+defaults: {fs: allow, net: deny, hold_timeout: 5s}
+tls: {intercept: [api.test]}
+YAML
+set +e
+out=$("$AIRLOCK" run --project "$P" --policy "$T/tls.yaml" --session-name host5 -- sh -c '
+	grep -q "BEGIN CERTIFICATE" "$SSL_CERT_FILE" && echo bundle-readable
+	echo x >>"$SSL_CERT_FILE" 2>/dev/null || echo bundle-readonly' 2>"$T/run5.err")
+rc=$?
+set -e
+at_exit "$AIRLOCK end host5"
+check_eq "the interception run exits 0" 0 "$rc"
+check_contains "the CA bundle is readable inside" "bundle-readable" "$out"
+check_contains "... and read-only" "bundle-readonly" "$out"
+
 # a mask that cannot be made: ~/.aws is a symlink loop, so nobody can
 # tell what it would show; the session refuses, the agent never runs
 export HOME=$T/home2

@@ -156,6 +156,7 @@ static void
 test_mask_plan(void **state)
 {
 	char text[1024], err[512];
+	const char *homes[] = { NULL, NULL };
 	const struct mask_entry *e;
 	struct policy_error perr;
 	struct mask_plan plan;
@@ -189,7 +190,9 @@ test_mask_plan(void **state)
 	    dir, dir, dir, dir);
 	assert_non_null(pol = load(text, &perr));
 	snprintf(text, sizeof text, "%s/home", dir);
-	assert_int_equal(mask_plan_build(pol, text, &plan, err, sizeof err), 0);
+	homes[0] = text;
+	assert_int_equal(
+	    mask_plan_build(pol, homes, &plan, err, sizeof err), 0);
 	mask_plan_settle(&plan);
 	assert_non_null(e = find(&plan, "home/.cache"));
 	assert_int_equal(e->kind, MASK_WRITE); /* the first rule decides */
@@ -211,6 +214,43 @@ test_mask_plan(void **state)
 	assert_int_equal(mask_plan_build(pol, NULL, &plan, err, sizeof err), 0);
 	assert_null(find(&plan, "home/.ssh"));
 	assert_non_null(find(&plan, "shadow"));
+	mask_plan_free(&plan);
+	policy_free(pol);
+}
+
+/* Under sudo "~" is both the agent's home and the invoking user's: each
+ * keeps its place under a rule on all homes, each has its keys hidden. */
+static void
+test_mask_plan_two_homes(void **state)
+{
+	char text[1024], err[512], h1[PATH_MAX], h2[PATH_MAX];
+	const char *homes[] = { h1, h2, NULL };
+	struct policy_error perr;
+	struct mask_plan plan;
+	struct policy *pol;
+
+	(void)state;
+	mk("users", 1);
+	mk("users/agent", 1);
+	mk("users/agent/.ssh", 1);
+	mk("users/alice", 1);
+	mk("users/alice/.ssh", 1);
+	mk("users/bob", 1);
+	snprintf(h1, sizeof h1, "%s/users/agent", dir);
+	snprintf(h2, sizeof h2, "%s/users/alice", dir);
+	snprintf(text, sizeof text,
+	    "version: 1\nfs:\n  - paths: [\"~/.ssh\", \"%s/users/*\", "
+	    "\"!~\"]\n    action: deny\n",
+	    dir);
+	assert_non_null(pol = load(text, &perr));
+	assert_int_equal(
+	    mask_plan_build(pol, homes, &plan, err, sizeof err), 0);
+	assert_non_null(find(&plan, "users/agent/.ssh"));
+	assert_non_null(find(&plan, "users/alice/.ssh"));
+	assert_non_null(find(&plan, "users/bob"));
+	assert_null(find(&plan, "users/agent"));
+	assert_null(find(&plan, "users/alice"));
+	assert_int_equal(plan.n, 3);
 	mask_plan_free(&plan);
 	policy_free(pol);
 }
@@ -250,6 +290,7 @@ static void
 test_mask_unresolvable_fails(void **state)
 {
 	char text[512], err[512], link[PATH_MAX];
+	const char *homes[] = { NULL, NULL };
 	struct policy_error perr;
 	struct mask_plan plan;
 	struct policy *pol;
@@ -262,8 +303,9 @@ test_mask_unresolvable_fails(void **state)
 	    "version: 1\nfs:\n  - paths: [\"~/.aws\"]\n    action: deny\n");
 	assert_non_null(pol = load(text, &perr));
 	snprintf(text, sizeof text, "%s/h", dir);
+	homes[0] = text;
 	assert_int_equal(
-	    mask_plan_build(pol, text, &plan, err, sizeof err), -1);
+	    mask_plan_build(pol, homes, &plan, err, sizeof err), -1);
 	assert_non_null(strstr(err, ".aws"));
 	assert_non_null(strstr(err, "t.yaml:3"));
 	assert_non_null(strstr(err, "symbolic links"));
@@ -318,6 +360,8 @@ main(void)
 		cmocka_unit_test(test_outside_bad_paths),
 		cmocka_unit_test_setup_teardown(
 		    test_mask_plan, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_mask_plan_two_homes, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_mask_plan_settle, setup, teardown),
 		cmocka_unit_test_setup_teardown(
