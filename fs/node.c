@@ -311,6 +311,17 @@ node_child_ino(struct node *parent, const char *name, uint64_t *ino)
 	return n != NULL;
 }
 
+struct node *
+node_child(struct node *parent, const char *name)
+{
+	struct node *n;
+
+	pthread_rwlock_rdlock(&node_lock);
+	n = node_name_find(parent, name);
+	pthread_rwlock_unlock(&node_lock);
+	return n;
+}
+
 void
 node_forget(struct node *n, uint64_t nlookup)
 {

@@ -82,6 +82,10 @@ struct node *node_ref(struct node *parent, const char *name, dev_t dev,
  * listing's d_ino agrees with stat); returns 1, or 0 when none is. */
 int node_child_ino(struct node *parent, const char *name, uint64_t *ino);
 
+/* The node named parent/name when one is known, else NULL.  No reference
+ * is taken: only compare the pointer (a node with open files stays). */
+struct node *node_child(struct node *parent, const char *name);
+
 /* Drop nlookup kernel references; frees the node when nothing holds it. */
 void node_forget(struct node *n, uint64_t nlookup);
 

@@ -14,24 +14,40 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "ops_priv.h"
 #include "util.h"
 
-/* One name of a merged listing. */
+/* One name of a merged listing.  off is its place in the listing (and the
+ * d_off the kernel resumes from): a hash of the name, so that a listing
+ * rebuilt after a change resumes at the same name, never skipping one. */
 struct ops_dirent {
 	char *name;
 	ino_t ino;
+	uint64_t off;
 	unsigned char type;
 };
 
-/* An open directory: its listing, built on the first readdir at offset 0
- * (and again on a rewind); offsets are indexes + 1. */
+/*
+ * A directory's merged listing, sorted by off.  There is no per-open state
+ * (the kernel never sends OPENDIR: see ops_init()), so a listing is built
+ * at offset 0 and kept in a small table keyed by node for the reads that
+ * continue it; a continuation that finds none rebuilds it, which the
+ * hash offsets make safe.  refs: the table's and each reader's.
+ */
 struct ops_dir {
 	struct node *node;
+	uint64_t ino;
+	unsigned refs;
 	struct ops_dirent *ents;
 	size_t n_ents;
 	size_t cap;
 };
+
+#define OPS_N_LISTINGS 64
+static struct ops_dir *ops_listings[OPS_N_LISTINGS];
+static pthread_mutex_t ops_listings_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void
 ops_dir_clear(struct ops_dir *d)
@@ -53,6 +69,7 @@ ops_dir_add(struct ops_dir *d, const char *name, ino_t ino, unsigned char type)
 	d->ents[d->n_ents].name = xstrdup(name);
 	d->ents[d->n_ents].ino = ino;
 	d->ents[d->n_ents].type = type;
+	d->ents[d->n_ents].off = 0;
 	d->n_ents++;
 }
 
@@ -61,6 +78,15 @@ ops_dirent_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct ops_dirent *)a)->name,
 	    ((const struct ops_dirent *)b)->name);
+}
+
+static int
+ops_dirent_off_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct ops_dirent *)a)->off;
+	uint64_t y = ((const struct ops_dirent *)b)->off;
+
+	return x < y ? -1 : x > y;
 }
 
 static int
@@ -172,66 +198,173 @@ ops_dir_is_empty(const char *path, const struct layer_ent *le)
 }
 
 static void
-ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+ops_dir_free(struct ops_dir *d)
 {
-	struct ops_dir *d = xcalloc(1, sizeof *d);
-
-	d->node = node_from_id(ino);
-	fi->fh = (uintptr_t)d;
-	/* the kernel may keep listings: it drops them itself when a name
-	 * in the directory changes, and nothing else changes them */
-	fi->cache_readdir = 1;
-	fi->keep_cache = 1;
-	fuse_reply_open(req, fi);
+	ops_dir_clear(d);
+	free(d->ents);
+	free(d);
 }
 
+static void
+ops_dir_unref(struct ops_dir *d)
+{
+	int is_last;
+
+	pthread_mutex_lock(&ops_listings_lock);
+	is_last = --d->refs == 0;
+	pthread_mutex_unlock(&ops_listings_lock);
+	if (is_last)
+		ops_dir_free(d);
+}
+
+static size_t
+ops_dir_slot(const struct node *n)
+{
+	return ((uintptr_t)n >> 6) % OPS_N_LISTINGS;
+}
+
+/* Build the listing of directory n, ordered by hash offsets. */
 static int
-ops_dir_fill_listing(struct ops_dir *d)
+ops_dir_build(struct node *n, struct ops_dir **out)
 {
 	char path[PATH_MAX];
 	struct node_state ns;
+	struct ops_dir *d;
+	size_t i;
 	int ret;
 
-	ops_dir_clear(d);
-	ret = node_path(d->node, NULL, path, sizeof path, &ns);
+	ret = node_path(n, NULL, path, sizeof path, &ns);
 	if (ret < 0)
 		return ret;
+	d = xcalloc(1, sizeof *d);
+	d->node = n;
+	d->ino = ns.ino;
+	ret = ops_dir_list(d, path, ns.is_upper, ns.lower_visible, 0);
+	if (ret != 0) {
+		ops_dir_free(d);
+		return ret;
+	}
+	/* offsets 1 and 2 are "." and ".."; a name's is above both */
+	for (i = 0; i < d->n_ents; i++)
+		d->ents[i].off =
+		    (XXH3_64bits(d->ents[i].name, strlen(d->ents[i].name)) >>
+		        2) +
+		    3;
 	ops_dir_add(d, ".", ns.ino, DT_DIR);
+	d->ents[d->n_ents - 1].off = 1;
 	ops_dir_add(d, "..", 1, DT_DIR); /* d_ino 0 would hide it */
-	return ops_dir_list(d, path, ns.is_upper, ns.lower_visible, 0);
+	d->ents[d->n_ents - 1].off = 2;
+	qsort(d->ents, d->n_ents, sizeof *d->ents, ops_dirent_off_cmp);
+	*out = d;
+	return 0;
+}
+
+/*
+ * The listing to read n from at off, with a reference: a fresh one at
+ * offset 0 (opendir or rewinddir), else the one kept for n if any.
+ */
+static int
+ops_dir_get(struct node *n, off_t off, struct ops_dir **out)
+{
+	struct ops_dir *d, *old;
+	size_t slot = ops_dir_slot(n);
+	int ret;
+
+	if (off != 0) {
+		pthread_mutex_lock(&ops_listings_lock);
+		d = ops_listings[slot];
+		if (d != NULL && d->node == n && d->ino == n->ino) {
+			d->refs++;
+			pthread_mutex_unlock(&ops_listings_lock);
+			*out = d;
+			return 0;
+		}
+		pthread_mutex_unlock(&ops_listings_lock);
+	}
+	ret = ops_dir_build(n, &d);
+	if (ret != 0)
+		return ret;
+	d->refs = 2;
+	pthread_mutex_lock(&ops_listings_lock);
+	old = ops_listings[slot];
+	ops_listings[slot] = d;
+	if (old != NULL && --old->refs == 0) {
+		pthread_mutex_unlock(&ops_listings_lock);
+		ops_dir_free(old);
+	} else
+		pthread_mutex_unlock(&ops_listings_lock);
+	*out = d;
+	return 0;
+}
+
+/* Forget the listing kept for directory n (its names changed), so that a
+ * continued read sees the change. */
+static void
+ops_dir_changed(struct node *n)
+{
+	struct ops_dir *d = NULL;
+	size_t slot = ops_dir_slot(n);
+
+	pthread_mutex_lock(&ops_listings_lock);
+	if (ops_listings[slot] != NULL && ops_listings[slot]->node == n) {
+		d = ops_listings[slot];
+		ops_listings[slot] = NULL;
+		if (--d->refs != 0)
+			d = NULL;
+	}
+	pthread_mutex_unlock(&ops_listings_lock);
+	if (d != NULL)
+		ops_dir_free(d);
+}
+
+/* The first entry to send when resuming at off (the d_off of the last
+ * entry sent, or 0). */
+static size_t
+ops_dir_seek(const struct ops_dir *d, off_t off)
+{
+	size_t lo = 0, hi = d->n_ents, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (d->ents[mid].off <= (uint64_t)off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static void
 ops_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi, int plus)
 {
-	struct ops_dir *d = (struct ops_dir *)(uintptr_t)fi->fh;
+	struct node *n = node_from_id(ino);
 	struct fuse_entry_param e;
 	struct ops_dirent *de;
+	struct ops_dir *d;
 	struct stat st;
 	uint64_t d_ino;
 	char *buf;
-	size_t pos = 0, len;
-	int ret = 0;
+	size_t i, pos = 0, len;
+	int ret;
 
-	if (off == 0 || d->n_ents == 0)
-		ret = ops_dir_fill_listing(d);
+	ret = ops_dir_get(n, off, &d);
 	if (ret != 0) {
 		fuse_reply_err(req, -ret);
 		return;
 	}
 	buf = xmalloc(size);
-	for (; (size_t)off < d->n_ents; off++) {
-		de = &d->ents[off];
+	for (i = ops_dir_seek(d, off); i < d->n_ents; i++) {
+		de = &d->ents[i];
 		if (plus) {
 			memset(&e, 0, sizeof e);
 			if (ops_is_dot(de->name)) {
 				e.attr.st_ino = de->ino;
 				e.attr.st_mode = S_IFDIR;
-			} else if (ops_do_lookup(d->node, de->name, &e) != 0)
+			} else if (ops_do_lookup(n, de->name, &e) != 0)
 				continue; /* vanished meanwhile */
-			len = fuse_add_direntry_plus(
-			    req, buf + pos, size - pos, de->name, &e, off + 1);
+			len = fuse_add_direntry_plus(req, buf + pos, size - pos,
+			    de->name, &e, (off_t)de->off);
 			if (len > size - pos) {
 				if (e.ino != 0)
 					node_forget(node_from_id(e.ino), 1);
@@ -240,12 +373,12 @@ ops_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		} else {
 			d_ino = de->ino;
 			if (!ops_is_dot(de->name))
-				(void)node_child_ino(d->node, de->name, &d_ino);
+				(void)node_child_ino(n, de->name, &d_ino);
 			memset(&st, 0, sizeof st);
 			st.st_ino = d_ino;
 			st.st_mode = (mode_t)de->type << 12;
-			len = fuse_add_direntry(
-			    req, buf + pos, size - pos, de->name, &st, off + 1);
+			len = fuse_add_direntry(req, buf + pos, size - pos,
+			    de->name, &st, (off_t)de->off);
 			if (len > size - pos)
 				break;
 		}
@@ -253,6 +386,22 @@ ops_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	fuse_reply_buf(req, buf, pos);
 	free(buf);
+	ops_dir_unref(d);
+}
+
+/* A directory needs no open: listings are kept per node (ops_dir_get()),
+ * so the kernel is told to stop asking, and caches listings itself. */
+static void
+ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (ops_no_opendir) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	fi->fh = 0;
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
 }
 
 static void
@@ -267,17 +416,6 @@ ops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
 	ops_do_readdir(req, ino, size, off, fi, 1);
-}
-
-static void
-ops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct ops_dir *d = (struct ops_dir *)(uintptr_t)fi->fh;
-
-	ops_dir_clear(d);
-	free(d->ents);
-	free(d);
-	fuse_reply_err(req, 0);
 }
 
 static void
@@ -372,6 +510,7 @@ ops_finish_add(fuse_req_t req, struct node *parent, const char *path, int pfd,
 		return;
 	}
 	layer_put(pfd);
+	ops_dir_changed(parent);
 	ops_new_entry(parent,
 	    strrchr(path, '/') ? strrchr(path, '/') + 1 : path, &st, &e);
 	fuse_reply_entry(req, &e);
@@ -524,6 +663,8 @@ ops_remove(fuse_req_t req, struct node *parent, const char *name, int is_dir)
 		if (ret == 0)
 			return -ENOTEMPTY;
 	}
+	if (!is_dir)
+		ops_file_pin(node_child(parent, name));
 	if (le.is_upper) {
 		pfd = layer_open_parent(fsd.upper_fd, path, &leaf);
 		if (pfd < 0)
@@ -537,6 +678,7 @@ ops_remove(fuse_req_t req, struct node *parent, const char *name, int is_dir)
 	}
 	ret = layer_record_gone(path);
 	node_unlink(parent, name, le.key_dev, le.key_ino);
+	ops_dir_changed(parent);
 	return ret;
 }
 
@@ -640,6 +782,8 @@ ops_do_rename(fuse_req_t req, struct node *parent, const char *name,
 		ret = spfd < 0 ? spfd : dpfd;
 		goto out;
 	}
+	if (has_dst && !S_ISDIR(dle.st.st_mode))
+		ops_file_pin(node_child(newparent, newname));
 	if (renameat(spfd, sleaf, dpfd, dleaf) != 0) {
 		ret = -errno;
 		goto out;
@@ -653,6 +797,8 @@ ops_do_rename(fuse_req_t req, struct node *parent, const char *name,
 	if (has_dst)
 		node_unlink(newparent, newname, dle.key_dev, dle.key_ino);
 	node_rename(n, parent, name, newparent, newname, is_dir);
+	ops_dir_changed(parent);
+	ops_dir_changed(newparent);
 out:
 	layer_put(spfd);
 	layer_put(dpfd);
@@ -712,7 +858,7 @@ ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	flags = (fi->flags & ~(O_NOCTTY | O_APPEND)) | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC;
 	if ((flags & O_ACCMODE) == O_WRONLY)
-		flags = (flags & ~O_ACCMODE) | O_RDWR; /* writeback reads */
+		flags = (flags & ~O_ACCMODE) | O_RDWR; /* one fd serves all */
 	fd = openat(pfd, leaf, flags, mode);
 	if (fd < 0) {
 		ret = -errno;
@@ -729,12 +875,14 @@ ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		goto fail;
 	}
 	layer_put(pfd);
+	ops_dir_changed(p);
 	f = xcalloc(1, sizeof *f);
 	pthread_mutex_init(&f->lock, NULL);
 	f->fd = fd;
 	f->is_write = 1;
 	ops_new_entry(p, name, &st, &e);
 	f->node = node_from_id(e.ino);
+	ops_file_track(f);
 	fi->fh = (uintptr_t)f;
 	fi->keep_cache = 1;
 	fuse_reply_create(req, &e, fi);
@@ -750,7 +898,6 @@ ops_dir_fill(struct fuse_lowlevel_ops *o)
 	o->opendir = ops_opendir;
 	o->readdir = ops_readdir;
 	o->readdirplus = ops_readdirplus;
-	o->releasedir = ops_releasedir;
 	o->fsyncdir = ops_fsyncdir;
 	o->mkdir = ops_mkdir;
 	o->mknod = ops_mknod;

@@ -18,6 +18,9 @@
 
 #define OPS_MAX_WRITE (1U << 20)
 
+/* The kernel can do without OPENDIR (set once, by ops_init()). */
+int ops_no_opendir;
+
 void
 ops_who(fuse_req_t req, struct guard_who *who)
 {
@@ -95,16 +98,26 @@ ops_upper_dir(struct node *dir, const char *path, const struct node_state *st)
 static void
 ops_init(void *userdata, struct fuse_conn_info *conn)
 {
-	unsigned want = FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_SPLICE_READ |
-	    FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
-	    FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO |
-	    FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_PARALLEL_DIROPS |
-	    FUSE_CAP_ASYNC_READ | FUSE_CAP_ASYNC_DIO | FUSE_CAP_ATOMIC_O_TRUNC;
+	unsigned want = FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE |
+	    FUSE_CAP_SPLICE_MOVE | FUSE_CAP_READDIRPLUS |
+	    FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_CACHE_SYMLINKS |
+	    FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_READ |
+	    FUSE_CAP_ASYNC_DIO | FUSE_CAP_ATOMIC_O_TRUNC |
+	    FUSE_CAP_NO_OPENDIR_SUPPORT;
 
 	conn->want |= want & conn->capable;
+	ops_no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
+	/*
+	 * No writeback cache: with it the kernel marks a file's attributes
+	 * stale on every close (i_blocks), so that each stat after a
+	 * close (grep, tar, make) costs a GETATTR round trip, and it sends
+	 * the data at close anyway.  Written pages are still cached, and
+	 * a write of up to max_write is one request.
+	 */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	/* Nobody else writes the lower or the upper during a session, so
 	 * the kernel's cache is never invalidated just because an mtime
-	 * moved (the kernel itself is authoritative with writeback). */
+	 * moved. */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	/* Locks stay local to this kernel mount: no getlk/setlk/flock ops,
 	 * so FUSE_CAP_POSIX_LOCKS / FLOCK_LOCKS are never offered. */
@@ -169,6 +182,11 @@ ops_stat_node(struct node *n, struct fuse_file_info *fi, struct stat *st)
 		}
 	}
 	ret = node_path(n, NULL, path, sizeof path, &ns);
+	if (ret == -ESTALE && ops_file_stat(n, st) == 0) {
+		/* unlinked, still open */
+		st->st_ino = n->ino;
+		return 0;
+	}
 	if (ret < 0)
 		return ret;
 	return layer_getattr(path, &ns, st);

@@ -15,6 +15,100 @@
 #include "ops_priv.h"
 #include "util.h"
 
+/* Every open file, so that one whose name goes can still be read and
+ * stat'ed (ops_file_pin(), ops_file_stat()).  Lock order: ops_files_lock,
+ * then a file's lock. */
+static pthread_mutex_t ops_files_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ops_file *ops_files_head;
+
+/* Take f off the list.  ops_files_lock held. */
+static void
+ops_file_untrack(struct ops_file *f)
+{
+	if (!f->is_listed)
+		return;
+	if (f->list_prev != NULL)
+		f->list_prev->list_next = f->list_next;
+	else
+		ops_files_head = f->list_next;
+	if (f->list_next != NULL)
+		f->list_next->list_prev = f->list_prev;
+	f->list_prev = f->list_next = NULL;
+	f->is_listed = 0;
+}
+
+/* Open the file f names now, into f->fd.  f->lock held. */
+static int
+ops_file_open_now(struct ops_file *f)
+{
+	char path[PATH_MAX];
+	struct node_state ns;
+	int fd;
+
+	fd = node_path(f->node, NULL, path, sizeof path, &ns);
+	if (fd >= 0)
+		fd = layer_open(ns.is_upper ? fsd.upper_fd : fsd.lower_fd, path,
+		    O_RDONLY, 0);
+	if (fd < 0)
+		return fd;
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = fd;
+	f->is_lower = !ns.is_upper;
+	return 0;
+}
+
+void
+ops_file_pin(struct node *n)
+{
+	struct ops_file *f, *next;
+
+	if (n == NULL)
+		return;
+	pthread_mutex_lock(&ops_files_lock);
+	for (f = ops_files_head; f != NULL; f = next) {
+		next = f->list_next;
+		if (f->node != n)
+			continue;
+		pthread_mutex_lock(&f->lock);
+		if (f->fd < 0)
+			(void)ops_file_open_now(f);
+		pthread_mutex_unlock(&f->lock);
+	}
+	pthread_mutex_unlock(&ops_files_lock);
+}
+
+int
+ops_file_stat(struct node *n, struct stat *st)
+{
+	struct ops_file *f;
+	int ret = -ESTALE;
+
+	pthread_mutex_lock(&ops_files_lock);
+	for (f = ops_files_head; f != NULL && ret != 0; f = f->list_next) {
+		if (f->node != n)
+			continue;
+		pthread_mutex_lock(&f->lock);
+		if (f->fd >= 0 && fstat(f->fd, st) == 0)
+			ret = 0;
+		pthread_mutex_unlock(&f->lock);
+	}
+	pthread_mutex_unlock(&ops_files_lock);
+	return ret;
+}
+
+void
+ops_file_track(struct ops_file *f)
+{
+	pthread_mutex_lock(&ops_files_lock);
+	f->list_next = ops_files_head;
+	if (ops_files_head != NULL)
+		ops_files_head->list_prev = f;
+	ops_files_head = f;
+	f->is_listed = 1;
+	pthread_mutex_unlock(&ops_files_lock);
+}
+
 int
 ops_open_node(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 {
@@ -39,8 +133,8 @@ ops_open_node(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 			ret = node_path(n, NULL, path, sizeof path, &ns);
 		if (ret < 0)
 			return ret;
-		/* with the writeback cache the kernel reads through any fd
-		 * and computes O_APPEND offsets itself */
+		/* the kernel computes O_APPEND offsets itself (it knows
+		 * the size: only this mount changes the file) */
 		flags = fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_APPEND);
 		if ((flags & O_ACCMODE) == O_WRONLY)
 			flags = (flags & ~O_ACCMODE) | O_RDWR;
@@ -60,10 +154,9 @@ ops_open_node(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 			if (ret != 0)
 				return ret;
 		}
-		fd = layer_open(ns.is_upper ? fsd.upper_fd : fsd.lower_fd, path,
-		    O_RDONLY | (fi->flags & O_NOATIME), 0);
-		if (fd < 0)
-			return fd;
+		/* opened on the first read (ops_file_read_fd()): with the
+		 * kernel's cache kept, most opens never read through us */
+		fd = -1;
 	}
 	f = xcalloc(1, sizeof *f);
 	pthread_mutex_init(&f->lock, NULL);
@@ -71,6 +164,7 @@ ops_open_node(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 	f->is_write = is_write;
 	f->is_lower = !is_write && !ns.is_upper;
 	f->node = n;
+	ops_file_track(f);
 	fi->fh = (uintptr_t)f;
 	/* nothing but this mount changes a file: its pages stay valid */
 	fi->keep_cache = 1;
@@ -89,29 +183,31 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_open(req, fi);
 }
 
-/* The fd to read f through: a file opened before its copy-up switches to
- * the upper copy, so that it never reads stale project content. */
+/* The fd to read f through, or -errno: a read-only file is opened on its
+ * first read; one opened before its copy-up switches to the upper copy,
+ * so that it never reads stale project content. */
 static int
 ops_file_read_fd(struct ops_file *f)
 {
-	char path[PATH_MAX];
-	struct node_state ns;
-	int fd;
+	int fd, ret;
 
 	pthread_mutex_lock(&f->lock);
-	if (f->is_lower &&
-	    __atomic_load_n(&f->node->is_upper, __ATOMIC_RELAXED) &&
-	    node_path(f->node, NULL, path, sizeof path, &ns) >= 0 &&
-	    ns.is_upper) {
-		fd = layer_open(fsd.upper_fd, path, O_RDONLY, 0);
-		if (fd >= 0) {
-			close(f->fd);
-			f->fd = fd;
-			f->is_lower = 0;
-		}
-	}
+	if (f->fd >= 0 && f->is_lower &&
+	    __atomic_load_n(&f->node->is_upper, __ATOMIC_RELAXED))
+		(void)ops_file_open_now(f); /* keeps the old fd on failure */
 	fd = f->fd;
 	pthread_mutex_unlock(&f->lock);
+	if (fd >= 0)
+		return fd;
+
+	pthread_mutex_lock(&ops_files_lock);
+	pthread_mutex_lock(&f->lock);
+	ret = 0;
+	if (f->fd < 0)
+		ret = ops_file_open_now(f);
+	fd = ret == 0 ? f->fd : ret;
+	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&ops_files_lock);
 	return fd;
 }
 
@@ -121,9 +217,15 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 	struct ops_file *f = ops_file_of(fi);
+	int fd;
 
+	fd = f->is_write ? f->fd : ops_file_read_fd(f);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	buf.buf[0].fd = f->is_lower ? ops_file_read_fd(f) : f->fd;
+	buf.buf[0].fd = fd;
 	buf.buf[0].pos = off;
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
@@ -136,7 +238,7 @@ ops_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 	struct ops_file *f = ops_file_of(fi);
 	ssize_t n;
 
-	if (!f->is_write && f->is_lower) {
+	if (!f->is_write) {
 		fuse_reply_err(req, EBADF);
 		return;
 	}
@@ -155,7 +257,11 @@ ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ops_file *f = ops_file_of(fi);
 
-	close(f->fd);
+	pthread_mutex_lock(&ops_files_lock);
+	ops_file_untrack(f);
+	pthread_mutex_unlock(&ops_files_lock);
+	if (f->fd >= 0)
+		close(f->fd);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 	fuse_reply_err(req, 0);
@@ -168,7 +274,10 @@ ops_fsync(
 	struct ops_file *f = ops_file_of(fi);
 	int ret;
 
-	ret = datasync ? fdatasync(f->fd) : fsync(f->fd);
+	/* a read-only file has nothing of ours to sync but the manifest */
+	ret = 0;
+	if (f->is_write)
+		ret = datasync ? fdatasync(f->fd) : fsync(f->fd);
 	if (ret == 0)
 		ret = stage_sync(fsd.stage);
 	fuse_reply_err(req, ret == 0 ? 0 : errno);
@@ -193,8 +302,14 @@ ops_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 {
 	struct ops_file *f = ops_file_of(fi);
 	off_t res;
+	int fd;
 
-	res = lseek(f->is_lower ? ops_file_read_fd(f) : f->fd, off, whence);
+	fd = f->is_write ? f->fd : ops_file_read_fd(f);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	res = lseek(fd, off, whence);
 	if (res < 0)
 		fuse_reply_err(req, errno);
 	else

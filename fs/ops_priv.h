@@ -14,15 +14,20 @@
 #include "node.h"
 #include "ops.h"
 
-/* An open regular file.  A file opened for reading before its copy-up
- * reads the lower file; the first read after the copy-up reopens the
- * upper one (lock guards fd and is_lower). */
+/* An open regular file.  A file opened for writing has its upper fd from
+ * open on.  One opened for reading gets its fd on its first read (fd -1
+ * until then: the kernel's page cache answers most reads); opened before
+ * its copy-up, it reads the lower file until the first read after the
+ * copy-up reopens the upper one (lock guards fd and is_lower). */
 struct ops_file {
 	pthread_mutex_t lock;
 	int fd;
 	int is_lower;
 	int is_write;
 	struct node *node;
+	struct ops_file *list_prev; /* the list of open files */
+	struct ops_file *list_next;
+	int is_listed;
 };
 
 static inline struct ops_file *
@@ -32,6 +37,10 @@ ops_file_of(const struct fuse_file_info *fi)
 }
 
 void ops_who(fuse_req_t req, struct guard_who *who);
+
+/* Nonzero when the kernel takes ENOSYS from OPENDIR to mean "never send
+ * OPENDIR or RELEASEDIR again"; readdir keeps no per-open state. */
+extern int ops_no_opendir;
 
 /* Look name up in parent; on success *e is ready for fuse_reply_entry()
  * and the node holds one more kernel reference. */
@@ -54,6 +63,19 @@ int ops_dir_is_empty(const char *path, const struct layer_ent *le);
 /* Open node n (path, state ns) for fi->flags, deciding a write intent by
  * policy; fills fi->fh.  Returns 0 or -errno. */
 int ops_open_node(fuse_req_t req, struct node *n, struct fuse_file_info *fi);
+
+/* Give every file of node n opened for reading that has no fd yet its fd
+ * now: n's name is about to go (unlink, rename over it), and an open file
+ * must stay readable. */
+void ops_file_pin(struct node *n);
+
+/* Enter a new open file f in the list of open files (release takes it
+ * off). */
+void ops_file_track(struct ops_file *f);
+
+/* lstat of node n through one of its open files (n may have no name left);
+ * 0 or -ESTALE. */
+int ops_file_stat(struct node *n, struct stat *st);
 
 /* The three groups of operations. */
 void ops_entry_fill(struct fuse_lowlevel_ops *o);

@@ -7,8 +7,8 @@
 need_root
 [ -x "$AIRLOCK_FS" ] || die "missing $AIRLOCK_FS"
 
-LIMIT=256
-N_DIRS=30 N_FILES=100 # 3,000 files, over ten times the limit
+LIMIT=20000
+N_DIRS=100 N_FILES=300 # 30,000 files, half as many again as the limit
 P=$T/proj M=$T/mnt S=$T/sess
 mkdir -p "$P" "$M"
 cat >"$T/policy.yaml" <<'EOF'
@@ -19,6 +19,8 @@ for d in $(seq 1 $N_DIRS); do
 	mkdir "$P/d$d"
 	for f in $(seq 1 $N_FILES); do echo "$d.$f" >"$P/d$d/f$f"; done
 done
+# the kernel keeps every inode it looked up; the test fails if the daemon
+# held an fd for each of them (it would run out past LIMIT)
 expected=$(cd "$P" && find . -type f | LC_ALL=C sort | xargs cat | sha256sum)
 
 (ulimit -n $LIMIT && exec "$AIRLOCK_FS" --project "$P" --mount "$M" --session "$S" \
@@ -35,9 +37,11 @@ got=$(cd "$M" && find . -type f | LC_ALL=C sort | xargs cat | sha256sum)
 check_eq "every file reads back" "$expected" "$got"
 # write a tenth of them (copy-up), then read everything again
 (cd "$M" && find . -name 'f*0' -type f | xargs -n 50 sh -c 'for f; do echo w >>"$f"; done' sh) &&
-	pass "copy-up of 300 files" || fail "copy-up"
+	pass "copy-up of $((N_DIRS * N_FILES / 10)) files" || fail "copy-up"
 check_eq "the written files" $((N_DIRS * N_FILES / 10)) "$(grep -rlx w "$M" | wc -l)"
 check "every file still reads" bash -c "cd '$M' && find . -type f | xargs cat >/dev/null"
+# its fds: the two roots, the session's files, and one /dev/fuse clone
+# per worker thread (their number follows the load, not the tree)
 n_fds=$(ls "/proc/$PID/fd" | wc -l)
-check "the daemon's open fds stay small ($n_fds)" test "$n_fds" -lt 64
+check "the daemon's open fds stay small ($n_fds)" test "$n_fds" -lt 128
 finish
