@@ -2,7 +2,7 @@
 """A reviewer endpoint and a fake chat-completions server for
 test_review_hook.sh (loopback only).
 
-  review_server.py --port-file F --log L
+  review_server.py --port-file F --log L [--cert C --key K]
 
 POST /review                airlock's reviewer protocol: the answer depends
                             on the held target: "allow" allows, "deny"
@@ -13,11 +13,13 @@ POST /v1/chat/completions   an OpenAI-style chat completion whose one-word
                             answers "low", "chatter" a sentence, "garbage"
                             a body that is no JSON, else "high".
 Every request is appended to L as one JSON line (path, authorization,
-body).
+body).  With --cert and --key it speaks https.
 """
 import argparse
 import http.server
 import json
+import os
+import ssl
 import sys
 import threading
 
@@ -90,12 +92,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log", required=True)
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
     args = ap.parse_args()
     Handler.log_path = args.log
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if args.cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     with open(args.port_file + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))
-    import os
     os.rename(args.port_file + ".tmp", args.port_file)
     srv.serve_forever()
 

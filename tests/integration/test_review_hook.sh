@@ -294,4 +294,42 @@ wait_for 5 audit_has "$S3" '"target":"held/garbage.txt"' 'review failed, left to
 wait $w
 check_eq "and a person approved it" 0 "$(cat "$T/g3.rc")"
 
+echo "# an https URL reviewer: its certificate must verify"
+make_certs
+python3 "$AIRLOCK_SRC/tests/integration/review_server.py" --port-file "$T/tls.port" \
+	--log "$T/tls.log" --cert "$T/origin.pem" --key "$T/origin.key" 2>"$T/tls.err" &
+tls=$!
+at_exit "kill $tls"
+wait_for 10 test -s "$T/tls.port" || die "review_server (https) did not start: $(cat "$T/tls.err")"
+sed "s|^review:.*|review: {url: \"https://127.0.0.1:$(cat "$T/tls.port")/review\", timeout: 3s}|" \
+	"$T/policy.yaml" >"$T/policy-tls.yaml"
+# mount_tls N [ENV...]: a mount whose reviewer is the https endpoint
+mount_tls() {
+	local n=$1
+	shift
+	mkdir -p "$T/mnt$n"
+	env "$@" "$AIRLOCK_FS" --project "$P" --mount "$T/mnt$n" --session "$T/sess$n" \
+		--policy "$T/policy-tls.yaml" --daemon 2>"$T/fs$n.err" || die "mount $n: $(cat "$T/fs$n.err")"
+	at_exit "unmount_fuse $T/mnt$n"
+	at_exit "kill -9 $(cat "$T/sess$n/fs.pid")"
+}
+# trusted through SSL_CERT_FILE (OpenSSL's default verify paths)
+mount_tls 4 SSL_CERT_FILE="$T/ca.pem"
+check_eq "a verified https endpoint allows" 0 \
+	"$(bash -c "echo x >'$T/mnt4/held/allow.txt'" 2>/dev/null && echo 0 || echo 1)"
+wait_for 5 audit_has "$T/sess4" '"target":"held/allow.txt"' '"decided_by":"reviewer"' \
+	'"reviewer":"127.0.0.1"' &&
+	pass "audited: approved by the https reviewer" || fail "no https reviewer record"
+# the system store does not know the test CA: the review fails closed
+mount_tls 5
+(bash -c "echo x >'$T/mnt5/held/allow.txt'" 2>/dev/null && echo 0 || echo 1) >"$T/t5.rc" &
+w=$!
+id=$(pending_id "$T/sess5" held/allow.txt) || die "an unverified endpoint's allow was not held"
+wait_for 10 audit_has "$T/sess5" '"target":"held/allow.txt"' 'review failed, left to a person' \
+	'certificate does not verify' &&
+	pass "an endpoint whose certificate does not verify is a failed review" || fail "no TLS failure record"
+"$AIRLOCK" deny "$id" --session "$T/sess5" >/dev/null || fail "airlock deny $id"
+wait $w
+check_eq "and its allow was never taken" 1 "$(cat "$T/t5.rc")"
+
 finish
