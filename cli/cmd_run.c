@@ -454,7 +454,8 @@ run_sudo_home(char *out, size_t len)
  */
 static int
 run_plan_masks(const struct policy *pol, const char *home, const char *state,
-    char *const *argv, struct mask_plan *plan, const char *cmd)
+    const char *project, char *const *argv, struct mask_plan *plan,
+    const char *cmd)
 {
 	struct mask_plan extra;
 	char err[PATH_MAX + 256], sudo[PATH_MAX];
@@ -482,6 +483,7 @@ run_plan_masks(const struct policy *pol, const char *home, const char *state,
 			goto fail;
 	mask_plan_free(&extra);
 	run_plan_argv_files(plan, argv);
+	mask_plan_keep_project(plan, project);
 	mask_plan_settle(plan);
 	return 0;
 fail:
@@ -646,8 +648,8 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 	    ro->intercept >= 0 ? ro->intercept : run_policy_intercepts(pol);
 	keep = run_secret_names(pol);
 	if (ro->isolate) {
-		if (run_plan_masks(pol, run_agent_home(pw), state, ro->argv,
-		        &masks, ro->cmd) != 0 ||
+		if (run_plan_masks(pol, run_agent_home(pw), state, si->project,
+		        ro->argv, &masks, ro->cmd) != 0 ||
 		    run_home_prepare(si, run_agent_home(pw), home, sizeof home,
 		        ro->cmd) != 0)
 			goto out;

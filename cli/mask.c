@@ -359,6 +359,31 @@ mask_plan_build(const struct policy *pol, const char *const *homes,
 	return 0;
 }
 
+static void
+mask_entry_free(struct mask_entry *e)
+{
+	free(e->path);
+	free(e->rule);
+	free(e->reason);
+}
+
+void
+mask_plan_keep_project(struct mask_plan *plan, const char *project)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < plan->n; i++) {
+		if (plan->v[i].kind == MASK_WRITE &&
+		    (strcmp(plan->v[i].path, project) == 0 ||
+		        mask_path_below(plan->v[i].path, project))) {
+			mask_entry_free(&plan->v[i]);
+			continue;
+		}
+		plan->v[k++] = plan->v[i];
+	}
+	plan->n = k;
+}
+
 void
 mask_plan_settle(struct mask_plan *plan)
 {
@@ -371,9 +396,7 @@ mask_plan_settle(struct mask_plan *plan)
 			covered = plan->v[j].kind == MASK_HIDE &&
 			    mask_path_below(plan->v[i].path, plan->v[j].path);
 		if (covered) {
-			free(plan->v[i].path);
-			free(plan->v[i].rule);
-			free(plan->v[i].reason);
+			mask_entry_free(&plan->v[i]);
 			continue;
 		}
 		plan->v[k++] = plan->v[i];

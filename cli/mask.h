@@ -65,6 +65,10 @@ int mask_plan_add(struct mask_plan *plan, const char *path, enum mask_kind kind,
 /* Drop what a hidden path covers (see above); call once, after the adds. */
 void mask_plan_settle(struct mask_plan *plan);
 
+/* Drop writable entries at or beneath project: the project is written
+ * only by `airlock commit`, never through a bind around the view. */
+void mask_plan_keep_project(struct mask_plan *plan, const char *project);
+
 void mask_plan_free(struct mask_plan *plan);
 
 /* "hidden", "read-only", "writable". */

@@ -283,6 +283,14 @@ test_mask_plan_settle(void **state)
 	assert_int_equal(plan.n, 2);
 	assert_null(find(&plan, "a/b"));
 	assert_non_null(find(&plan, "c"));
+	/* nor is the project ever writable around the view */
+	mask_plan_keep_project(&plan, p); /* dir/nope: c stays */
+	assert_int_equal(plan.n, 2);
+	snprintf(p, sizeof p, "%s/c", dir);
+	mask_plan_keep_project(&plan, p);
+	assert_int_equal(plan.n, 1);
+	assert_null(find(&plan, "c"));
+	assert_non_null(find(&plan, "a")); /* hiding there is fine */
 	mask_plan_free(&plan);
 }
 
