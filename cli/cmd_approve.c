@@ -55,7 +55,7 @@ pending_print_table(const struct pending_list *list)
 		it = &list->items[i];
 		base = strrchr(it->exe, '/');
 		base = base != NULL ? base + 1 : it->exe;
-		if (it->pid[0] == '\0')
+		if (it->pid[0] == '\0' || strcmp(it->pid, "0") == 0)
 			snprintf(proc, sizeof(proc), "-");
 		else
 			snprintf(proc, sizeof(proc), "%s/%s", it->pid,
