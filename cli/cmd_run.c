@@ -495,6 +495,27 @@ fail:
 	return -1;
 }
 
+/* A resumed session whose agent now has another home: its changes lie
+ * over the new one; say so rather than mix homes silently. */
+static void
+run_home_check_source(const char *path, const char *home, const char *cmd)
+{
+	char old[PATH_MAX];
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	if (fgets(old, sizeof old, f) != NULL) {
+		old[strcspn(old, "\n")] = '\0';
+		if (strcmp(old, home) != 0)
+			fprintf(stderr,
+			    "airlock %s: the session's home changes were made "
+			    "over %s; they now lie over %s\n",
+			    cmd, old, home);
+	}
+	fclose(f);
+}
+
 /*
  * SESSION/home/{upper,work} for the copy-on-write home, and
  * SESSION/home/source naming the real home (for `airlock diff --home`).
@@ -529,6 +550,7 @@ run_home_prepare(const struct session_info *si, const char *home, char *real,
 	    chmod(path, st.st_mode & 07777) != 0)
 		goto fail;
 	snprintf(path, sizeof path, "%s/%s", si->dir, HOME_DIFF_SOURCE);
+	run_home_check_source(path, buf, cmd);
 	fd = open(
 	    path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
