@@ -237,25 +237,27 @@ void
 conn_close_upstream(struct conn *c)
 {
 	int is_reusable = c->up_is_idle && !c->up_is_tls && c->ufd >= 0 &&
-	    c->ubev != NULL && c->up_addr < c->n_addrs &&
+	    c->ubev != NULL && c->uread != NULL && c->up_addr < c->n_addrs &&
 	    evbuffer_get_length(bufferevent_get_input(c->ubev)) == 0 &&
 	    evbuffer_get_length(bufferevent_get_output(c->ubev)) == 0;
 
-	if (c->uread != NULL) {
-		event_free(c->uread);
-		c->uread = NULL;
-	}
 	if (c->ubev != NULL) {
 		bufferevent_free(c->ubev);
 		c->ubev = NULL;
 	}
+	if (is_reusable) {
+		pool_put(c->w->pool, c->uread, c->up_host, c->up_port,
+		    (const struct sockaddr *)&c->addrs[c->up_addr],
+		    c->addr_lens[c->up_addr]);
+		c->uread = NULL;
+		c->ufd = -1;
+	}
+	if (c->uread != NULL) {
+		pool_conn_free(c->uread);
+		c->uread = NULL;
+	}
 	if (c->ufd >= 0) {
-		if (is_reusable)
-			pool_put(c->w->pool, c->ufd, c->up_host, c->up_port,
-			    (const struct sockaddr *)&c->addrs[c->up_addr],
-			    c->addr_lens[c->up_addr]);
-		else
-			close(c->ufd);
+		close(c->ufd);
 		c->ufd = -1;
 	}
 	c->up_is_idle = 0;
@@ -851,6 +853,7 @@ conn_connect_upstream(struct conn *c)
 	struct worker *w = c->w;
 	const struct sockaddr *sa;
 	socklen_t sa_len;
+	struct pool_conn *pc;
 	int fd, is_pooled;
 
 	if (c->is_connect && strcmp(c->verdict.rule, "tls.intercept") == 0) {
@@ -876,10 +879,11 @@ conn_connect_upstream(struct conn *c)
 		c->up_addr = c->addr_next++;
 		/* Plain http:// only: a tunnel or a TLS upstream is never
 		 * shared between requests. */
-		fd = -1;
+		pc = NULL;
 		if (!c->is_connect && !c->is_intercept && !c->up_no_reuse)
-			fd = pool_take(w->pool, c->host, c->port, sa, sa_len);
-		is_pooled = fd >= 0;
+			pc = pool_take(
+			    w->pool, c->host, c->port, sa, sa_len, c, &fd);
+		is_pooled = pc != NULL;
 		if (!is_pooled) {
 			fd = socket(sa->sa_family,
 			    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -889,10 +893,12 @@ conn_connect_upstream(struct conn *c)
 		}
 		c->ubev = bufferevent_socket_new(w->base, fd, 0);
 		if (c->ubev == NULL) {
+			pool_conn_free(pc);
 			close(fd);
 			continue;
 		}
 		c->ufd = fd;
+		c->uread = pc;
 		bufferevent_setcb(c->ubev, conn_upstream_read_cb,
 		    conn_upstream_write_cb, conn_upstream_event_cb, c);
 		bufferevent_setwatermark(c->ubev, EV_READ, 0, CONN_READ_HIGH);

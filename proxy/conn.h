@@ -30,6 +30,7 @@
 struct bufferevent;
 struct evbuffer;
 struct hold;
+struct pool_conn;
 struct tunnel;
 
 #define CONN_MAX_ADDRS 8
@@ -60,7 +61,8 @@ struct conn {
 	    *cbev; /* client side; a TLS filter when intercepting */
 	struct bufferevent *ubev; /* upstream side */
 	int ufd; /* upstream socket (closed by conn_free) */
-	struct event *uread; /* forward.c reads a plain upstream itself */
+	struct pool_conn *uread; /* forward.c reads a plain upstream itself,
+				    through its watch (pool.h) */
 	struct event *timer; /* header / connect / peek timeout */
 	unsigned long long t_start_ms;
 	unsigned long long closing_ms; /* when CLOSING began */
@@ -203,6 +205,8 @@ void forward_client_read(struct conn *c);
 void forward_upstream_read(struct conn *c);
 void forward_upstream_event(struct conn *c, short what);
 void forward_client_drained(struct conn *c);
+/* A plain upstream's socket is readable (its pool_conn watch). */
+void forward_upstream_readable(int fd, short what, void *arg);
 
 /* resolve.c */
 void resolve_start(struct conn *c);

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "pool.h"
 #include "util.h"
 
 /* Stop reading a side while the other side has this much unsent. */
@@ -42,8 +43,8 @@ static __thread struct http_response forward_scratch;
  * time, into the bufferevent's input, which the rest of this file reads
  * as before; the bufferevent still does the writing.
  */
-static void
-forward_uread_cb(evutil_socket_t fd, short what, void *arg)
+void
+forward_upstream_readable(int fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(c->ubev);
@@ -108,17 +109,13 @@ forward_upstream_reading(struct conn *c, int on)
 	}
 	if (c->uread == NULL) {
 		bufferevent_disable(c->ubev, EV_READ);
-		c->uread = event_new(c->w->base, c->ufd, EV_READ | EV_PERSIST,
-		    forward_uread_cb, c);
+		c->uread = pool_conn_new(c->w->pool, c->ufd, c);
 		if (c->uread == NULL) {
 			bufferevent_enable(c->ubev, EV_READ); /* fall back */
 			return;
 		}
 	}
-	if (on)
-		event_add(c->uread, NULL);
-	else
-		event_del(c->uread);
+	pool_conn_reading(c->uread, on);
 }
 
 /* Append the headers of a head that are not hop-by-hop (nor skip). */

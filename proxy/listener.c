@@ -387,7 +387,7 @@ listener_setup_worker(struct proxy *p, struct worker *w)
 		return -1;
 	}
 	w->cache = policy_cache_new(12);
-	w->pool = pool_new(w->base);
+	w->pool = pool_new(w->base, forward_upstream_readable);
 	w->stop_ev = event_new(w->base, -1, 0, listener_stop_cb, w);
 	w->drain_ev = event_new(w->base, -1, 0, listener_drain_cb, w);
 	if (w->cache == NULL || w->stop_ev == NULL || w->drain_ev == NULL)
