@@ -20,3 +20,9 @@ common_libairlock_a_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(XXHASH_CFLAGS) $(OPEN
 
 # Everything that links libairlock needs these.
 AIRLOCK_LIBS = common/libairlock.a $(YAML_LIBS) $(XXHASH_LIBS) $(OPENSSL_LIBS)
+
+# sandbox (common/sandbox.c): no_new_privs, capabilities, seccomp
+COMMON_SANDBOX_SRC = common/sandbox.c common/sandbox.h
+common_libairlock_a_SOURCES += $(COMMON_SANDBOX_SRC)
+common_libairlock_a_CFLAGS += $(SECCOMP_CFLAGS)
+AIRLOCK_LIBS += $(SECCOMP_LIBS)

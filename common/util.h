@@ -21,6 +21,14 @@ int xasprintf(char **out, const char *fmt, ...)
  * or -1 with errno. */
 int fd_write_all(int fd, const void *data, size_t len);
 
+/* Pass one descriptor over a unix socket (SCM_RIGHTS, with one byte of
+ * data).  fd_send_rights returns 0 or -1 with errno; fd_recv_rights
+ * returns the received descriptor (close-on-exec, the caller's to close),
+ * or -1 with errno (ECONNRESET when the peer closed, EBADMSG when the
+ * message held no descriptor). */
+int fd_send_rights(int sock, int fd);
+int fd_recv_rights(int sock);
+
 /* Copy with truncation; returns strlen(src) (truncated when >= size). */
 size_t str_copy(char *dst, const char *src, size_t size);
 

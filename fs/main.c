@@ -32,6 +32,7 @@
 #include "ops.h"
 #include "otlp_attach.h"
 #include "policy.h"
+#include "sandbox.h"
 #include "session.h"
 #include "stage.h"
 
@@ -51,6 +52,7 @@ struct fs_args {
 	int is_daemon;
 	int debug;
 	uid_t agent_uid; /* refused on fs.sock; (uid_t)-1 for none */
+	int no_seccomp;
 };
 
 static void
@@ -71,7 +73,8 @@ fs_usage(FILE *f)
 	    "  --foreground    stay in the foreground (the default)\n"
 	    "  --daemon        detach once the mount answers\n"
 	    "  --agent-uid UID refuse this uid (the agent's) on fs.sock\n"
-	    "  --debug         log every FUSE request to stderr\n");
+	    "  --debug         log every FUSE request to stderr\n"
+	    "  --no-seccomp    load no system-call filter (debugging)\n");
 }
 
 static void __attribute__((format(printf, 1, 2), noreturn))
@@ -99,6 +102,7 @@ fs_parse_args(int argc, char **argv, struct fs_args *a)
 		{ "daemon", no_argument, NULL, 'D' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "agent-uid", required_argument, NULL, 'u' },
+		{ "no-seccomp", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -132,6 +136,9 @@ fs_parse_args(int argc, char **argv, struct fs_args *a)
 		case 'u':
 			if (ctl_parse_uid(optarg, &a->agent_uid) != 0)
 				fs_fatal("--agent-uid %s: expected a uid", optarg);
+			break;
+		case 'S':
+			a->no_seccomp = 1;
 			break;
 		case 'h':
 			fs_usage(stdout);
@@ -434,6 +441,10 @@ main(int argc, char **argv)
 	if (fuse_session_mount(se, mnt) != 0)
 		fs_fatal("%s: cannot mount", mnt);
 	fs_write_pid(sess);
+	if (sandbox_lockdown(&(struct sandbox_profile){ .daemon = SANDBOX_FS,
+	        .unmount = mnt,
+	        .no_seccomp = a.no_seccomp }) != 0)
+		fs_fatal("cannot give up privileges; see airlock-fs(8)");
 
 	loop.se = se;
 	loop.cfg = fuse_loop_cfg_create();

@@ -31,6 +31,7 @@
 #include "otlp_attach.h"
 #include "policy.h"
 #include "proxy.h"
+#include "sandbox.h"
 #include "session.h"
 #include "util.h"
 
@@ -62,6 +63,7 @@ main_usage(FILE *f)
 	    "                     [--connect-timeout T] [--peek-timeout T] "
 	    "[--drain-timeout T]\n"
 	    "                     [--agent-uid UID]  (refused on proxy.sock)\n"
+	    "                     [--no-seccomp]  (debugging)\n"
 	    "Times are seconds, or take an \"ms\" suffix.  See "
 	    "airlock-proxy(8).\n");
 }
@@ -303,6 +305,7 @@ main(int argc, char **argv)
 		{ "peek-timeout", required_argument, NULL, 4 },
 		{ "drain-timeout", required_argument, NULL, 5 },
 		{ "agent-uid", required_argument, NULL, 'u' },
+		{ "no-seccomp", no_argument, NULL, 6 },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -314,7 +317,7 @@ main(int argc, char **argv)
 	char session_dir[PATH_MAX], ca_dir[PATH_MAX];
 	struct policy *pol;
 	sigset_t sigs;
-	int n_listen = 0, ch, ready_fd = -1, i, ok;
+	int n_listen = 0, ch, ready_fd = -1, i, ok, no_seccomp = 0;
 	unsigned *timeout;
 	long nproc;
 
@@ -403,6 +406,9 @@ main(int argc, char **argv)
 		case 5:
 			timeout = &p->cfg.drain_timeout_ms;
 			break;
+		case 6:
+			no_seccomp = 1;
+			break;
 		case 'h':
 			main_usage(stdout);
 			return 0;
@@ -469,7 +475,9 @@ main(int argc, char **argv)
 
 	ok = main_open_session(p, session_arg != NULL ? session_dir : NULL) ==
 	        0 &&
-	    intercept_prepare(p) == 0 && listener_start_workers(p) == 0;
+	    intercept_prepare(p) == 0 && listener_start_workers(p) == 0 &&
+	    sandbox_lockdown(&(struct sandbox_profile){
+	        .daemon = SANDBOX_PROXY, .no_seccomp = no_seccomp }) == 0;
 	if (!ok) {
 		if (ready_fd >= 0)
 			(void)!write(ready_fd, "0", 1);

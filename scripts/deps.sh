@@ -6,7 +6,7 @@ set -euo pipefail
 # Build.
 pkgs_build="build-essential autoconf automake libtool pkg-config
   libfuse3-dev fuse3 libevent-dev libssl-dev libyaml-dev libxxhash-dev
-  libcmocka-dev clang libclang-rt-14-dev git"
+  libcmocka-dev clang libclang-rt-14-dev git libseccomp-dev"
 # Tests: real clients and servers on loopback.
 pkgs_test="curl openssl iproute2 procps psmisc util-linux sqlite3 python3
   socat"

@@ -169,3 +169,10 @@ tests_unit_test_room_rules_SOURCES = tests/unit/test_room_rules.c \
 	cli/mask.c cli/env_filter.c
 tests_unit_test_room_rules_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_room_rules_LDADD = $(UNIT_LIBS)
+
+# sandbox (common/sandbox.c): no_new_privs, capabilities, seccomp
+check_PROGRAMS += tests/unit/test_sandbox
+TESTS += tests/unit/test_sandbox
+tests_unit_test_sandbox_SOURCES = tests/unit/test_sandbox.c
+tests_unit_test_sandbox_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_sandbox_LDADD = $(UNIT_LIBS)
