@@ -48,6 +48,7 @@ struct held_entry {
 	TAILQ_ENTRY(held_entry) link;
 	char id[24];
 	char *kind, *op, *target, *rule, *reason, *detail;
+	char review[400]; /* where its review stands, for listing; or "" */
 	struct caller caller;
 	int has_caller;
 	unsigned long long submitted_ms, deadline_ms;
@@ -525,8 +526,13 @@ approvals_submit(struct approvals *ap, const struct held_info *info,
 	str_copy(id_out, e->id, id_len);
 	if (ap->reviewer != NULL) {
 		job = review_job_new(ap, e, info);
+		snprintf(e->review, sizeof(e->review), "asking %s",
+		    reviewer_name(ap->reviewer));
 		if (approvals_review_queue(ap, job) == 0)
 			job = NULL; /* the queue owns it now */
+		else
+			str_copy(e->review, "not reviewed: the queue is full",
+			    sizeof(e->review));
 	}
 	rc = 0;
 out:
@@ -618,17 +624,18 @@ approvals_resolve(struct approvals *ap, const char *id, enum decision decision,
 	    ap, id, decision, by, reason, remember, NULL);
 }
 
-static int
-approvals_is_pending(struct approvals *ap, const char *id)
+/* The pending entry id, or NULL.  Locked. */
+static struct held_entry *
+approvals_find_pending(struct approvals *ap, const char *id)
 {
 	struct held_entry *e;
 
 	for (e = TAILQ_FIRST(&ap->pending); e != NULL;
 	     e = TAILQ_NEXT(e, link)) {
 		if (strcmp(e->id, id) == 0)
-			return 1;
+			return e;
 	}
-	return 0;
+	return NULL;
 }
 
 /* Act on the reviewer's answer about job.  No lock held. */
@@ -637,7 +644,7 @@ approvals_review_done(struct approvals *ap, const struct review_job *job,
     const struct review_answer *ans, int64_t duration_ms)
 {
 	char why[sizeof(ans->reason) + 64];
-	int is_pending;
+	struct held_entry *e;
 
 	if (ans->verdict == REVIEW_ALLOW || ans->verdict == REVIEW_DENY) {
 		/* ENOENT: a person or the timeout got there first */
@@ -652,17 +659,20 @@ approvals_review_done(struct approvals *ap, const struct review_job *job,
 		    0, reviewer_name(ap->reviewer));
 		return;
 	}
-	pthread_mutex_lock(&ap->lock);
-	is_pending = !ap->is_stopping && approvals_is_pending(ap, job->id);
-	pthread_mutex_unlock(&ap->lock);
-	if (!is_pending)
-		return;
 	if (ans->verdict == REVIEW_ESCALATE)
 		snprintf(why, sizeof(why), "escalated to a person: %s",
 		    ans->reason[0] != '\0' ? ans->reason : "no reason given");
 	else
 		snprintf(why, sizeof(why),
 		    "review failed, left to a person: %s", ans->reason);
+	pthread_mutex_lock(&ap->lock);
+	e = ap->is_stopping ? NULL : approvals_find_pending(ap, job->id);
+	if (e != NULL)
+		snprintf(e->review, sizeof(e->review), "%s %s",
+		    reviewer_name(ap->reviewer), why);
+	pthread_mutex_unlock(&ap->lock);
+	if (e == NULL)
+		return;
 	approvals_review_audit(ap, job, why, duration_ms);
 }
 
@@ -693,7 +703,7 @@ approvals_review_main(void *arg)
 		job = TAILQ_FIRST(&ap->reviews);
 		TAILQ_REMOVE(&ap->reviews, job, link);
 		ap->n_reviews--;
-		if (!approvals_is_pending(ap, job->id)) {
+		if (approvals_find_pending(ap, job->id) == NULL) {
 			review_job_free(job); /* decided while it waited */
 			continue;
 		}
@@ -883,6 +893,8 @@ approvals_list_json(struct approvals *ap)
 		    e->deadline_ms > now ? e->deadline_ms - now : 0ULL);
 		if (e->detail != NULL)
 			approvals_add_field(&b, "detail", e->detail);
+		if (e->review[0] != '\0')
+			approvals_add_field(&b, "review", e->review);
 		buf_adds(&b, "}");
 	}
 	pthread_mutex_unlock(&ap->lock);

@@ -114,7 +114,9 @@ int approvals_find_resolved(
 
 /* The pending actions as a JSON array (id, kind, op, target, rule, reason,
  * pid, uid (null when the caller is unknown), exe, cmdline, intent,
- * trace_id, age_ms, left_ms, and detail when set).  Caller frees. */
+ * trace_id, age_ms, left_ms, detail when set, and review, where its
+ * review stands, when a reviewer is set: "asking NAME", "NAME escalated
+ * to a person: ...", "NAME review failed, ...").  Caller frees. */
 char *approvals_list_json(struct approvals *ap);
 
 #endif

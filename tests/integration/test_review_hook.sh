@@ -139,6 +139,9 @@ id=$(pending_id "$S" held/escalate.txt) || die "the escalated write is not pendi
 wait_for 5 audit_has "$S" '"target":"held/escalate.txt"' '"decision":"hold"' \
 	'"decided_by":"reviewer"' '"reviewer":"rv.sh"' 'escalated to a person: a person should look' &&
 	pass "the escalation is audited" || fail "no escalation record"
+check_contains "airlock pending says the reviewer escalated it" \
+	'"review":"rv.sh escalated to a person: a person should look"' \
+	"$("$AIRLOCK" pending --session "$S" --json 2>/dev/null)"
 "$AIRLOCK" approve "$id" --session "$S" >/dev/null || fail "airlock approve $id"
 wait $w
 check_eq "the person's approval lets the write through" 0 "$(cat "$T/esc.rc")"

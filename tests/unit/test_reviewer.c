@@ -412,14 +412,26 @@ test_hook_escalates(void **state)
 	struct approvals *ap;
 	struct seen s;
 	char id[24];
-	char *list;
+	char *list = NULL;
+	int i;
 
 	ap = hook("echo '{\"decision\":\"escalate\"}'", "5s", 10000);
 	submit(ap, &s, id);
-	/* the escalation leaves it pending: nothing is called back */
+	/* the escalation leaves it pending: nothing is called back, and
+	 * the listing says where the review stands */
 	assert_int_equal(seen_wait(&s, 500), 0);
-	list = approvals_list_json(ap);
-	assert_non_null(strstr(list, id));
+	for (i = 0; i < 500; i++) {
+		list = approvals_list_json(ap);
+		assert_non_null(strstr(list, id));
+		if (strstr(list,
+		        "\"review\":\"hook-rv escalated to a person: "
+		        "no reason given\"") != NULL)
+			break;
+		free(list);
+		list = NULL;
+		usleep(10 * 1000);
+	}
+	assert_non_null(list);
 	free(list);
 	assert_int_equal(approvals_resolve(ap, id, DECISION_ALLOW,
 	                     AUDIT_DECIDER_HUMAN, NULL, 0),
