@@ -64,6 +64,7 @@ EOF
 P=$T/proj M=$T/mnt S=$T/sess
 mkdir -p "$P/held" "$M"
 printf 'old line\n' >"$P/held/allow-edit.txt"
+seq 1 12 >"$P/held/allow-twelve.txt"
 "$AIRLOCK_FS" --project "$P" --mount "$M" --session "$S" \
 	--policy "$T/policy.yaml" --daemon 2>"$T/fs.err" || die "mount: $(cat "$T/fs.err")"
 FS_PID=$(cat "$S/fs.pid")
@@ -124,6 +125,20 @@ check_contains "the first edit's detail gives the project's size" "project's fil
 check_contains "the second edit's detail is a diff of what is staged" \
 	'--- a/held/allow-edit.txt\n+++ b/held/allow-edit.txt\n@@ -1,1 +1,1 @@\n-old line\n+new line\n' \
 	"$(request_for allow-edit.txt -1)"
+
+# a diff with context, which git apply turns the project's file into the
+# staged one with
+check_eq "an edit in the middle allowed" 0 "$(fswrite allow-twelve.txt "$(seq 1 12 | sed 's/^6$/six/')")"
+check_eq "and another" 0 "$(fswrite allow-twelve.txt "$(seq 1 12)")"
+python3 -c '
+import json, sys
+hits = [r for r in map(json.loads, open(sys.argv[1])) if r["target"] == "held/allow-twelve.txt"]
+sys.stdout.write(hits[-1]["detail"])' "$T/requests.jsonl" >"$T/twelve.patch"
+check_contains "the hunk has three lines of context" "@@ -3,7 +3,7 @@" "$(cat "$T/twelve.patch")"
+mkdir -p "$T/apply/held"
+seq 1 12 >"$T/apply/held/allow-twelve.txt"
+(cd "$T/apply" && git apply "$T/twelve.patch") && pass "git apply takes the detail" || fail "git apply refused: $(cat "$T/twelve.patch")"
+check_eq "and it gives the staged file" "$(seq 1 12 | sed 's/^6$/six/')" "$(cat "$T/apply/held/allow-twelve.txt")"
 
 echo "# airlock-fs: the reviewer denies"
 check_eq "a write the reviewer denies fails" 1 "$(fswrite deny.txt x)"
