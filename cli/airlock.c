@@ -25,6 +25,7 @@ static const struct cmd_entry cmd_table[] = {
 	{ "diff", cmd_diff, "show the staged changes as a unified diff" },
 	{ "commit", cmd_commit, "apply the staged changes to the project" },
 	{ "discard", cmd_discard, "drop staged changes" },
+	{ "doctor", cmd_doctor, "check this machine for what airlock needs" },
 	{ NULL, NULL, NULL },
 };
 

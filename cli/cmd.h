@@ -31,6 +31,7 @@ int cmd_run(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);
 int cmd_end(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 /* Nonzero when argv holds -h or --help before any "--". */
 int cmd_wants_help(int argc, char **argv);

@@ -16,3 +16,6 @@ cli_airlock_SOURCES = $(CLI_MAIN_SRC) $(CLI_POLICY_SRC) $(CLI_AUDIT_SRC) \
 cli_airlock_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli
 cli_airlock_LDADD = $(CLI_EXTRA_LIBS) $(AIRLOCK_LIBS)
 # fs/local.mk sets CLI_EXTRA_LIBS to its staging library (diff, commit).
+
+# doctor (cli/cmd_doctor.c): what this machine lacks
+cli_airlock_SOURCES += cli/cmd_doctor.c
