@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "session.h"
+#include "room.h"
 #include "session_dir.h"
 #include "util.h"
 
@@ -319,12 +320,9 @@ cmd_resume(int argc, char **argv)
 		    si.id, (long)si.agent_pid);
 		return has_cmd ? 125 : EXIT_USAGE;
 	}
-	if (has_cmd && ro.isolate && geteuid() != 0) {
-		fprintf(stderr,
-		    "airlock resume: isolation needs root; run as "
-		    "root or pass --no-isolate\n");
+	if (has_cmd && ro.isolate && geteuid() != 0 &&
+	    room_userns_check("resume") != 0)
 		return 125;
-	}
 	/* a stale session: clear the dead mount and the other daemon */
 	if (session_stop(&si, "resume") != 0)
 		return fail;
