@@ -161,6 +161,31 @@ void policy_eval_addr(const struct policy *pol, const struct sockaddr *sa,
 int policy_tls_intercepts(const struct policy *pol, const char *host);
 
 /*
+ * secrets: credentials the agent never holds.  Each names where the real
+ * value comes from (a variable of the caller's environment, or a file,
+ * optionally with a POSIX extended regex whose first group is the secret
+ * inside it) and the hosts that may receive it.  In the room the agent sees
+ * a per-session sentinel in its place; airlock-proxy puts the real value
+ * back only in requests to those hosts (see doc/airlock.yaml.5).
+ */
+struct policy_secret {
+	const char *name; /* unique; letters, digits, '_', '-', '.' */
+	const char *env; /* variable name, or NULL */
+	const char *file; /* "~/..." or absolute, or NULL (exactly one set) */
+	const char *match; /* regex with a group, or NULL: the whole file */
+	const char *const *hosts; /* NULL-terminated, as written */
+	int body; /* also replace it in request bodies */
+	const char *rule; /* "file:line" */
+};
+
+/* The secrets, in file order (*n of them; NULL when none). */
+const struct policy_secret *policy_secrets(const struct policy *pol, size_t *n);
+
+/* Nonzero when host may receive secret i (its hosts: patterns, with
+ * @registries expanded). */
+int policy_secret_host(const struct policy *pol, size_t i, const char *host);
+
+/*
  * A decision cache for one thread (it has no lock): keyed by xxh3 of
  * (domain, op, target), direct-mapped, 2^slots_log2 entries.  A cache is
  * bound to the policy it was filled from: pass the same policy each time,

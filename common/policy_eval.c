@@ -642,3 +642,27 @@ policy_tls_intercepts(const struct policy *pol, const char *host)
 			return 1;
 	return 0;
 }
+
+const struct policy_secret *
+policy_secrets(const struct policy *pol, size_t *n)
+{
+	*n = pol->n_secrets;
+	return pol->n_secrets > 0 ? pol->secrets : NULL;
+}
+
+int
+policy_secret_host(const struct policy *pol, size_t i, const char *host)
+{
+	char name[POLICY_HOST_MAX];
+	int len;
+	size_t j;
+
+	if (i >= pol->n_secrets || host == NULL ||
+	    (len = host_normalize(host, name, sizeof(name))) < 0)
+		return 0;
+	for (j = 0; j < pol->secret_hosts[i].n; j++)
+		if (host_match(
+		        &pol->secret_hosts[i].pats[j], name, (size_t)len))
+			return 1;
+	return 0;
+}

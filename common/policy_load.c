@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1208,12 +1209,200 @@ load_proxy(struct load_ctx *ctx, const struct ynode *n)
 	return 0;
 }
 
+/* ---- secrets ---- */
+
+static int
+secret_name_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++, n++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		        (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' ||
+		        *s == '.'))
+			return 0;
+	return n > 0 && n <= 64;
+}
+
+static int
+env_name_ok(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+	        *s == '_'))
+		return 0;
+	for (s++; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		        (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+/* The regex must compile and have a group: its first group is the
+ * secret.  Checked here so that a bad one refuses the policy. */
+static int
+secret_match_ok(struct load_ctx *ctx, const struct ynode *n, const char *re)
+{
+	char why[200];
+	regex_t rx;
+	int rc;
+
+	rc = regcomp(&rx, re, REG_EXTENDED);
+	if (rc != 0) {
+		regerror(rc, &rx, why, sizeof(why));
+		return node_fail(ctx, n, "bad regex: %s", why);
+	}
+	rc = rx.re_nsub >= 1;
+	regfree(&rx);
+	if (!rc)
+		return node_fail(
+		    ctx, n, "match needs a group: (...) around the secret");
+	return 0;
+}
+
+static int
+load_secret_hosts(
+    struct load_ctx *ctx, const struct ynode *n, struct secret_hosts *sh)
+{
+	struct policy_arena *arena = &ctx->pol->arena;
+	const struct ynode *it;
+	size_t max = 0;
+	char why[256];
+	char **reg;
+	struct cidr c;
+
+	if (want_string_list(ctx, n, "secrets.hosts", 1) != 0)
+		return -1;
+	for (it = n->first; it != NULL; it = it->next) {
+		if (strcmp(it->value, "@registries") == 0) {
+			for (reg = load_registries(ctx); *reg != NULL; reg++)
+				max++;
+			continue;
+		}
+		if (it->value[0] == '@')
+			return node_fail(ctx, it,
+			    "unknown host set '%.64s' (the only one is "
+			    "@registries)",
+			    it->value);
+		if (strcmp(it->value, "*") == 0)
+			return node_fail(ctx, it,
+			    "a secret cannot go to any host: name the hosts "
+			    "that may receive it");
+		if (ip_literal_strict(it->value, &c))
+			return node_fail(ctx, it,
+			    "'%.64s' is an address: a secret goes to a named "
+			    "host (its TLS certificate names it)",
+			    it->value);
+		max++;
+	}
+	sh->pats = policy_arena_array(arena, max + 1, sizeof(*sh->pats));
+	for (it = n->first; it != NULL; it = it->next) {
+		if (it->value[0] == '@') {
+			for (reg = load_registries(ctx); *reg != NULL; reg++)
+				if (!ip_literal_strict(*reg, &c) &&
+				    host_compile(&sh->pats[sh->n], *reg, arena,
+				        why, sizeof(why)) == 0)
+					sh->n++;
+			continue;
+		}
+		if (host_compile(&sh->pats[sh->n], it->value, arena, why,
+		        sizeof(why)) != 0)
+			return node_fail(ctx, it,
+			    "bad host pattern '%.128s': %s", it->value, why);
+		sh->n++;
+	}
+	return 0;
+}
+
+static int
+load_secret(struct load_ctx *ctx, const struct ynode *n,
+    struct policy_secret *s, struct secret_hosts *sh)
+{
+	static const char *const keys[] = { "name", "env", "file", "match",
+		"hosts", "body", NULL };
+	const struct ynode *v[7];
+	const char *str;
+	size_t i;
+
+	if (map_collect(ctx, n, "a secret", keys, v) != 0)
+		return -1;
+	if (v[0] == NULL)
+		return node_fail(ctx, n, "a secret needs a name:");
+	if (want_string(ctx, v[0], "secrets.name", &s->name) != 0)
+		return -1;
+	if (!secret_name_ok(s->name))
+		return node_fail(ctx, v[0],
+		    "secret names are 1 to 64 letters, digits, '_', '-' or "
+		    "'.'");
+	for (i = 0; i < ctx->pol->n_secrets; i++)
+		if (strcmp(ctx->pol->secrets[i].name, s->name) == 0)
+			return node_fail(ctx, v[0],
+			    "secret '%s' is already defined (at %s)", s->name,
+			    ctx->pol->secrets[i].rule);
+	if ((v[1] == NULL) == (v[2] == NULL))
+		return node_fail(ctx, n,
+		    "secret '%s' takes exactly one of env: or file:", s->name);
+	if (v[1] != NULL) {
+		if (want_string(ctx, v[1], "secrets.env", &s->env) != 0)
+			return -1;
+		if (!env_name_ok(s->env))
+			return node_fail(ctx, v[1],
+			    "'%.64s' is not a variable name", s->env);
+		if (v[3] != NULL)
+			return node_fail(
+			    ctx, v[3], "match: applies to file: secrets only");
+	} else {
+		if (want_string(ctx, v[2], "secrets.file", &s->file) != 0)
+			return -1;
+		if (s->file[0] != '/' &&
+		    !(s->file[0] == '~' && s->file[1] == '/' &&
+		        s->file[2] != '\0'))
+			return node_fail(ctx, v[2],
+			    "secrets.file must be absolute or start with ~/");
+		if (v[3] != NULL &&
+		    (want_string(ctx, v[3], "secrets.match", &str) != 0 ||
+		        secret_match_ok(ctx, v[3], str) != 0))
+			return -1;
+		s->match = v[3] != NULL ? v[3]->value : NULL;
+	}
+	if (v[4] == NULL)
+		return node_fail(ctx, n,
+		    "secret '%s' needs hosts: (who may receive it)", s->name);
+	if (load_secret_hosts(ctx, v[4], sh) != 0)
+		return -1;
+	s->hosts = (const char *const *)arena_argv(ctx, v[4]);
+	if (v[5] != NULL && want_bool(ctx, v[5], "secrets.body", &s->body) != 0)
+		return -1;
+	s->rule = rule_name(ctx, n);
+	return 0;
+}
+
+static int
+load_secrets(struct load_ctx *ctx, const struct ynode *n)
+{
+	struct policy *pol = ctx->pol;
+	const struct ynode *it;
+
+	if (want_kind(ctx, n, YNODE_SEQ, "secrets") != 0)
+		return -1;
+	pol->secrets = policy_arena_array(
+	    &pol->arena, n->n_children + 1, sizeof(*pol->secrets));
+	pol->secret_hosts = policy_arena_array(
+	    &pol->arena, n->n_children + 1, sizeof(*pol->secret_hosts));
+	for (it = n->first; it != NULL; it = it->next) {
+		if (load_secret(ctx, it, &pol->secrets[pol->n_secrets],
+		        &pol->secret_hosts[pol->n_secrets]) != 0)
+			return -1;
+		pol->n_secrets++;
+	}
+	return 0;
+}
+
 static int
 load_top(struct load_ctx *ctx, const struct ynode *root)
 {
 	static const char *const keys[] = { "version", "defaults", "fs", "net",
-		"review", "telemetry", "tls", "proxy", NULL };
-	const struct ynode *v[9];
+		"review", "telemetry", "tls", "proxy", "secrets", NULL };
+	const struct ynode *v[10];
 	unsigned long version;
 
 	if (map_collect(ctx, root, "the policy", keys, v) != 0)
@@ -1240,6 +1429,8 @@ load_top(struct load_ctx *ctx, const struct ynode *root)
 	if (v[6] != NULL && load_tls(ctx, v[6]) != 0)
 		return -1;
 	if (v[7] != NULL && load_proxy(ctx, v[7]) != 0)
+		return -1;
+	if (v[8] != NULL && load_secrets(ctx, v[8]) != 0)
 		return -1;
 	return 0;
 }

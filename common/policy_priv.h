@@ -80,6 +80,14 @@ struct policy {
 	struct host_pat *intercept;
 	size_t n_intercept;
 
+	/* secrets: the public part, and each one's compiled hosts. */
+	struct policy_secret *secrets;
+	struct secret_hosts {
+		struct host_pat *pats;
+		size_t n;
+	} * secret_hosts;
+	size_t n_secrets;
+
 	char **registries; /* NULL-terminated; empty unless referenced */
 	int uses_registries;
 	int checks_reads;

@@ -178,6 +178,34 @@ show_settings(struct buf *b, const struct policy *pol)
 	buf_addf(b, "  proxy.auth: %s\n", auth[st->proxy_auth]);
 }
 
+/* Where each secret comes from and who may receive it (never a value). */
+static void
+show_secrets(struct buf *b, const struct policy *pol)
+{
+	size_t i;
+
+	if (pol->n_secrets == 0) {
+		buf_adds(b, "secrets: (none)\n");
+		return;
+	}
+	buf_addf(b, "secrets (%zu):\n", pol->n_secrets);
+	for (i = 0; i < pol->n_secrets; i++) {
+		const struct policy_secret *s = &pol->secrets[i];
+
+		buf_addf(b, "  %s (%s): from ", s->name, s->rule);
+		if (s->env != NULL)
+			buf_addf(b, "$%s,", s->env);
+		else if (s->match != NULL)
+			buf_addf(
+			    b, "file %s matching '%s',", s->file, s->match);
+		else
+			buf_addf(b, "file %s,", s->file);
+		show_list(b, " to", (char *const *)s->hosts);
+		if (s->body)
+			buf_adds(b, "    also in request bodies\n");
+	}
+}
+
 char *
 policy_describe(const struct policy *pol)
 {
@@ -207,5 +235,6 @@ policy_describe(const struct policy *pol)
 	    "builtin:special-addresses denies loopback, private, link-local, "
 	    "CGNAT, ULA, multicast, documentation and mapped forms\n");
 	show_settings(&b, pol);
+	show_secrets(&b, pol);
 	return buf_release(&b);
 }

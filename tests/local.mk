@@ -52,13 +52,6 @@ tests_unit_test_ctl_client_SOURCES = tests/unit/test_ctl_client.c \
 	cli/ctl_client.c
 tests_unit_test_ctl_client_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/cli
 tests_unit_test_ctl_client_LDADD = $(UNIT_LIBS)
-if ENABLE_FUZZ
-noinst_PROGRAMS += tests/fuzz/fuzz_pending_list
-tests_fuzz_fuzz_pending_list_SOURCES = tests/fuzz/fuzz_pending_list.c \
-	cli/ctl_client.c
-tests_fuzz_fuzz_pending_list_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
-tests_fuzz_fuzz_pending_list_LDADD = $(AIRLOCK_LIBS)
-endif
 
 # audit and caller (common/audit*.c, common/caller.c)
 check_PROGRAMS += tests/unit/test_audit tests/unit/test_caller
@@ -88,7 +81,7 @@ tests_helpers_stage_tool_LDADD = fs/libairlockfs.a $(AIRLOCK_LIBS)
 # policy (common/policy*.c): matchers, loader errors, evaluation, @registries
 POLICY_TESTS = tests/unit/test_policy_glob tests/unit/test_policy_host \
 	tests/unit/test_policy_load tests/unit/test_policy_eval \
-	tests/unit/test_policy_registries
+	tests/unit/test_policy_registries tests/unit/test_policy_secrets
 check_PROGRAMS += $(POLICY_TESTS)
 TESTS += $(POLICY_TESTS)
 tests_unit_test_policy_glob_SOURCES = tests/unit/test_policy_glob.c
@@ -109,6 +102,9 @@ tests_unit_test_policy_eval_LDADD = $(UNIT_LIBS)
 tests_unit_test_policy_registries_SOURCES = tests/unit/test_policy_registries.c
 tests_unit_test_policy_registries_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_policy_registries_LDADD = $(UNIT_LIBS)
+tests_unit_test_policy_secrets_SOURCES = tests/unit/test_policy_secrets.c
+tests_unit_test_policy_secrets_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_policy_secrets_LDADD = $(UNIT_LIBS)
 
 # proxy parsers (proxy/http_parse.c, proxy/tls_peek.c): pure, no libevent
 check_PROGRAMS += tests/unit/test_http_parse tests/unit/test_tls_peek
