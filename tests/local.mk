@@ -52,6 +52,13 @@ tests_unit_test_ctl_client_SOURCES = tests/unit/test_ctl_client.c \
 	cli/ctl_client.c
 tests_unit_test_ctl_client_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/cli
 tests_unit_test_ctl_client_LDADD = $(UNIT_LIBS)
+if ENABLE_FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_pending_list
+tests_fuzz_fuzz_pending_list_SOURCES = tests/fuzz/fuzz_pending_list.c \
+	cli/ctl_client.c
+tests_fuzz_fuzz_pending_list_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+tests_fuzz_fuzz_pending_list_LDADD = $(AIRLOCK_LIBS)
+endif
 
 # audit and caller (common/audit*.c, common/caller.c)
 check_PROGRAMS += tests/unit/test_audit tests/unit/test_caller
