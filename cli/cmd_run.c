@@ -72,9 +72,10 @@ run_usage(FILE *f)
 	    "each variable\n"
 	    "                      dropped with the reason (not its value); "
 	    "run nothing\n\n"
-	    "Isolated (the default; needs root): CMD runs in its own mount, "
-	    "network and\npid namespaces.  The project's own path shows the "
-	    "view, the state\ndirectory is empty, the daemons' processes are "
+	    "Isolated (the default; as root, or as an ordinary user where "
+	    "the kernel\nallows unprivileged user namespaces): CMD runs in "
+	    "its own mount, network and\npid namespaces.  The project's own "
+	    "path shows the view, the state\ndirectory is empty, the daemons' processes are "
 	    "not visible, and the only\nendpoint is the proxy at "
 	    "http://127.0.0.1:%d (HTTP_PROXY, HTTPS_PROXY,\nALL_PROXY and "
 	    "their lower-case forms point there; NO_PROXY is empty).\n"
@@ -476,6 +477,12 @@ run_plan_masks(const struct policy *pol, const char *home, const char *state,
 	if (mask_plan_add(plan, state, MASK_HIDE, "builtin:state-dir",
 	        "airlock's sessions and control sockets", err, sizeof err) != 0)
 		goto fail;
+	/* the users' runtime dirs hold their session bus, agents' sockets
+	 * and the like: a unix socket there is a way out of any netns */
+	if (access("/run/user", F_OK) == 0 &&
+	    mask_plan_add(plan, "/run/user", MASK_HIDE, "builtin:runtime-dirs",
+	        "session buses and agents' sockets", err, sizeof err) != 0)
+		goto fail;
 	for (i = 0; i < extra.n; i++)
 		if (mask_plan_add(plan, extra.v[i].path, extra.v[i].kind,
 		        extra.v[i].rule, extra.v[i].reason, err,
@@ -622,6 +629,63 @@ run_write_bundle(
 	return rc;
 }
 
+/* dir exists, is a directory (not a link), ours, and closed to others */
+static int
+run_dir_is_private(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) != 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * An ordinary user's state dir lies in the home, and so would the view
+ * mounted in SESSION/view.  In the room's user namespace every mount
+ * inherited from the host is locked, and overlayfs refuses a lower dir
+ * with a locked mount below it: the copy-on-write home could not be
+ * made.  So the view is mounted at /tmp/airlock-UID/ID instead (a dir
+ * of the user's own, 0700, checked, not followed through a link): no
+ * mount lies in the home, and the room's private /tmp hides the place.
+ * Root's state dir is not in a home; its view stays where it was.
+ */
+int
+run_view_place(struct session_info *si, const char *cmd)
+{
+	char base[64], mnt[PATH_MAX];
+
+	if (geteuid() == 0)
+		return 0;
+	snprintf(base, sizeof base, "/tmp/airlock-%u", (unsigned)geteuid());
+	if ((size_t)snprintf(mnt, sizeof mnt, "%s/%s", base, si->id) >=
+	    sizeof mnt) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
+	if ((mkdir(base, 0700) != 0 && errno != EEXIST) ||
+	    run_dir_is_private(base) != 0) {
+		str_copy(mnt, base, sizeof mnt);
+		goto fail;
+	}
+	if ((mkdir(mnt, 0700) != 0 && errno != EEXIST) ||
+	    run_dir_is_private(mnt) != 0)
+		goto fail;
+	str_copy(si->mountpoint, mnt, sizeof si->mountpoint);
+	return 0;
+fail:
+	fprintf(stderr,
+	    "airlock %s: %s: %s (the view of an ordinary user's session is "
+	    "mounted there: a directory of the user's own, mode 0700)\n",
+	    cmd, mnt, strerror(errno));
+	return -1;
+}
+
 int
 run_in_session(struct session_info *si, const struct run_opts *ro)
 {
@@ -655,6 +719,16 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 	cfg.view = si->mountpoint;
 	cfg.state_dir = state;
 	cfg.argv = ro->argv;
+	cfg.userns = ro->isolate && geteuid() != 0;
+	if (pw != NULL && geteuid() != 0 && pw->pw_uid != geteuid()) {
+		fprintf(stderr,
+		    "airlock %s: --user %s: only root can run CMD as another "
+		    "user\n",
+		    ro->cmd, ro->user);
+		goto out;
+	}
+	if (pw != NULL && geteuid() != 0)
+		pw = NULL; /* oneself: nothing to drop to */
 	if (pw != NULL) {
 		cfg.has_user = 1;
 		cfg.uid = pw->pw_uid;
@@ -782,6 +856,10 @@ out:
 	if (session_info_write(si) != 0)
 		fprintf(stderr, "airlock %s: %s/session.json: %s\n", ro->cmd,
 		    si->dir, strerror(errno));
+	/* an ordinary user's view place (run_view_place): empty now, and
+	 * made again by `airlock resume` */
+	if (geteuid() != 0 && strncmp(si->mountpoint, "/tmp/airlock-", 13) == 0)
+		(void)rmdir(si->mountpoint);
 	if (intercept > 0)
 		(void)unlink(bundle);
 	if (started)
@@ -987,13 +1065,10 @@ cmd_run(int argc, char **argv)
 		    strerror(errno));
 		return RUN_EXIT_FAIL;
 	}
-	if (ro.isolate && geteuid() != 0) {
-		fprintf(stderr,
-		    "airlock run: isolation needs root (namespaces "
-		    "and mounts); run as root, or pass --no-isolate where "
-		    "something else enforces egress\n");
+	/* an ordinary user's room is a user namespace: refuse up front,
+	 * and say which knob forbids it, rather than run unisolated */
+	if (ro.isolate && geteuid() != 0 && room_userns_check("run") != 0)
 		return RUN_EXIT_FAIL;
-	}
 	if (policy_file != NULL && realpath(policy_file, polreal) == NULL) {
 		fprintf(stderr, "airlock run: --policy %s: %s\n", policy_file,
 		    strerror(errno));
@@ -1040,7 +1115,8 @@ cmd_run(int argc, char **argv)
 		    strerror(errno));
 		return RUN_EXIT_FAIL;
 	}
-	if (session_start_fs(&si, "run") != 0) {
+	if ((ro.isolate && run_view_place(&si, "run") != 0) ||
+	    session_start_fs(&si, "run") != 0) {
 		(void)session_stop(&si, "run");
 		str_copy(si.state, "ended", sizeof si.state);
 		(void)session_info_write(&si);

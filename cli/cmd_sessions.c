@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "session.h"
+#include "room.h"
 #include "session_dir.h"
 #include "util.h"
 
@@ -319,12 +320,9 @@ cmd_resume(int argc, char **argv)
 		    si.id, (long)si.agent_pid);
 		return has_cmd ? 125 : EXIT_USAGE;
 	}
-	if (has_cmd && ro.isolate && geteuid() != 0) {
-		fprintf(stderr,
-		    "airlock resume: isolation needs root; run as "
-		    "root or pass --no-isolate\n");
+	if (has_cmd && ro.isolate && geteuid() != 0 &&
+	    room_userns_check("resume") != 0)
 		return 125;
-	}
 	/* a stale session: clear the dead mount and the other daemon */
 	if (session_stop(&si, "resume") != 0)
 		return fail;
@@ -332,7 +330,8 @@ cmd_resume(int argc, char **argv)
 	    (size_t)snprintf(si.mountpoint, sizeof si.mountpoint,
 	        "%.4000s/view", si.dir) >= sizeof si.mountpoint)
 		return fail;
-	if (session_start_fs(&si, "resume") != 0)
+	if ((has_cmd && ro.isolate && run_view_place(&si, "resume") != 0) ||
+	    session_start_fs(&si, "resume") != 0)
 		goto failed;
 	if (has_cmd)
 		return run_in_session(&si, &ro);

@@ -144,6 +144,158 @@ room_recv_fd(int sock)
 	return fd;
 }
 
+/* Write one line to a /proc/self file; 0 or -1 with errno. */
+static int
+room_write_proc(const char *path, const char *line)
+{
+	ssize_t n, len = (ssize_t)strlen(line);
+	int fd, e;
+
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = write(fd, line, (size_t)len);
+	e = errno;
+	close(fd);
+	errno = e;
+	return n == len ? 0 : -1;
+}
+
+/*
+ * The ordinary user's room: a user namespace where the user is itself
+ * and nobody else is mapped (room.h says why not 0).  setgroups stays
+ * denied: the only way to map a group without privilege, and it keeps
+ * CMD from dropping a group that denies it something.
+ */
+static int
+room_userns_enter(char *why, size_t len)
+{
+	char line[64];
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
+	if (unshare(CLONE_NEWUSER) != 0) {
+		snprintf(why, len, "cannot create a user namespace: %s",
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(line, sizeof line, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	if (room_write_proc("/proc/self/setgroups", "deny") != 0 ||
+	    room_write_proc("/proc/self/gid_map", line) != 0) {
+		snprintf(why, len, "cannot map gid %u in the user namespace: %s",
+		    (unsigned)gid, strerror(errno));
+		return -1;
+	}
+	snprintf(line, sizeof line, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	if (room_write_proc("/proc/self/uid_map", line) != 0) {
+		snprintf(why, len, "cannot map uid %u in the user namespace: %s",
+		    (unsigned)uid, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* What to tell a user whose kernel refuses: the knob that does it. */
+static void
+room_userns_advice(const char *cmd, const char *why)
+{
+	char v[32];
+	FILE *f;
+	int knob = 0;
+
+	fprintf(stderr,
+	    "airlock %s: isolation as an ordinary user needs unprivileged "
+	    "user namespaces, and this kernel refuses them (%s)\n",
+	    cmd, why);
+	if ((f = fopen("/proc/sys/kernel/unprivileged_userns_clone", "re")) !=
+	    NULL) {
+		if (fgets(v, sizeof v, f) != NULL && atoi(v) == 0) {
+			fprintf(stderr,
+			    "  kernel.unprivileged_userns_clone is 0: "
+			    "sysctl -w kernel.unprivileged_userns_clone=1\n");
+			knob = 1;
+		}
+		fclose(f);
+	}
+	if ((f = fopen("/proc/sys/user/max_user_namespaces", "re")) != NULL) {
+		if (fgets(v, sizeof v, f) != NULL && atoi(v) == 0) {
+			fprintf(stderr,
+			    "  user.max_user_namespaces is 0: "
+			    "sysctl -w user.max_user_namespaces=15000\n");
+			knob = 1;
+		}
+		fclose(f);
+	}
+	if ((f = fopen("/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+	         "re")) != NULL) {
+		if (fgets(v, sizeof v, f) != NULL && atoi(v) != 0) {
+			fprintf(stderr,
+			    "  kernel.apparmor_restrict_unprivileged_userns "
+			    "is %d: set it to 0, or give airlock an AppArmor "
+			    "profile that allows userns\n",
+			    atoi(v));
+			knob = 1;
+		}
+		fclose(f);
+	}
+	if (!knob)
+		fprintf(stderr,
+		    "  check kernel.unprivileged_userns_clone and "
+		    "user.max_user_namespaces (sysctl), or a seccomp or LSM "
+		    "policy of the container that forbids unshare\n");
+	fprintf(stderr,
+	    "  or run as root, or pass --no-isolate where something else "
+	    "enforces egress (the agent then reaches the network and the "
+	    "host directly)\n");
+}
+
+int
+room_userns_check(const char *cmd)
+{
+	char why[256];
+	int sv[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(sv, O_CLOEXEC) != 0) {
+		fprintf(stderr, "airlock %s: pipe: %s\n", cmd, strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		fprintf(stderr, "airlock %s: fork: %s\n", cmd, strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		why[0] = '\0';
+		if (room_userns_enter(why, sizeof why) == 0 &&
+		    unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID) != 0)
+			snprintf(why, sizeof why,
+			    "cannot create mount, network and pid namespaces "
+			    "in it: %s",
+			    strerror(errno));
+		(void)write(sv[1], why, strlen(why));
+		_exit(0);
+	}
+	close(sv[1]);
+	do
+		n = read(sv[0], why, sizeof why - 1);
+	while (n < 0 && errno == EINTR);
+	close(sv[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n == 0)
+		return 0;
+	if (n < 0)
+		str_copy(why, "the check did not report", sizeof why);
+	else
+		why[n] = '\0';
+	room_userns_advice(cmd, why);
+	return -1;
+}
+
 /* --no-isolate --user: the view over the project, the state dir covered. */
 static void
 room_mounts(const struct room_cfg *cfg)
@@ -270,6 +422,11 @@ room_home_overlay(const struct room_cfg *cfg)
 		        cfg->home_lower, 0) != 0)
 			goto out;
 	}
+	/* trusted.* xattrs are root's; in a user namespace overlayfs keeps
+	 * its own in user.overlay.* (5.11 and later) */
+	if (cfg->userns &&
+	    fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) != 0)
+		goto out;
 	if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", cfg->home_upper, 0) !=
 	        0 ||
 	    fsconfig(fs, FSCONFIG_SET_STRING, "workdir", cfg->home_work, 0) !=
@@ -723,6 +880,10 @@ room_child(const struct room_cfg *cfg, int sock)
 	int lfd;
 
 	if (cfg->isolate) {
+		char why[256];
+
+		if (cfg->userns && room_userns_enter(why, sizeof why) != 0)
+			room_fail("%s", why);
 		if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID) != 0)
 			room_fail(
 			    "cannot create namespaces: %s", strerror(errno));

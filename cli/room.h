@@ -31,7 +31,16 @@
  * the view at the project's path and the state dir hidden.
  * The child waits for room_release() before it drops to the user and
  * execs the command, so the agent never runs before its proxy serves.
- * Needs root (CAP_SYS_ADMIN).
+ * As root the namespaces are made directly.  As an ordinary user the
+ * room first makes a user namespace (room_cfg.userns) in which the user
+ * maps to itself, uid and gid alike, and nobody else is mapped (the
+ * host's root and other users show as the overflow id, 65534).  Not 0
+ * inside: the room's set-up holds the namespace's capabilities, but an
+ * execve() by a non-zero uid clears them, so CMD starts with none and
+ * cannot unmount a mask or leave the network namespace; a root-mapped
+ * CMD would keep CAP_SYS_ADMIN over the room's own mounts.  The same
+ * kernel uid inside and out also lets CMD use the view, which airlock-fs
+ * mounted through fusermount3 for that user without allow_other.
  */
 #ifndef AIRLOCK_CLI_ROOM_H
 #define AIRLOCK_CLI_ROOM_H
@@ -49,6 +58,7 @@ struct mask_plan;
 
 struct room_cfg {
 	int isolate; /* 0: only cwd, user and environment */
+	int userns; /* isolate as an ordinary user: a user namespace */
 	const char *cmd_name; /* "run" or "resume", for messages */
 	const char *project; /* the project's path (isolate) */
 	const char *view; /* the view's mountpoint */
@@ -76,6 +86,13 @@ struct room_cfg {
  * ROOM_EXIT_SETUP.  Returns the child's pid, or -1 with a message printed.
  */
 pid_t room_start(const struct room_cfg *cfg, int *listen_fd, int *go_fd);
+
+/*
+ * Can this user make the room's namespaces (user, mount, network, pid)?
+ * Tries in a short-lived child.  Returns 0, or -1 with what forbids it
+ * and what to change (the sysctl, or --no-isolate) printed.
+ */
+int room_userns_check(const char *cmd);
 
 /* Let the child exec its command; closes go_fd.  Returns 0 or -1. */
 int room_release(int go_fd);

@@ -115,5 +115,8 @@ struct run_opts {
 	char **argv;
 };
 int run_in_session(struct session_info *si, const struct run_opts *ro);
+/* An ordinary user's isolated session mounts its view outside the home
+ * (cmd_run.c says why); sets si->mountpoint.  0, or -1 (printed). */
+int run_view_place(struct session_info *si, const char *cmd);
 
 #endif
