@@ -66,6 +66,7 @@ out=$(cat "$T/watch.out")
 check_contains "watch shows the rule's reason" "the test decides" "$out"
 check_contains "watch shows the process" "process:  " "$out"
 check_contains "watch shows the time left" " left" "$out"
+check_contains "watch shows what airlock-fs says of the change" "  change:" "$out"
 echo a >&3
 check "watch approved f1" wait_for 30 shown "approved f1"
 wait_for 30 shown "held p1: net GET" || die "watch did not show the request: $(cat "$T/watch.out")"
