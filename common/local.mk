@@ -26,3 +26,6 @@ COMMON_SANDBOX_SRC = common/sandbox.c common/sandbox.h
 common_libairlock_a_SOURCES += $(COMMON_SANDBOX_SRC)
 common_libairlock_a_CFLAGS += $(SECCOMP_CFLAGS)
 AIRLOCK_LIBS += $(SECCOMP_LIBS)
+
+# secret (common/secret.c): sentinels for the policy's secrets
+common_libairlock_a_SOURCES += common/secret.c common/secret.h

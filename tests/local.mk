@@ -113,6 +113,13 @@ tests_unit_test_policy_secrets_SOURCES = tests/unit/test_policy_secrets.c
 tests_unit_test_policy_secrets_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_policy_secrets_LDADD = $(UNIT_LIBS)
 
+# secret (common/secret.c): sentinels, masking, replacement
+check_PROGRAMS += tests/unit/test_secret
+TESTS += tests/unit/test_secret
+tests_unit_test_secret_SOURCES = tests/unit/test_secret.c
+tests_unit_test_secret_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_secret_LDADD = $(UNIT_LIBS)
+
 # proxy parsers (proxy/http_parse.c, proxy/tls_peek.c): pure, no libevent
 check_PROGRAMS += tests/unit/test_http_parse tests/unit/test_tls_peek
 TESTS += tests/unit/test_http_parse tests/unit/test_tls_peek

@@ -1,0 +1,106 @@
+/*
+ * secret: per-session sentinels for the policy's secrets (policy.h,
+ * `secrets:`).
+ *
+ * The agent never holds a real credential.  `airlock run` gathers each
+ * secret's real value outside the room (from its own environment, or from a
+ * file), makes a sentinel for it, and shows the agent the sentinel instead
+ * (in the variable, or in a masked copy of the file).  airlock-proxy gets
+ * the set over a pipe (never through the session directory: real values
+ * are never written to disk) and puts the real value back only in requests
+ * to the hosts the secret names; a sentinel on its way anywhere else is
+ * refused.
+ *
+ * A sentinel is "airlock-sentinel-" and 32 lower-case hex digits (128 random
+ * bits), so that it is found by a plain scan and no real token looks like
+ * one.  Values are wiped from memory when the set is freed.
+ */
+#ifndef AIRLOCK_SECRET_H
+#define AIRLOCK_SECRET_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "policy.h"
+#include "util.h"
+
+#define SECRET_SENTINEL_PREFIX "airlock-sentinel-"
+#define SECRET_SENTINEL_PREFIX_LEN 17
+#define SECRET_SENTINEL_LEN (SECRET_SENTINEL_PREFIX_LEN + 32)
+
+struct secret_value {
+	size_t index; /* in policy_secrets() */
+	char sentinel[SECRET_SENTINEL_LEN + 1];
+	char *value;
+	size_t value_len;
+};
+
+struct secret_set {
+	struct secret_value *v;
+	size_t n;
+};
+
+void secret_set_init(struct secret_set *set);
+/* Wipes every value, then frees. */
+void secret_set_free(struct secret_set *set);
+/* Adds (copies) one value; sentinel NULL makes a new one.  Returns the
+ * entry, or NULL when sentinel is not a well-formed sentinel. */
+struct secret_value *secret_set_add(struct secret_set *set, size_t index,
+    const char *sentinel, const char *value, size_t value_len);
+
+/* A new random sentinel in out (SECRET_SENTINEL_LEN + 1 bytes).  Returns 0,
+ * or -1 with errno when the kernel gives no randomness. */
+int secret_sentinel_make(char *out);
+/* Whether buf[off..] starts a well-formed sentinel. */
+int secret_sentinel_at(const char *buf, size_t len, size_t off);
+
+/*
+ * The secret inside a file's text: with match (a POSIX extended regex),
+ * its first group's first match; without, the whole text less trailing
+ * white space.  Returns 0 with *off and *vlen set, or -1 when there is none
+ * (no match, an empty value, or a NUL byte in the text).  text[len] must
+ * be a NUL (regexec reads to it).
+ */
+int secret_extract(
+    const char *text, size_t len, const char *match, size_t *off, size_t *vlen);
+/* text with [off, off + vlen) replaced by sentinel; caller frees; *out_len
+ * is its length. */
+char *secret_mask(const char *text, size_t len, size_t off, size_t vlen,
+    const char *sentinel, size_t *out_len);
+
+/*
+ * The set as text, for a pipe to airlock-proxy: one line per value,
+ * "INDEX SENTINEL HEX-OF-VALUE\n".  secret_set_decode() reads it back into
+ * an empty set; -1 with why filled on any malformed line (the set is then
+ * emptied: fail closed).
+ */
+void secret_set_encode(const struct secret_set *set, struct buf *out);
+int secret_set_decode(struct secret_set *set, const char *data, size_t len,
+    char *why, size_t why_len);
+
+/*
+ * Copy in[0..len) to out, replacing each sentinel of set that host may
+ * receive (policy_secret_host) by its real value.  host NULL: nothing may
+ * be replaced.  Returns how many were replaced, or -1 when a sentinel (of
+ * this set or any other) would leave for a host that may not have it;
+ * *refused is then the set entry (NULL for a sentinel not in the set), and
+ * out holds nothing meaningful.
+ */
+int secret_replace(const struct secret_set *set, const struct policy *pol,
+    const char *host, const char *in, size_t len, struct buf *out,
+    const struct secret_value **refused);
+
+/*
+ * The same for a header value, where a credential also hides inside
+ * "Basic base64(user:password)": that is decoded, replaced and encoded
+ * again.  Same returns as secret_replace().
+ */
+int secret_replace_header(const struct secret_set *set,
+    const struct policy *pol, const char *host, const char *value, size_t len,
+    struct buf *out, const struct secret_value **refused);
+
+/* Whether in[0..len) holds any sentinel (of any set): the check for places
+ * where nothing is ever replaced (a CONNECT line, a plain HTTP body). */
+int secret_any_sentinel(const char *in, size_t len);
+
+#endif
