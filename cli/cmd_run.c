@@ -1057,6 +1057,14 @@ cmd_run(int argc, char **argv)
 	}
 	if (run_check_places("run", real) != 0)
 		return RUN_EXIT_FAIL;
+	if (access("/dev/fuse", R_OK | W_OK) != 0 && errno == EACCES) {
+		fprintf(stderr,
+		    "airlock run: /dev/fuse is not open to uid %u: give it "
+		    "mode 0666 (Debian's udev rule does; `chmod 0666 "
+		    "/dev/fuse` as root), or run as root\n",
+		    (unsigned)geteuid());
+		return RUN_EXIT_FAIL;
+	}
 	if (access("/dev/fuse", R_OK | W_OK) != 0) {
 		fprintf(stderr,
 		    "airlock run: /dev/fuse is missing: %s (load "
