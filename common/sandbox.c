@@ -669,6 +669,18 @@ sandbox_allow_names(scmp_filter_ctx ctx, const char *const *names, size_t n)
 	return 0;
 }
 
+/* Argument arg equals v.  Every field is named: the SCMP_A* macros leave
+ * datum_b out for SCMP_CMP_EQ, which clang's -Wextra refuses. */
+static struct scmp_arg_cmp
+sandbox_arg_is(unsigned int arg, scmp_datum_t v)
+{
+	struct scmp_arg_cmp c = {
+		.arg = arg, .op = SCMP_CMP_EQ, .datum_a = v, .datum_b = 0
+	};
+
+	return c;
+}
+
 /* The calls allowed only with some arguments. */
 static int
 sandbox_allow_narrowed(scmp_filter_ctx ctx)
@@ -684,8 +696,8 @@ sandbox_allow_narrowed(scmp_filter_ctx ctx)
 		return -1;
 	for (i = 0; i < nitems(sandbox_socket_domains); i++)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		        SCMP_A0(SCMP_CMP_EQ,
-		            (scmp_datum_t)sandbox_socket_domains[i])) != 0)
+		        sandbox_arg_is(
+		            0, (scmp_datum_t)sandbox_socket_domains[i])) != 0)
 			return -1;
 	for (i = 0; i < nitems(sandbox_ioctls); i++)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
@@ -694,18 +706,18 @@ sandbox_allow_narrowed(scmp_filter_ctx ctx)
 			return -1;
 	for (i = 0; i < nitems(sandbox_prctls); i++)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-		        SCMP_A0(
-		            SCMP_CMP_EQ, (scmp_datum_t)sandbox_prctls[i])) != 0)
+		        sandbox_arg_is(0, (scmp_datum_t)sandbox_prctls[i])) !=
+		    0)
 			return -1;
 	/* signals to itself only (raise, pthread_kill, abort) */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-	        SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid())) != 0 ||
+	        sandbox_arg_is(0, (scmp_datum_t)getpid())) != 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
-	        SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid())) != 0)
+	        sandbox_arg_is(0, (scmp_datum_t)getpid())) != 0)
 		return -1;
 	/* its own limits only */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
-	        SCMP_A0(SCMP_CMP_EQ, 0)) != 0)
+	        sandbox_arg_is(0, 0)) != 0)
 		return -1;
 	return 0;
 }

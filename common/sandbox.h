@@ -38,8 +38,8 @@
  *
  * Keeping the lists current: AIRLOCK_SECCOMP=log in the environment of a
  * daemon makes every unlisted call SECCOMP_RET_LOG (allowed, logged by the
- * kernel as an audit SECCOMP record, `dmesg` / `journalctl -k`, with the
- * call's number) instead of killing; run the integration tests so and read
+ * kernel as an audit SECCOMP record, type=1326 in `dmesg`, with
+ * syscall=N; a kill shows sig=31) instead of killing; run the integration tests so and read
  * the log, or run them under `strace -f -c`.  tests/integration/run.sh
  * runs every daemon test with the filter enforcing, which is the proof that
  * the lists are complete for what the tests exercise.  AIRLOCK_SECCOMP=off
