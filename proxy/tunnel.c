@@ -80,6 +80,7 @@ struct tunnel_dir {
 	struct event *wr; /* to became writable (edge-triggered) */
 	int is_eof;
 	int is_done;
+	int is_first; /* the first pump only writes what was read before */
 	int uses_copy; /* splice refused: use pending as a buffer */
 	uint64_t bytes;
 };
@@ -183,8 +184,9 @@ tunnel_pump(struct tunnel_dir *d)
 {
 	struct tunnel *t = d->t;
 	ssize_t n;
-	int r, round;
+	int r, round, is_first = d->is_first;
 
+	d->is_first = 0;
 	if (d->is_done || t->is_finished)
 		return;
 	event_base_gettimeofday_cached(event_get_base(d->rd), &t->last);
@@ -196,6 +198,13 @@ tunnel_pump(struct tunnel_dir *d)
 			goto fail;
 		if (r == 0)
 			return; /* to is full: its next write edge calls back */
+		if (is_first) {
+			/* This runs before the loop registers the tunnel's
+			 * events, which then report the sockets' state: no
+			 * edge was missed, and no read is tried in vain (a
+			 * TLS client now waits for the server). */
+			return;
+		}
 		if (d->is_eof) {
 			(void)shutdown(d->to, SHUT_WR);
 			d->is_done = 1;
@@ -217,7 +226,7 @@ tunnel_pump(struct tunnel_dir *d)
 			d->is_eof = 1;
 	}
 	/* Still busy: come back after the other events had their turn. */
-	event_active(d->wr, EV_WRITE, 0);
+	event_active(d->rd, EV_READ, 0);
 	return;
 fail:
 	tunnel_finish(t);
@@ -226,7 +235,19 @@ fail:
 static void
 tunnel_io_cb(evutil_socket_t fd, short what, void *arg)
 {
-	tunnel_pump(arg);
+	struct tunnel_dir *d = arg;
+
+	/*
+	 * An edge-triggered socket reports all it is ready for whenever it
+	 * wakes up: each packet that arrives on one socket also says that it
+	 * is writable.  A write edge matters only to a direction with bytes
+	 * waiting to be written; to the others it would cost a read that
+	 * finds nothing.
+	 */
+	if ((what & EV_READ) == 0 && d->in_pipe == 0 &&
+	    (d->pending == NULL || evbuffer_get_length(d->pending) == 0))
+		return;
+	tunnel_pump(d);
 }
 
 static void
@@ -318,9 +339,16 @@ tunnel_start(struct event_base *base, int cfd, int ufd,
 		tv.tv_usec = (idle_ms % 1000) * 1000;
 		event_add(t->idle, &tv);
 	}
-	/* Start both directions from the loop, not from inside the caller. */
-	event_active(t->up.wr, EV_WRITE, 0);
-	event_active(t->down.wr, EV_WRITE, 0);
+	/* Write the bytes read before (the ClientHello) from the loop, not
+	 * from inside the caller; the rest starts with the sockets' edges. */
+	if (evbuffer_get_length(t->up.pending) > 0) {
+		t->up.is_first = 1;
+		event_active(t->up.wr, EV_WRITE, 0);
+	}
+	if (evbuffer_get_length(t->down.pending) > 0) {
+		t->down.is_first = 1;
+		event_active(t->down.wr, EV_WRITE, 0);
+	}
 	return t;
 fail:
 	tunnel_free(t);
