@@ -171,6 +171,15 @@ check_contains "airlock diff --home shows the home's change" "home-note" \
 	"$(as_user "$A" diff --home --session un 2>&1)"
 check_contains "the audit log holds the denial" '"outcome":"denied"' "$(cat "$S/audit.jsonl")"
 check_not "no mount of the session left" grep -q "airlock-$UID_\|$S" /proc/mounts
+# resume: a room again, its view mounted again in its place in /tmp
+set +e
+out=$(as_user "$A" resume un -- sh -c 'cat a.txt; cat pub/held.txt; id -u' 2>"$T/resume.err")
+rc=$?
+set -e
+check_eq "airlock resume -- CMD exits 0" 0 "$rc"
+check_contains "the resumed room shows the staged edit" "changed" "$out"
+check_contains "and the approved write" "mine" "$out"
+check_not "no mount of the session left after resume" grep -q "airlock-$UID_\|$S" /proc/mounts
 check "airlock commit applies the edit" as_user "$A" commit --session un
 check_eq "the project has it now" "changed" "$(cat "$P/a.txt")"
 
