@@ -45,10 +45,10 @@ enum audit_col {
 };
 
 /* The widest a column may grow; longer values are cut with "...". */
-static const size_t audit_col_max[N_COLS] = { 23, 9, 16, 10, 14, 48, 36, 40,
+static const size_t audit_col_max[N_COLS] = { 23, 9, 16, 24, 14, 48, 36, 40,
 	48 };
 /* Widths for a stream we cannot read twice. */
-static const size_t audit_col_default[N_COLS] = { 23, 9, 13, 10, 8, 32, 24, 24,
+static const size_t audit_col_default[N_COLS] = { 23, 9, 13, 16, 8, 32, 24, 24,
 	24 };
 static const char *const audit_col_title[N_COLS] = { "TIME (UTC)", "COMPONENT",
 	"DECISION", "DECIDED BY", "OP", "TARGET", "RULE", "REASON", "WHO" };
@@ -256,6 +256,14 @@ audit_fill_cells(const struct audit_record *rec, struct audit_cells *c)
 		str_copy(c->v[COL_DECISION], "-", sizeof(c->v[COL_DECISION]));
 	audit_text(rec, "decided_by", c->v[COL_DECIDED_BY],
 	    sizeof(c->v[COL_DECIDED_BY]));
+	/* "reviewer" alone does not say which: name it. */
+	audit_text(rec, "reviewer", identity, sizeof(identity));
+	if (identity[0] != '\0') {
+		t = c->v[COL_DECIDED_BY];
+		snprintf(t + strlen(t),
+		    sizeof(c->v[COL_DECIDED_BY]) - strlen(t), " (%s)",
+		    identity);
+	}
 	audit_text(rec, "op", c->v[COL_OP], sizeof(c->v[COL_OP]));
 	if (strncmp(c->v[COL_OP], "audit.", 6) == 0)
 		c->colour[COL_OP] = "\033[35m";

@@ -111,6 +111,8 @@ check_eq "it is staged" "hello" "$(cat "$S/upper/held/allow.txt")"
 wait_for 5 audit_has "$S" '"target":"held/allow.txt"' '"outcome":"approved"' \
 	'"decided_by":"reviewer"' '"reviewer":"rv.sh"' '"reason":"the rules allow it"' &&
 	pass "audited: approved by reviewer rv.sh, with its reason" || fail "no reviewer approval record"
+check_contains "the timeline names the reviewer" "reviewer (rv.sh)" \
+	"$("$AIRLOCK" audit --session "$S" 2>/dev/null | grep held/allow.txt)"
 req=$(request_for held/allow.txt)
 check_contains "the request names the operation" '"op": "create"' "$req"
 check_contains "the request names the rule" '"rule": "' "$req"
