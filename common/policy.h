@@ -156,6 +156,13 @@ void policy_eval_net(const struct policy *pol, const struct net_request *req,
  */
 void policy_eval_addr(const struct policy *pol, const struct sockaddr *sa,
     uint16_t port, struct policy_verdict *out);
+/* The same for a request whose method and path are known (plain HTTP, or
+ * intercepted TLS): a cidrs: rule with methods: or paths: then matches as
+ * it does in policy_eval_net(), instead of as for a tunnel (where a hold or
+ * deny rule with methods: or paths: applies, since they are unknown). */
+void policy_eval_addr_http(const struct policy *pol, const struct sockaddr *sa,
+    uint16_t port, const char *method, const char *path,
+    struct policy_verdict *out);
 
 /* Nonzero when host matches one of the tls.intercept patterns. */
 int policy_tls_intercepts(const struct policy *pol, const char *host);

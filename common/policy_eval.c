@@ -587,6 +587,14 @@ void
 policy_eval_addr(const struct policy *pol, const struct sockaddr *sa,
     uint16_t port, struct policy_verdict *out)
 {
+	policy_eval_addr_http(pol, sa, port, NULL, NULL, out);
+}
+
+void
+policy_eval_addr_http(const struct policy *pol, const struct sockaddr *sa,
+    uint16_t port, const char *method, const char *path,
+    struct policy_verdict *out)
+{
 	const struct net_rule *r;
 	uint8_t addr[16];
 	int family;
@@ -610,7 +618,8 @@ policy_eval_addr(const struct policy *pol, const struct sockaddr *sa,
 	for (i = 0; i < pol->n_net; i++) {
 		r = &pol->net[i];
 		if (r->n_cidrs == 0 || !port_match(r, port) ||
-		    !cidrs_match(r, family, addr) || !http_match(r, NULL, NULL))
+		    !cidrs_match(r, family, addr) ||
+		    !http_match(r, method, path))
 			continue;
 		out->decision = r->action;
 		out->rule = r->rule;

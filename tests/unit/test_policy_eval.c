@@ -89,6 +89,50 @@ addr(const struct policy *pol, const char *text, uint16_t port)
 	return v;
 }
 
+/* A cidrs: rule with methods:/paths: at the address check: for a tunnel
+ * (method and path unknown) a hold or deny rule applies and an allow rule
+ * does not; for a request whose method and path are known, each matches
+ * as in policy_eval_net(). */
+static void
+test_addr_http(void **state)
+{
+	static const char yaml[] = "version: 1\n"
+	                           "defaults: {net: deny}\n"
+	                           "net:\n"
+	                           "  - cidrs: [127.0.0.1/32]\n" /* 4 */
+	                           "    paths: [/held/]\n"
+	                           "    action: hold\n"
+	                           "  - cidrs: [127.0.0.1/32]\n" /* 7 */
+	                           "    methods: [GET]\n"
+	                           "    action: allow\n";
+	struct policy_error err;
+	struct policy *pol =
+	    policy_load_buffer("a.yaml", yaml, sizeof(yaml) - 1, &err);
+	struct sockaddr_in sin;
+	struct policy_verdict v;
+
+	assert_non_null(pol);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(0x7f000001);
+	policy_eval_addr_http(
+	    pol, (struct sockaddr *)&sin, 80, "GET", "/open/a", &v);
+	assert_int_equal(v.decision, DECISION_ALLOW);
+	assert_string_equal(v.rule, "a.yaml:7");
+	policy_eval_addr_http(
+	    pol, (struct sockaddr *)&sin, 80, "GET", "/held/a", &v);
+	assert_int_equal(v.decision, DECISION_HOLD);
+	assert_string_equal(v.rule, "a.yaml:4");
+	policy_eval_addr_http(
+	    pol, (struct sockaddr *)&sin, 80, "POST", "/open/a", &v);
+	assert_int_equal(v.decision, DECISION_DENY);
+	assert_string_equal(v.rule, "builtin:special-addresses");
+	/* A tunnel: the hold rule applies, as it always did. */
+	v = addr(pol, "127.0.0.1", 80);
+	assert_int_equal(v.decision, DECISION_HOLD);
+	policy_free(pol);
+}
+
 static const char first_match[] =
     "version: 1\n"
     "defaults: {fs: hold, net: deny}\n"
@@ -717,6 +761,7 @@ main(void)
 		cmocka_unit_test(test_checks_reads),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_addr_http),
 		cmocka_unit_test(test_cache_equality),
 		cmocka_unit_test(test_index_equals_linear),
 	};
