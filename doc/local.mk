@@ -1,3 +1,6 @@
+# airlock(1): the command and every subcommand (cli/)
+dist_man_MANS += doc/airlock.1
+
 dist_man_MANS += doc/airlock-proxy.8
 dist_man_MANS += doc/airlock-fs.8
 
