@@ -62,7 +62,10 @@ resolve_check(struct conn *c)
 			conn_deny(c, why);
 			return;
 		}
-		policy_eval_addr(c->pol->pol, sa, c->port, &v);
+		/* A plain request's method and path are known: rules that
+		 * name them match as in the request's own decision. */
+		policy_eval_addr_http(c->pol->pol, sa, c->port,
+		    c->is_connect ? NULL : c->method, c->path, &v);
 		if (v.decision == DECISION_DENY) {
 			c->verdict = v;
 			c->decided_by = AUDIT_DECIDER_POLICY;
