@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -686,6 +687,151 @@ fail:
 	return -1;
 }
 
+/* Give path (no link followed) to uid:gid; ENOENT is nothing to do. */
+static int
+run_chown(int dirfd, const char *name, uid_t uid, gid_t gid)
+{
+	if (fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0 &&
+	    errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+/* Add o+x to an airlock dir so that the proxy's user can pass it. */
+static int
+run_dir_passable(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return -1;
+	if ((st.st_mode & S_IXOTH) != 0)
+		return 0;
+	return chmod(dir, (st.st_mode & 07777) | S_IXOTH);
+}
+
+/* Can uid:gid write the session dir and its audit log, and read the
+ * policy?  Asked of a child that has become it. */
+static int
+run_user_can(const struct session_info *si, uid_t uid, gid_t gid)
+{
+	char path[PATH_MAX + 32];
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		return 0;
+	if (pid == 0) {
+		if (setgroups(0, NULL) != 0 || setgid(gid) != 0 ||
+		    setuid(uid) != 0)
+			_exit(1);
+		snprintf(path, sizeof path, "%s/audit.jsonl", si->dir);
+		_exit(access(si->dir, W_OK | X_OK) == 0 &&
+		        (access(path, F_OK) != 0 || access(path, W_OK) == 0) &&
+		        (si->policy[0] == '\0' || access(si->policy, R_OK) == 0)
+		        ? 0
+		        : 1);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 0;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/*
+ * A root-started session (sudo airlock run) runs airlock-proxy as the
+ * invoking user (SUDO_UID): the proxy needs no privilege (its listener is
+ * handed to it, or it binds 127.0.0.1:0), so a flaw in the code that
+ * parses the network's bytes reaches only what that user could.  Not
+ * when the agent runs as that user (--user): the control sockets refuse
+ * the agent's uid (SO_PEERCRED), which must never be a daemon's, and the
+ * agent must not signal or trace its proxy.  airlock-fs stays root: it
+ * mounts the view with allow_other for a root or --user agent, and reads
+ * every project file the agent may.  The session dir becomes the user's
+ * (the proxy writes its pid, socket, CA and audit records there; that
+ * user started the session and decides its holds anyway), and airlock's
+ * state and sessions dirs get o+x so that it can reach it.  Where the
+ * user still cannot reach it or read the policy, the proxy stays root,
+ * and says so.  Returns 1 with *uid, *gid set, or 0.
+ */
+static int
+run_proxy_user(struct session_info *si, uid_t agent, const char *cmd,
+    uid_t *uid, gid_t *gid)
+{
+	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
+	char state[PATH_MAX], sessions[PATH_MAX + 16];
+	struct passwd *pw;
+	unsigned long u, g;
+	char *end;
+	int dfd, cfd;
+
+	if (geteuid() != 0 || su == NULL || *su == '\0')
+		return 0;
+	u = strtoul(su, &end, 10);
+	if (*end != '\0' || u == 0 || u >= (uid_t)-1 ||
+	    (pw = getpwuid((uid_t)u)) == NULL)
+		return 0;
+	g = pw->pw_gid;
+	if (sg != NULL && *sg != '\0') {
+		g = strtoul(sg, &end, 10);
+		if (*end != '\0' || g >= (gid_t)-1)
+			return 0;
+	}
+	if ((uid_t)u == agent)
+		return 0;
+	if (session_state_dir(state, sizeof state) != 0)
+		return 0;
+	snprintf(sessions, sizeof sessions, "%s/sessions", state);
+	if (run_dir_passable(state) != 0 || run_dir_passable(sessions) != 0)
+		goto root;
+	if ((dfd = open(si->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	                 O_CLOEXEC)) < 0)
+		goto root;
+	if (fchown(dfd, (uid_t)u, (gid_t)g) != 0 ||
+	    run_chown(dfd, "audit.jsonl", (uid_t)u, (gid_t)g) != 0 ||
+	    run_chown(dfd, "ca", (uid_t)u, (gid_t)g) != 0) {
+		close(dfd);
+		goto root;
+	}
+	/* a CA made by a root proxy before: the user's proxy reuses it */
+	if ((cfd = openat(dfd, "ca", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	                               O_CLOEXEC)) >= 0) {
+		(void)run_chown(cfd, "ca.pem", (uid_t)u, (gid_t)g);
+		(void)run_chown(cfd, "ca.key", (uid_t)u, (gid_t)g);
+		close(cfd);
+	}
+	close(dfd);
+	if (!run_user_can(si, (uid_t)u, (gid_t)g))
+		goto root;
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	return 1;
+root:
+	fprintf(stderr,
+	    "airlock %s: airlock-proxy runs as root: uid %lu (SUDO_UID) "
+	    "cannot reach %s or read the policy\n",
+	    cmd, u, si->dir);
+	return 0;
+}
+
+static int
+run_start_proxy(struct session_info *si, const struct run_opts *ro,
+    const struct room_cfg *cfg, const char *spec)
+{
+	uid_t uid;
+	gid_t gid;
+	int rc, as_user;
+
+	as_user = run_proxy_user(
+	    si, cfg->has_user ? cfg->uid : geteuid(), ro->cmd, &uid, &gid);
+	if (as_user)
+		session_spawn_as(uid, gid);
+	rc = session_start_proxy(si, ro->cmd, spec);
+	session_spawn_as((uid_t)-1, (gid_t)-1);
+	return rc;
+}
+
 int
 run_in_session(struct session_info *si, const struct run_opts *ro)
 {
@@ -786,7 +932,7 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 		if (lfd < 0)
 			goto out; /* the child said why */
 		snprintf(spec, sizeof spec, "fd:%d", lfd);
-		if (session_start_proxy(si, ro->cmd, spec) != 0)
+		if (run_start_proxy(si, ro, &cfg, spec) != 0)
 			goto out;
 		close(lfd);
 		lfd = -1;
@@ -799,7 +945,7 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 		    "the proxy variables point it at airlock-proxy, and "
 		    "credential-looking variables are still left out\n",
 		    ro->cmd);
-		if (session_start_proxy(si, ro->cmd, "127.0.0.1:0") != 0)
+		if (run_start_proxy(si, ro, &cfg, "127.0.0.1:0") != 0)
 			goto out;
 		if (strncmp(si->proxy_listen, "127.0.0.1:", 10) != 0) {
 			fprintf(stderr,

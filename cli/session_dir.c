@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -485,6 +486,16 @@ session_show_log(const char *dir, const char *name, const char *cmd)
  * out (when out != NULL).  Returns the exit status of the foreground
  * half, or -1.
  */
+static uid_t session_spawn_uid = (uid_t)-1;
+static gid_t session_spawn_gid = (gid_t)-1;
+
+void
+session_spawn_as(uid_t uid, gid_t gid)
+{
+	session_spawn_uid = uid;
+	session_spawn_gid = gid;
+}
+
 static int
 session_spawn(const char *dir, const char *log, char *const argv[], char *out,
     size_t out_len)
@@ -512,6 +523,15 @@ session_spawn(const char *dir, const char *log, char *const argv[], char *out,
 		dup2(nul, STDIN_FILENO);
 		dup2(out != NULL ? pfd[1] : nul, STDOUT_FILENO);
 		dup2(lfd, STDERR_FILENO);
+		if (session_spawn_uid != (uid_t)-1 &&
+		    (setgroups(0, NULL) != 0 ||
+		        setgid(session_spawn_gid) != 0 ||
+		        setuid(session_spawn_uid) != 0)) {
+			fprintf(stderr, "%s: cannot run as uid %u: %s\n",
+			    argv[0], (unsigned)session_spawn_uid,
+			    strerror(errno));
+			_exit(126);
+		}
 		/* a bare name is looked up on PATH only, never in the
 		 * current directory (by default, the project) */
 		if (strchr(argv[0], '/') != NULL)

@@ -89,6 +89,11 @@ int session_start_fs(struct session_info *si, const char *cmd);
 int session_start_proxy(
     struct session_info *si, const char *cmd, const char *spec);
 
+/* The daemons started from now on run as uid:gid, without supplementary
+ * groups (uid (uid_t)-1: as the caller).  airlock run sets it for the
+ * proxy of a root-started session (cmd_run.c says when). */
+void session_spawn_as(uid_t uid, gid_t gid);
+
 /* Stop the session's daemons: SIGTERM, wait (SIGKILL after a while), then
  * a lazy unmount when the view is still mounted.  Returns 0, or -1 when
  * something could not be stopped (printed). */
