@@ -76,7 +76,8 @@ run_usage(FILE *f)
 	    "Isolated (the default; as root, or as an ordinary user where "
 	    "the kernel\nallows unprivileged user namespaces): CMD runs in "
 	    "its own mount, network and\npid namespaces.  The project's own "
-	    "path shows the view, the state\ndirectory is empty, the daemons' processes are "
+	    "path shows the view, the state\ndirectory is empty, the daemons' "
+	    "processes are "
 	    "not visible, and the only\nendpoint is the proxy at "
 	    "http://127.0.0.1:%d (HTTP_PROXY, HTTPS_PROXY,\nALL_PROXY and "
 	    "their lower-case forms point there; NO_PROXY is empty).\n"
@@ -728,8 +729,10 @@ run_user_can(const struct session_info *si, uid_t uid, gid_t gid)
 			_exit(1);
 		snprintf(path, sizeof path, "%s/audit.jsonl", si->dir);
 		_exit(access(si->dir, W_OK | X_OK) == 0 &&
-		        (access(path, F_OK) != 0 || access(path, W_OK) == 0) &&
-		        (si->policy[0] == '\0' || access(si->policy, R_OK) == 0)
+		            (access(path, F_OK) != 0 ||
+		                access(path, W_OK) == 0) &&
+		            (si->policy[0] == '\0' ||
+		                access(si->policy, R_OK) == 0)
 		        ? 0
 		        : 1);
 	}
@@ -785,8 +788,8 @@ run_proxy_user(struct session_info *si, uid_t agent, const char *cmd,
 	snprintf(sessions, sizeof sessions, "%s/sessions", state);
 	if (run_dir_passable(state) != 0 || run_dir_passable(sessions) != 0)
 		goto root;
-	if ((dfd = open(si->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	                 O_CLOEXEC)) < 0)
+	if ((dfd = open(
+	         si->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		goto root;
 	if (fchown(dfd, (uid_t)u, (gid_t)g) != 0 ||
 	    run_chown(dfd, "audit.jsonl", (uid_t)u, (gid_t)g) != 0 ||
@@ -795,8 +798,8 @@ run_proxy_user(struct session_info *si, uid_t agent, const char *cmd,
 		goto root;
 	}
 	/* a CA made by a root proxy before: the user's proxy reuses it */
-	if ((cfd = openat(dfd, "ca", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	                               O_CLOEXEC)) >= 0) {
+	if ((cfd = openat(dfd, "ca",
+	         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
 		(void)run_chown(cfd, "ca.pem", (uid_t)u, (gid_t)g);
 		(void)run_chown(cfd, "ca.key", (uid_t)u, (gid_t)g);
 		close(cfd);

@@ -181,13 +181,15 @@ room_userns_enter(char *why, size_t len)
 	snprintf(line, sizeof line, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
 	if (room_write_proc("/proc/self/setgroups", "deny") != 0 ||
 	    room_write_proc("/proc/self/gid_map", line) != 0) {
-		snprintf(why, len, "cannot map gid %u in the user namespace: %s",
+		snprintf(why, len,
+		    "cannot map gid %u in the user namespace: %s",
 		    (unsigned)gid, strerror(errno));
 		return -1;
 	}
 	snprintf(line, sizeof line, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
 	if (room_write_proc("/proc/self/uid_map", line) != 0) {
-		snprintf(why, len, "cannot map uid %u in the user namespace: %s",
+		snprintf(why, len,
+		    "cannot map uid %u in the user namespace: %s",
 		    (unsigned)uid, strerror(errno));
 		return -1;
 	}
