@@ -29,6 +29,10 @@ int fd_write_all(int fd, const void *data, size_t len);
 int fd_send_rights(int sock, int fd);
 int fd_recv_rights(int sock);
 
+/* The UTF-8 bytes of code point cp (at most U+10FFFF; the caller has
+ * refused surrogates) into u; returns how many (1 to 4). */
+size_t utf8_encode(unsigned cp, char u[4]);
+
 /* Copy with truncation; returns strlen(src) (truncated when >= size). */
 size_t str_copy(char *dst, const char *src, size_t size);
 
