@@ -206,8 +206,9 @@ ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 /* Decide the parts of a setattr.  A size change through a file opened for
- * writing, and times set on a file already staged (the kernel's own
- * writeback of mtime/ctime), were decided when that file was opened. */
+ * writing, and times set on a file already staged (touch, make, or the
+ * kernel stamping mtime after a write), were decided when that file was
+ * opened. */
 static int
 ops_setattr_check(
     fuse_req_t req, const char *path, int valid, int has_fh, int is_upper)
