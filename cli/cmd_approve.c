@@ -67,6 +67,8 @@ pending_print_table(const struct pending_list *list)
 		ctl_client_format_ms(it->left_ms, left, sizeof(left));
 		printf("%-6s %-4s %-8s %-48s %-20s %-24s %6s %6s\n", it->id,
 		    it->kind, it->op, target, proc, intent, age, left);
+		if (it->review[0] != '\0')
+			printf("%-6s review: %s\n", "", it->review);
 	}
 }
 

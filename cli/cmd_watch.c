@@ -388,6 +388,8 @@ watch_show(const struct watch *w, const struct pending_item *it)
 		printf("  process:  unknown\n");
 	printf("  intent:   %s\n", it->intent[0] != '\0' ? it->intent : "-");
 	printf("  waiting:  %s, %s\n", age, left);
+	if (it->review[0] != '\0')
+		printf("  review:   %s\n", it->review);
 	watch_print_detail(w, it->detail);
 }
 

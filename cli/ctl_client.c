@@ -246,6 +246,7 @@ static const struct pending_field {
 	{ "reason", offsetof(struct pending_item, reason) },
 	{ "cmdline", offsetof(struct pending_item, cmdline) },
 	{ "detail", offsetof(struct pending_item, detail) },
+	{ "review", offsetof(struct pending_item, review) },
 };
 #define PENDING_N_FIELDS (sizeof(pending_fields) / sizeof(pending_fields[0]))
 

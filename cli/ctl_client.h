@@ -33,6 +33,7 @@ extern const struct ctl_daemon ctl_daemons[];
 struct pending_item {
 	char *id, *kind, *op, *target, *rule, *reason, *pid, *exe, *cmdline;
 	char *intent, *age_ms, *left_ms, *detail;
+	char *review; /* where the reviewer stands on it, or "" */
 };
 
 struct pending_list {

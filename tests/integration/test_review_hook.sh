@@ -159,6 +159,9 @@ wait_for 5 audit_has "$S" '"target":"held/escalate.txt"' '"decision":"hold"' \
 check_contains "airlock pending says the reviewer escalated it" \
 	'"review":"rv.sh escalated to a person: a person should look"' \
 	"$("$AIRLOCK" pending --session "$S" --json 2>/dev/null)"
+check_contains "and so does its table" \
+	"review: rv.sh escalated to a person: a person should look" \
+	"$("$AIRLOCK" pending --session "$S" 2>/dev/null)"
 "$AIRLOCK" approve "$id" --session "$S" >/dev/null || fail "airlock approve $id"
 wait $w
 check_eq "the person's approval lets the write through" 0 "$(cat "$T/esc.rc")"
