@@ -50,6 +50,16 @@ OUT=$T/outside
 mkdir -m 0755 "$OUT"
 chown "$U" "$OUT"
 
+# the user's runtime dir with its session bus: a way out of any netns
+if [ ! -d /run/user ]; then
+	mkdir -m 0755 /run/user
+	at_exit "rmdir /run/user"
+fi
+mkdir -m 0700 "/run/user/$UID_"
+chown "$U:" "/run/user/$UID_"
+at_exit "rm -rf /run/user/$UID_"
+as_user python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('/run/user/$UID_/bus')"
+
 start_origin ORIG
 HPORT=$ORIG_PORT
 check "the host reaches its origin directly" \
@@ -91,6 +101,7 @@ test -e "$S/fs.sock" || echo "no-fs-sock"
 test -e "$S/proxy.sock" || echo "no-proxy-sock"
 $A pending --session un >/dev/null 2>&1 || echo "pending-fails"
 ls /tmp/airlock-$UID_ >/dev/null 2>&1 || echo "view-place-hidden"
+test -S /run/user/$UID_/bus || echo "bus-hidden"
 cat ~/.ssh/id_test >/dev/null 2>&1 || echo "ssh-hidden"
 echo "ssh-dir=[\$(ls -A ~/.ssh 2>&1)]"
 echo x >"$OUT/f" 2>/dev/null || echo "outside-readonly"
@@ -149,6 +160,8 @@ check_contains "airlock-fs's control socket is not there" "no-fs-sock" "$out"
 check_contains "airlock-proxy's control socket is not there" "no-proxy-sock" "$out"
 check_contains "airlock pending fails inside" "pending-fails" "$out"
 check_contains "the view's place in /tmp is not there" "view-place-hidden" "$out"
+check "the session bus is there outside" test -S "/run/user/$UID_/bus"
+check_contains "the user's runtime dir (session bus) is hidden" "bus-hidden" "$out"
 check_contains "~/.ssh is hidden" "ssh-hidden" "$out"
 check_contains "an empty dir in its place" "ssh-dir=[]" "$out"
 check_contains "the user's own dir outside is read-only" "outside-readonly" "$out"
