@@ -586,6 +586,11 @@ sandbox_helper_main(int sock, const char *mnt)
 	sock = 3;
 	(void)syscall(SYS_close_range, 4, ~0U, 0);
 	(void)prctl(PR_SET_NAME, "airlock-umount", 0, 0, 0);
+	/* a stop signal sent to the daemon's process group must not take
+	 * the helper first: the daemon's unmount would then find no one */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	if (sandbox_plan_caps(
 	        sandbox_helper_caps, nitems(sandbox_helper_caps)) != 0)
 		_exit(1);

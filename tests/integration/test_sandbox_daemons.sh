@@ -56,8 +56,10 @@ if [ -n "$H" ]; then
 	check_eq "helper holds no /dev/fuse" 0 \
 		"$(ls -l /proc/"$H"/fd 2>/dev/null | grep -c /dev/fuse)"
 fi
-kill -TERM "$PID"
-check "unmounted on SIGTERM (through the helper)" wait_for 10 unmounted "$M"
+# to the whole process group (--daemon made it one): the helper must
+# outlive the signal to do the daemon's unmount
+kill -TERM -- -"$PID"
+check "unmounted on SIGTERM to the group (through the helper)" wait_for 10 unmounted "$M"
 check "daemon gone" wait_for 10 gone "$PID"
 [ -n "$H" ] && check "helper gone" wait_for 10 gone "$H"
 
