@@ -330,8 +330,13 @@ cmd_resume(int argc, char **argv)
 	    (size_t)snprintf(si.mountpoint, sizeof si.mountpoint,
 	        "%.4000s/view", si.dir) >= sizeof si.mountpoint)
 		return fail;
-	if ((has_cmd && ro.isolate && run_view_place(&si, "resume") != 0) ||
-	    session_start_fs(&si, "resume") != 0)
+	/* an ordinary user's view lies in /tmp (run_view_place), which
+	 * the end of a run or a reboot empties */
+	if (((has_cmd && ro.isolate) ||
+	        strncmp(si.mountpoint, "/tmp/airlock-", 13) == 0) &&
+	    run_view_place(&si, "resume") != 0)
+		goto failed;
+	if (session_start_fs(&si, "resume") != 0)
 		goto failed;
 	if (has_cmd)
 		return run_in_session(&si, &ro);

@@ -730,6 +730,37 @@ session_kill_wait(pid_t pid, unsigned long long timeout_ms)
 	return 0;
 }
 
+/* An ordinary user's view (airlock-fs killed before it unmounted): only
+ * fusermount3, setuid, may take it down.  0 when it did. */
+static int
+session_fusermount_u(const char *mnt)
+{
+	int status, e = errno;
+	pid_t pid;
+
+	if (geteuid() == 0)
+		return -1;
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+
+		dup2(nul, STDOUT_FILENO);
+		dup2(nul, STDERR_FILENO);
+		execlp("fusermount3", "fusermount3", "-u", "-q", "-z", "--",
+		    mnt, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	errno = e;
+	return -1;
+}
+
 int
 session_stop(struct session_info *si, const char *cmd)
 {
@@ -754,7 +785,8 @@ session_stop(struct session_info *si, const char *cmd)
 		rc = -1;
 	}
 	if (si->mountpoint[0] != '\0' && session_is_mounted(si->mountpoint) &&
-	    umount2(si->mountpoint, MNT_DETACH) != 0) {
+	    umount2(si->mountpoint, MNT_DETACH) != 0 &&
+	    session_fusermount_u(si->mountpoint) != 0) {
 		fprintf(stderr, "airlock %s: cannot unmount %s: %s\n", cmd,
 		    si->mountpoint, strerror(errno));
 		rc = -1;

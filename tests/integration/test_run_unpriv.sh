@@ -193,6 +193,14 @@ check_eq "airlock resume -- CMD exits 0" 0 "$rc"
 check_contains "the resumed room shows the staged edit" "changed" "$out"
 check_contains "and the approved write" "mine" "$out"
 check_not "no mount of the session left after resume" grep -q "airlock-$UID_\|$S" /proc/mounts
+# resume to review, kill -9 of airlock-fs: `airlock end` takes the dead
+# view down (fusermount3: the user cannot umount)
+check "airlock resume (no command) mounts the view again" as_user "$A" resume un
+V=/tmp/airlock-$UID_/un
+check "the view is mounted in its place" grep -q " $V " /proc/mounts
+kill -9 "$(cat "$S/fs.pid")"
+check "airlock end after airlock-fs died" as_user "$A" end un
+check_not "the dead view is unmounted" grep -q " $V " /proc/mounts
 check "airlock commit applies the edit" as_user "$A" commit --session un
 check_eq "the project has it now" "changed" "$(cat "$P/a.txt")"
 
