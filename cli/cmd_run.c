@@ -648,8 +648,8 @@ run_dir_is_private(const char *dir)
 }
 
 /*
- * An ordinary user's state dir lies in the home, and so would the view
- * mounted in SESSION/view.  In the room's user namespace every mount
+ * An ordinary user's state dir lies in the home (by default), and so would
+ * the view mounted in SESSION/view.  In the room's user namespace every mount
  * inherited from the host is locked, and overlayfs refuses a lower dir
  * with a locked mount below it: the copy-on-write home could not be
  * made.  So the view is mounted at /tmp/airlock-UID/ID instead (a dir
@@ -660,9 +660,15 @@ run_dir_is_private(const char *dir)
 int
 run_view_place(struct session_info *si, const char *cmd)
 {
-	char base[64], mnt[PATH_MAX];
+	char base[64], mnt[PATH_MAX], home[PATH_MAX], dir[PATH_MAX];
+	const char *h = run_agent_home(NULL);
 
 	if (geteuid() == 0)
+		return 0;
+	/* a state dir outside the home (AIRLOCK_STATE_DIR, XDG_STATE_HOME)
+	 * keeps the view in the session */
+	if (h == NULL || realpath(h, home) == NULL ||
+	    realpath(si->dir, dir) == NULL || !mask_path_below(dir, home))
 		return 0;
 	snprintf(base, sizeof base, "/tmp/airlock-%u", (unsigned)geteuid());
 	if ((size_t)snprintf(mnt, sizeof mnt, "%s/%s", base, si->id) >=
@@ -1007,8 +1013,14 @@ out:
 		    si->dir, strerror(errno));
 	/* an ordinary user's view place (run_view_place): empty now, and
 	 * made again by `airlock resume` */
-	if (geteuid() != 0 && strncmp(si->mountpoint, "/tmp/airlock-", 13) == 0)
-		(void)rmdir(si->mountpoint);
+	if (geteuid() != 0) {
+		char base[64];
+		int n = snprintf(
+		    base, sizeof base, "/tmp/airlock-%u/", (unsigned)geteuid());
+
+		if (n > 0 && strncmp(si->mountpoint, base, (size_t)n) == 0)
+			(void)rmdir(si->mountpoint);
+	}
 	if (intercept > 0)
 		(void)unlink(bundle);
 	if (started)
@@ -1272,7 +1284,7 @@ cmd_run(int argc, char **argv)
 		    strerror(errno));
 		return RUN_EXIT_FAIL;
 	}
-	if ((ro.isolate && run_view_place(&si, "run") != 0) ||
+	if (run_view_place(&si, "run") != 0 ||
 	    session_start_fs(&si, "run") != 0) {
 		(void)session_stop(&si, "run");
 		str_copy(si.state, "ended", sizeof si.state);

@@ -330,11 +330,9 @@ cmd_resume(int argc, char **argv)
 	    (size_t)snprintf(si.mountpoint, sizeof si.mountpoint,
 	        "%.4000s/view", si.dir) >= sizeof si.mountpoint)
 		return fail;
-	/* an ordinary user's view lies in /tmp (run_view_place), which
+	/* an ordinary user's view may lie in /tmp (run_view_place), which
 	 * the end of a run or a reboot empties */
-	if (((has_cmd && ro.isolate) ||
-	        strncmp(si.mountpoint, "/tmp/airlock-", 13) == 0) &&
-	    run_view_place(&si, "resume") != 0)
+	if (run_view_place(&si, "resume") != 0)
 		goto failed;
 	if (session_start_fs(&si, "resume") != 0)
 		goto failed;
