@@ -1235,6 +1235,20 @@ cmd_run(int argc, char **argv)
 		    strerror(errno));
 		return RUN_EXIT_FAIL;
 	}
+	if (ro.user != NULL && geteuid() != 0) {
+		struct passwd who;
+		char whobuf[4096];
+
+		if (run_user("run", ro.user, &who, whobuf, sizeof whobuf) != 0)
+			return RUN_EXIT_FAIL;
+		if (who.pw_uid != geteuid()) {
+			fprintf(stderr,
+			    "airlock run: --user %s: only root can run CMD as "
+			    "another user\n",
+			    ro.user);
+			return RUN_EXIT_FAIL;
+		}
+	}
 	/* an ordinary user's room is a user namespace: refuse up front,
 	 * and say which knob forbids it, rather than run unisolated */
 	if (ro.isolate && geteuid() != 0 && room_userns_check("run") != 0)

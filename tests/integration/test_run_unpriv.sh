@@ -204,6 +204,15 @@ check_not "the dead view is unmounted" grep -q " $V " /proc/mounts
 check "airlock commit applies the edit" as_user "$A" commit --session un
 check_eq "the project has it now" "changed" "$(cat "$P/a.txt")"
 
+# --user is root's: another user is refused before any session exists
+set +e
+no=$(as_user "$A" run --project "$P" --user nobody --session-name un-u -- true 2>&1)
+rc=$?
+set -e
+check_eq "--user another user: 125" 125 "$rc"
+check_contains "and says why" "only root can run CMD as another user" "$no"
+check_not "no session made" test -e "$STATE/sessions/un-u"
+
 # A kernel that forbids user namespaces: the user's limit is 0 in a user
 # namespace the test makes (user.max_user_namespaces is per namespace),
 # so the host's stays as it is.
