@@ -19,6 +19,10 @@ useradd -m -d "$H" -s /bin/bash "$U" || die "useradd $U failed"
 at_exit "userdel -r -f $U"
 UID_=$(id -u "$U")
 at_exit "rm -rf /tmp/airlock-$UID_"
+# /dev/fuse's mode (and /run/user) are the machine's: one test (or
+# bench/session) at a time changes them and puts them back
+exec 9>/tmp/airlock-devfuse.lock
+flock -w 900 9 || die "/dev/fuse stayed locked by another test for 15 minutes"
 fuse_mode=$(stat -c %a /dev/fuse)
 at_exit "chmod $fuse_mode /dev/fuse"
 chmod 0666 /dev/fuse
@@ -38,7 +42,7 @@ for t in test_run_approve2 test_run_sessions test_run_crash test_run_watch; do
 	set +e
 	out=$(runuser -u "$U" -- env -i PATH=/usr/local/bin:/usr/bin:/bin \
 		HOME="$H" USER="$U" LOGNAME="$U" AIRLOCK_BUILD="$B" \
-		AIRLOCK_SRC="$AIRLOCK_SRC" timeout -k 10 300 bash "$IT/$t.sh" 2>&1)
+		AIRLOCK_SRC="$AIRLOCK_SRC" timeout -k 10 300 bash "$IT/$t.sh" 2>&1 9>&-)
 	rc=$?
 	set -e
 	verdict=$(printf '%s\n' "$out" | tail -1)

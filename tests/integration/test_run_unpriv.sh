@@ -24,6 +24,10 @@ at_exit "userdel -r -f $U"
 UID_=$(id -u "$U")
 at_exit "rm -rf /tmp/airlock-$UID_"
 
+# /dev/fuse's mode (and /run/user) are the machine's: one test (or
+# bench/session) at a time changes them and puts them back
+exec 9>/tmp/airlock-devfuse.lock
+flock -w 900 9 || die "/dev/fuse stayed locked by another test for 15 minutes"
 fuse_mode=$(stat -c %a /dev/fuse)
 at_exit "chmod $fuse_mode /dev/fuse"
 chmod 0666 /dev/fuse
@@ -36,7 +40,7 @@ cp "$AIRLOCK" "$AIRLOCK_FS" "$AIRLOCK_PROXY" "$UB/"
 as_user() {
 	runuser -u "$U" -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$H" \
 		USER="$U" LOGNAME="$U" AIRLOCK_FS="$UB/airlock-fs" \
-		AIRLOCK_PROXY="$UB/airlock-proxy" "$@"
+		AIRLOCK_PROXY="$UB/airlock-proxy" "$@" 9>&-
 }
 A=$UB/airlock
 STATE=$H/.local/state/airlock
@@ -220,7 +224,7 @@ set +e
 no=$(python3 "$(dirname "$0")/userns_deny.py" "$UID_" "$(id -g "$U")" \
 	env -i PATH=/usr/bin:/bin HOME="$H" AIRLOCK_FS="$UB/airlock-fs" \
 	AIRLOCK_PROXY="$UB/airlock-proxy" "$A" run --project "$P" \
-	--session-name un-no -- true 2>&1)
+	--session-name un-no -- true 2>&1 9>&-)
 rc=$?
 set -e
 check_eq "refused where user namespaces are forbidden: 125" 125 "$rc"
