@@ -21,7 +21,7 @@ UID_=$(id -u "$U")
 at_exit "rm -rf /tmp/airlock-$UID_"
 # /dev/fuse's mode (and /run/user) are the machine's: one test (or
 # bench/session) at a time changes them and puts them back
-exec 9>/tmp/airlock-devfuse.lock
+exec 9>/run/airlock-devfuse.lock
 flock -w 900 9 || die "/dev/fuse stayed locked by another test for 15 minutes"
 fuse_mode=$(stat -c %a /dev/fuse)
 at_exit "chmod $fuse_mode /dev/fuse"
