@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The end-to-end session tests once more, as an ordinary user: a user this
-# test creates (useradd) runs test_run_approve2, test_run_sessions,
+# test creates (useradd) runs test_run_approve2, test_run_sessions, test_run_env,
 # test_run_crash and test_run_watch unchanged (their root run is their
 # own), from a copy of the scripts in which need_root lets it through and
 # with a copy of the binaries it can run.  Each must pass as it does as
@@ -38,7 +38,7 @@ cp "$AIRLOCK_FS" "$B/fs/"
 cp "$AIRLOCK_PROXY" "$B/proxy/"
 chmod -R a+rX "$IT" "$B"
 
-for t in test_run_approve2 test_run_sessions test_run_crash test_run_watch; do
+for t in test_run_approve2 test_run_sessions test_run_crash test_run_watch test_run_env; do
 	set +e
 	out=$(runuser -u "$U" -- env -i PATH=/usr/local/bin:/usr/bin:/bin \
 		HOME="$H" USER="$U" LOGNAME="$U" AIRLOCK_BUILD="$B" \
