@@ -142,6 +142,17 @@ is_held() { [ -n "$(held_id "$1")" ]; }
 held_or_gone() { is_held "$1" || ! kill -0 "$RUN_PID" 2>/dev/null; }
 wait_for 60 held_or_gone pub/held.txt
 is_held pub/held.txt || fail "the write was not held: $(cat "$T/run.err")"
+# While the agent waits: the proxy (outside) listens in the room's network
+# namespace only, on the socket the room handed it; no bridge copies bytes.
+proxy_pid=$(cat "$S/proxy.pid")
+room_pid=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["agent_pid"])' "$S/session.json")
+check_eq "the proxy runs as the user" "$U" "$(ps -o user= -p "$proxy_pid" | tr -d ' ')"
+check_not "the proxy listens on nothing in the host's network" \
+	sh -c "ss -Hltnp | grep -q 'pid=$proxy_pid,'"
+check "its listener is 127.0.0.1:3128 in the room's network" \
+	sh -c "nsenter --net=/proc/$room_pid/ns/net ss -Hltnp | grep '127.0.0.1:3128' | grep -q 'pid=$proxy_pid,'"
+check_eq "and the room's network has no other listener" 1 \
+	"$(nsenter --net=/proc/$room_pid/ns/net ss -Hltn | wc -l)"
 check "the user approves the held write" as_user "$A" approve "$(held_id pub/held.txt)" --session un
 wait_for 60 held_or_gone "127.0.0.2:$HPORT/hello"
 is_held "127.0.0.2:$HPORT/hello" || fail "the request was not held"
