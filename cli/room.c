@@ -95,52 +95,20 @@ room_listener(void)
 static void
 room_send_fd(int sock, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))], byte = 'L';
-	struct iovec iov = { &byte, 1 };
-	struct msghdr msg;
-	struct cmsghdr *cm;
-
-	memset(&msg, 0, sizeof msg);
-	memset(cbuf, 0, sizeof cbuf);
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cbuf;
-	msg.msg_controllen = sizeof cbuf;
-	cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != 1)
+	if (fd_send_rights(sock, fd) != 0)
 		room_fail("cannot hand the listener over: %s", strerror(errno));
 }
 
+/* The listener, inheritable: airlock-proxy gets it as fd:N. */
 static int
 room_recv_fd(int sock)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))], byte;
-	struct iovec iov = { &byte, 1 };
-	struct msghdr msg;
-	struct cmsghdr *cm;
-	ssize_t n;
-	int fd = -1;
+	int fd = fd_recv_rights(sock);
 
-	memset(&msg, 0, sizeof msg);
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cbuf;
-	msg.msg_controllen = sizeof cbuf;
-	do
-		n = recvmsg(sock, &msg, 0);
-	while (n < 0 && errno == EINTR);
-	if (n != 1)
+	if (fd >= 0 && fcntl(fd, F_SETFD, 0) != 0) {
+		close(fd);
 		return -1;
-	cm = CMSG_FIRSTHDR(&msg);
-	if (cm == NULL || cm->cmsg_level != SOL_SOCKET ||
-	    cm->cmsg_type != SCM_RIGHTS ||
-	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
-		return -1;
-	memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+	}
 	return fd;
 }
 
