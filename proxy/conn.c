@@ -778,9 +778,9 @@ conn_continue(struct conn *c)
 	switch (c->stage) {
 	case STAGE_RESOLVE:
 		if (!c->is_connect && c->ubev != NULL && c->up_is_idle &&
-		    c->up_port == c->port && strcmp(c->up_host, c->host) == 0) {
-			c->up_is_reused = 1;
-			forward_start(c); /* reuse the kept-alive upstream */
+		    c->up_port == c->port && c->up_addr < c->n_addrs &&
+		    strcmp(c->up_host, c->host) == 0) {
+			resolve_check_kept(c); /* then over the same upstream */
 			return;
 		}
 		conn_close_upstream(c);

@@ -210,6 +210,10 @@ void forward_upstream_readable(int fd, short what, void *arg);
 
 /* resolve.c */
 void resolve_start(struct conn *c);
+/* The client's kept-alive upstream is for this request's host: check the
+ * address it is connected to for this request, then forward over it (or
+ * deny, or hold).  May free the connection. */
+void resolve_check_kept(struct conn *c);
 void resolve_cancel(struct conn *c);
 
 /* intercept.c: terminate the client's TLS with a leaf for tunnel_host and

@@ -161,6 +161,45 @@ resolve_start(struct conn *c)
 		c->dns_req = req;
 }
 
+/*
+ * A kept-alive upstream was checked for an earlier request; a rule may
+ * name the method or path, so its address is checked again for this one
+ * before a byte of it goes up.  May free the connection.
+ */
+void
+resolve_check_kept(struct conn *c)
+{
+	const struct sockaddr *sa =
+	    (const struct sockaddr *)&c->addrs[c->up_addr];
+	struct policy_verdict v;
+	char addr[INET6_ADDRSTRLEN], why[400];
+
+	policy_eval_addr_http(c->pol->pol, sa, c->port,
+	    c->is_connect ? NULL : c->method, c->path, &v);
+	if (v.decision == DECISION_ALLOW ||
+	    (v.decision == DECISION_HOLD &&
+	        c->outcome == AUDIT_OUTCOME_APPROVED)) {
+		c->up_is_reused = 1;
+		forward_start(c);
+		return;
+	}
+	c->verdict = v;
+	c->decided_by = AUDIT_DECIDER_POLICY;
+	if (v.decision == DECISION_DENY) {
+		resolve_format_addr(sa, addr, sizeof addr);
+		snprintf(why, sizeof why,
+		    "%s resolves to %s, and that address is not allowed.",
+		    c->host, addr);
+		conn_deny(c, why);
+		return;
+	}
+	/* Held: once approved, connect (the pool has the upstream back). */
+	c->addr_next = c->up_addr;
+	conn_close_upstream(c);
+	c->stage = STAGE_CONNECT;
+	hold_start(c);
+}
+
 void
 resolve_cancel(struct conn *c)
 {

@@ -93,4 +93,34 @@ wait_for 10 grep -q "policy reloaded" "$T/proxy.err" || fail "no reload"
 code=$(pcurl -o /dev/null -w '%{http_code}' "$U/id")
 check_eq "the policy decides before a pooled connection is used" "403" "$code"
 stop_proxy
+
+# A kept-alive client's next request to the same host goes over its
+# upstream connection only after that address was checked for the new
+# request: a cidrs: rule with methods: may deny what the first allowed.
+write_hosts
+cat >"$T/policy.yaml" <<YAML
+version: 1
+defaults: {net: deny}
+net:
+  - cidrs: [127.0.0.1/32]
+    methods: [POST]
+    action: deny
+    reason: nothing is posted to this address
+  - hosts: [origin.test]
+    action: allow
+  - cidrs: [127.0.0.1/32]
+    action: allow
+YAML
+start_proxy --policy "$T/policy.yaml" --threads 1 --hosts "$T/hosts"
+O=http://origin.test:$OPORT
+out=$(pcurl -o /dev/null -w '%{http_code} %{num_connects}\n' "$O/id" \
+	--next --max-time 20 --noproxy '' -x "$PROXY" -o /dev/null \
+	-w '%{http_code} %{num_connects}\n' "$O/id" \
+	--next --max-time 20 --noproxy '' -x "$PROXY" -o "$T/post" \
+	-w '%{http_code} %{num_connects}\n' --data-binary x "$O/id")
+check_eq "GET, GET again and POST on one client connection" \
+	"$(printf '200 1\n200 0\n403 0')" "$out"
+check_contains "the POST is refused by the address rule" \
+	"nothing is posted to this address" "$(cat "$T/post")"
+stop_proxy
 finish
