@@ -342,10 +342,10 @@ conn_audit_request(struct conn *c)
 		ev.decided_by = c->decided_by;
 		ev.rule = c->verdict.rule;
 		ev.reason = c->verdict.reason;
-		if (c->reviewer[0] != '\0') {
+		if (c->reviewer[0] != '\0')
 			ev.reviewer = c->reviewer;
+		if (c->reviewer_reason[0] != '\0')
 			ev.reason = c->reviewer_reason;
-		}
 		ev.caller = &c->caller;
 		ev.bytes_in = c->bytes_in;
 		ev.bytes_out = c->bytes_out;
@@ -658,6 +658,7 @@ conn_begin_request(struct conn *c)
 	c->outcome = AUDIT_OUTCOME_NONE;
 	c->decided_by = AUDIT_DECIDER_POLICY;
 	c->reviewer[0] = '\0';
+	c->reviewer_reason[0] = '\0';
 	c->bytes_in = c->bytes_out = 0;
 	memset(&c->verdict, 0, sizeof c->verdict);
 	c->verdict.decision = DECISION_DENY;
@@ -802,8 +803,8 @@ conn_hold_done(struct conn *c, const struct approval_result *res)
 	c->decided_by = res->decided_by;
 	if (res->decided_by == AUDIT_DECIDER_REVIEWER) {
 		str_copy(c->reviewer, res->reviewer, sizeof c->reviewer);
-		str_copy(c->reviewer_reason, res->reason,
-		    sizeof c->reviewer_reason);
+		str_copy(
+		    c->reviewer_reason, res->reason, sizeof c->reviewer_reason);
 	}
 	if (res->decision == DECISION_ALLOW) {
 		conn_continue(c);

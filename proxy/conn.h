@@ -85,7 +85,9 @@ struct conn {
 	enum audit_outcome outcome;
 	enum audit_decider decided_by;
 	char reviewer[64]; /* the reviewer that decided a held request, or "" */
-	char reviewer_reason[256]; /* and why */
+	/* why the hold was resolved, when that is not the rule's reason: the
+	 * reviewer's words, or "remembered"; else "" */
+	char reviewer_reason[256];
 	enum conn_stage stage;
 	struct caller caller; /* identity and trace context */
 	int client_keeps_alive;

@@ -201,6 +201,10 @@ hold_start(struct conn *c)
 	hold_unref(h);
 	hold_detach(h);
 	if (r == 1) {
+		str_copy(c->reviewer_reason,
+		    "remembered: a person decided the same request earlier in "
+		    "this session",
+		    sizeof c->reviewer_reason);
 		conn_hold_done(c, &res);
 		return;
 	}

@@ -88,6 +88,8 @@ check_eq "both identical requests are audited as approved" 2 \
 	"$(grep -F '"target":"'"$H"'/hello?again"' "$A" | grep -c '"outcome":"approved"')"
 check_eq "but only the first was held" 1 "$(grep -c 'held GET .*/hello?again as p' "$S/proxy.log")"
 check_not "no fourth request was ever held" grep -q 'as p4$' "$S/proxy.log"
+check_eq "and the second says it was remembered" 1 \
+	"$(grep -F '"target":"'"$H"'/hello?again"' "$A" | grep -c '"reason":"remembered: ')"
 check "the audit names the human who denied the write" grep -q \
 	'"target":"held/d.txt","decision":"hold","outcome":"denied","decided_by":"human"' "$A"
 check_contains "the summary counts the holds" "actions held:   5 (approved 3, denied 2, timed out 0)" \
