@@ -1373,6 +1373,15 @@ load_secret(struct load_ctx *ctx, const struct ynode *n,
 	if (v[5] != NULL && want_bool(ctx, v[5], "secrets.body", &s->body) != 0)
 		return -1;
 	s->rule = rule_name(ctx, n);
+	/* The strings above point into the parse tree, which goes away
+	 * after loading: keep copies in the policy. */
+	s->name = policy_arena_strdup(&ctx->pol->arena, s->name);
+	if (s->env != NULL)
+		s->env = policy_arena_strdup(&ctx->pol->arena, s->env);
+	if (s->file != NULL)
+		s->file = policy_arena_strdup(&ctx->pol->arena, s->file);
+	if (s->match != NULL)
+		s->match = policy_arena_strdup(&ctx->pol->arena, s->match);
 	return 0;
 }
 
