@@ -41,7 +41,9 @@ check_eq "every file reads back" "$expected" "$got"
 check_eq "the written files" $((N_DIRS * N_FILES / 10)) "$(grep -rlx w "$M" | wc -l)"
 check "every file still reads" bash -c "cd '$M' && find . -type f | xargs cat >/dev/null"
 # its fds: the two roots, the session's files, and one /dev/fuse clone
-# per worker thread (their number follows the load, not the tree)
+# per worker thread (their number follows the requests in flight, up to
+# the kernel's 64 background ones plus the callers: about 64 here), never
+# the tree's 30,000 files
 n_fds=$(ls "/proc/$PID/fd" | wc -l)
-check "the daemon's open fds stay small ($n_fds)" test "$n_fds" -lt 128
+check "the daemon's open fds stay small ($n_fds)" test "$n_fds" -lt 256
 finish
