@@ -120,6 +120,26 @@ session_dir_create(const char *name, struct session_info *si)
 }
 
 /*
+ * A small file (a pid file, /proc/PID/stat) into buf, NUL-terminated.
+ * Returns its length, or 0 when it cannot be opened, read, or is empty.
+ */
+static size_t
+session_read_small(const char *path, int flags, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | flags)) < 0)
+		return 0;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return (size_t)n;
+}
+
+/*
  * When pid started, in clock ticks after boot (field 22 of
  * /proc/PID/stat), or 0.  With the pid, it names one process for good:
  * a pid alone may be recycled once its process is gone.
@@ -129,17 +149,11 @@ session_proc_start(pid_t pid)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long start = 0;
-	ssize_t n;
-	int fd, field;
+	int field;
 
 	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (session_read_small(path, 0, buf, sizeof buf) == 0)
 		return 0;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	/* the command name (field 2) may hold spaces and parentheses */
 	if ((p = strrchr(buf, ')')) == NULL)
 		return 0;
@@ -367,31 +381,19 @@ pid_t
 session_pid_alive(const char *dir, const char *name)
 {
 	char path[PATH_MAX + 32], buf[32], cmd[256];
-	ssize_t n;
 	long pid;
-	int fd;
 
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	if (session_read_small(path, O_NOFOLLOW, buf, sizeof buf) == 0)
 		return 0;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	pid = strtol(buf, NULL, 10);
 	if (pid <= 1 || (kill((pid_t)pid, 0) != 0 && errno != EPERM))
 		return 0;
 	/* a pid file outliving its daemon (kill -9) may name a recycled
 	 * pid: only an airlock daemon counts */
 	snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (session_read_small(path, 0, cmd, sizeof cmd) == 0)
 		return 0;
-	n = read(fd, cmd, sizeof cmd - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	cmd[n] = '\0';
 	if (strstr(cmd, "airlock-") == NULL)
 		return 0;
 	return (pid_t)pid;
@@ -401,8 +403,6 @@ int
 session_agent_alive(const struct session_info *si)
 {
 	char path[64], state = '\0', buf[1024], *p;
-	ssize_t n;
-	int fd;
 
 	if (si->agent_pid <= 1 ||
 	    (kill(si->agent_pid, 0) != 0 && errno != EPERM))
@@ -412,13 +412,8 @@ session_agent_alive(const struct session_info *si)
 		return 0; /* another process got the pid */
 	/* a zombie waits for `airlock run` to reap it: it runs no more */
 	snprintf(path, sizeof path, "/proc/%ld/stat", (long)si->agent_pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (session_read_small(path, 0, buf, sizeof buf) == 0)
 		return 0;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	if ((p = strrchr(buf, ')')) != NULL && p[1] == ' ')
 		state = p[2];
 	return state != 'Z' && state != 'X';
