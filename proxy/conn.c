@@ -176,6 +176,25 @@ conn_tune_bev(struct bufferevent *bev)
 }
 
 /*
+ * Write a socket bufferevent's output now, from the callback that queued
+ * it, instead of a loop turn later.  A socket bufferevent freezes its
+ * output's start so that only it drains it; it does the same around its
+ * own writes.  Returns how many bytes are left (EAGAIN, or an error the
+ * bufferevent reports).
+ */
+static size_t
+conn_write_now(struct evbuffer *out, int fd)
+{
+	evbuffer_unfreeze(out, 1);
+	while (evbuffer_get_length(out) > 0)
+		if (evbuffer_write_atmost(out, fd, CONN_MAX_SINGLE_IO) < 0 &&
+		    errno != EINTR)
+			break;
+	evbuffer_freeze(out, 1);
+	return evbuffer_get_length(out);
+}
+
+/*
  * Write what is queued for a plain client now, from inside the callback
  * that queued it, instead of arming a write event and coming back on the
  * next turn of the loop: most answers fit in the socket buffer and leave
@@ -192,19 +211,7 @@ conn_client_flush(struct conn *c)
 	if (c->cbev == NULL || c->is_intercept)
 		return;
 	out = bufferevent_get_output(c->cbev);
-	/* A socket bufferevent freezes its output's start so that only it
-	 * drains it; it does the same around its own writes. */
-	evbuffer_unfreeze(out, 1);
-	while (evbuffer_get_length(out) > 0) {
-		if (evbuffer_write_atmost(out, c->cfd, CONN_MAX_SINGLE_IO) <
-		    0) {
-			if (errno == EINTR)
-				continue;
-			break; /* EAGAIN, or an error the bufferevent reports */
-		}
-	}
-	evbuffer_freeze(out, 1);
-	if (evbuffer_get_length(out) > 0)
+	if (conn_write_now(out, c->cfd) > 0)
 		bufferevent_enable(c->cbev, EV_WRITE);
 }
 
@@ -953,17 +960,7 @@ conn_upstream_flush(struct conn *c)
 		return;
 	}
 	out = bufferevent_get_output(c->ubev);
-	evbuffer_unfreeze(out, 1);
-	while (evbuffer_get_length(out) > 0) {
-		if (evbuffer_write_atmost(out, c->ufd, CONN_MAX_SINGLE_IO) <
-		    0) {
-			if (errno == EINTR)
-				continue;
-			break; /* EAGAIN, or an error the bufferevent reports */
-		}
-	}
-	evbuffer_freeze(out, 1);
-	if (evbuffer_get_length(out) > 0)
+	if (conn_write_now(out, c->ufd) > 0)
 		bufferevent_enable(c->ubev, EV_WRITE);
 	else
 		bufferevent_disable(c->ubev, EV_WRITE);
