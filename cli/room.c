@@ -333,26 +333,37 @@ room_setattr(int fd, unsigned flags, uint64_t set)
 	return mount_setattr(fd, "", AT_EMPTY_PATH | flags, &a, sizeof a);
 }
 
-/* A detached tmpfs (mode, size or NULL); its fd, or -1 with errno. */
+/*
+ * Create the file system configured on fs and mount it detached (nosuid,
+ * nodev); with ok 0 (a set-up step failed) only close it.  fs is closed
+ * either way.  Returns the mount's fd, or -1 with errno.
+ */
 static int
-room_tmpfs(const char *mode, const char *size)
+room_fs_mount(int fs, int ok)
 {
-	int fs, mnt = -1, e;
+	int mnt = -1, e;
 
-	if ((fs = fsopen("tmpfs", FSOPEN_CLOEXEC)) < 0)
-		return -1;
-	if (fsconfig(fs, FSCONFIG_SET_STRING, "mode", mode, 0) != 0 ||
-	    (size != NULL &&
-	        fsconfig(fs, FSCONFIG_SET_STRING, "size", size, 0) != 0) ||
-	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0)
-		goto out;
-	mnt =
-	    fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-out:
+	if (ok && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		mnt = fsmount(
+		    fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 	e = errno;
 	close(fs);
 	errno = e;
 	return mnt;
+}
+
+/* A detached tmpfs (mode, size or NULL); its fd, or -1 with errno. */
+static int
+room_tmpfs(const char *mode, const char *size)
+{
+	int fs;
+
+	if ((fs = fsopen("tmpfs", FSOPEN_CLOEXEC)) < 0)
+		return -1;
+	return room_fs_mount(fs,
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", mode, 0) == 0 &&
+	        (size == NULL ||
+	            fsconfig(fs, FSCONFIG_SET_STRING, "size", size, 0) == 0));
 }
 
 /* An empty read-only file, detached, to lie over a file. */
@@ -380,7 +391,7 @@ out:
 static int
 room_home_overlay(const struct room_cfg *cfg)
 {
-	int fs, mnt = -1, e;
+	int fs, ok = 0;
 
 	if ((fs = fsopen("overlay", FSOPEN_CLOEXEC)) < 0)
 		return -1;
@@ -397,19 +408,12 @@ room_home_overlay(const struct room_cfg *cfg)
 	if (cfg->userns &&
 	    fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) != 0)
 		goto out;
-	if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", cfg->home_upper, 0) !=
-	        0 ||
-	    fsconfig(fs, FSCONFIG_SET_STRING, "workdir", cfg->home_work, 0) !=
-	        0 ||
-	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0)
-		goto out;
-	mnt =
-	    fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	ok = fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", cfg->home_upper,
+	         0) == 0 &&
+	    fsconfig(fs, FSCONFIG_SET_STRING, "workdir", cfg->home_work, 0) ==
+	        0;
 out:
-	e = errno;
-	close(fs);
-	errno = e;
-	return mnt;
+	return room_fs_mount(fs, ok);
 }
 
 /* A clone of the real path; read-only throughout when rdonly. */
