@@ -83,6 +83,19 @@ static const int sandbox_fs_caps[] = {
 };
 
 /* The helper unmounts; nothing else. */
+/*
+ * airlock-proxy keeps only CAP_SYS_PTRACE, for the same reason as airlock-fs:
+ * a held request names the process that sent it (sockowner.h), read from
+ * /proc/PID/fd, exe and environ, which a root client with more capabilities
+ * than the proxy would otherwise hide.  It matters only when the proxy runs
+ * as root, where uid 0 already owns the system's files; under sudo it runs
+ * as the invoking user and keeps nothing (a user's own agent, even in a
+ * user namespace of its own, is readable without it).
+ */
+static const int sandbox_proxy_caps[] = {
+	CAP_SYS_PTRACE,
+};
+
 static const int sandbox_helper_caps[] = {
 	CAP_SYS_ADMIN,
 };
@@ -803,7 +816,8 @@ sandbox_lockdown(const struct sandbox_profile *sp)
 	}
 	if ((sp->daemon == SANDBOX_FS ? sandbox_drop_caps(sandbox_fs_caps,
 	                                    nitems(sandbox_fs_caps))
-	                              : sandbox_drop_caps(NULL, 0)) != 0) {
+	                              : sandbox_drop_caps(sandbox_proxy_caps,
+	                                    nitems(sandbox_proxy_caps))) != 0) {
 		fprintf(stderr, "%s: cannot drop capabilities: %s\n", who,
 		    strerror(errno));
 		goto out;

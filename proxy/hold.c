@@ -16,6 +16,7 @@
 #include "conn.h"
 #include "hold.h"
 #include "reviewer.h"
+#include "sockowner.h"
 #include "util.h"
 
 /* Headers whose values a reviewer never sees: credentials for us or for
@@ -148,6 +149,39 @@ hold_detail_request(const struct conn *c)
 	return buf_release(&b);
 }
 
+/*
+ * Who asked, for the person deciding and the audit record: the process at
+ * the other end of the client socket.  Looked up only here, when a request
+ * is held, because it reads /proc at some length (sockowner.h); a request
+ * that is allowed or denied at once never pays for it.  The identity and
+ * trace context the request carried itself are kept: a traceparent header
+ * names the step more closely than the process's environment does.
+ */
+static void
+hold_find_caller(struct conn *c)
+{
+	struct caller found;
+	pid_t pid = 0;
+	uid_t uid = 0;
+
+	if (c->caller.pid != 0 || c->cfd < 0 ||
+	    sockowner_find(c->cfd, &pid, &uid) != 0 || pid == 0 ||
+	    caller_read(pid, uid, (gid_t)-1, &found) != 0)
+		return;
+	c->caller.pid = found.pid;
+	c->caller.uid = found.uid;
+	c->caller.gid = found.gid;
+	memcpy(c->caller.exe, found.exe, sizeof c->caller.exe);
+	memcpy(c->caller.cmdline, found.cmdline, sizeof c->caller.cmdline);
+	memcpy(c->caller.intent, found.intent, sizeof c->caller.intent);
+	if (c->caller.trace_id[0] == '\0') {
+		memcpy(c->caller.trace_id, found.trace_id,
+		    sizeof c->caller.trace_id);
+		memcpy(
+		    c->caller.span_id, found.span_id, sizeof c->caller.span_id);
+	}
+}
+
 void
 hold_start(struct conn *c)
 {
@@ -184,6 +218,7 @@ hold_start(struct conn *c)
 	info.target = c->target;
 	info.rule = c->verdict.rule;
 	info.reason = c->verdict.reason;
+	hold_find_caller(c);
 	info.caller = &c->caller;
 	info.detail = hold_detail_request(c);
 	c->verdict.decision = DECISION_HOLD;

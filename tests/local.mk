@@ -112,6 +112,12 @@ tests_unit_test_policy_registries_LDADD = $(UNIT_LIBS)
 tests_unit_test_policy_secrets_SOURCES = tests/unit/test_policy_secrets.c
 tests_unit_test_policy_secrets_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_policy_secrets_LDADD = $(UNIT_LIBS)
+check_PROGRAMS += tests/unit/test_policy_below
+TESTS += tests/unit/test_policy_below
+tests_unit_test_policy_below_SOURCES = tests/unit/test_policy_below.c \
+	tests/unit/policy_testenv.h
+tests_unit_test_policy_below_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_policy_below_LDADD = $(UNIT_LIBS)
 
 # secret (common/secret.c): sentinels, masking, replacement
 check_PROGRAMS += tests/unit/test_secret
@@ -193,3 +199,10 @@ TESTS += tests/unit/test_sandbox
 tests_unit_test_sandbox_SOURCES = tests/unit/test_sandbox.c
 tests_unit_test_sandbox_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_sandbox_LDADD = $(UNIT_LIBS)
+
+# sockowner (common/sockowner.c): who is at the other end of a socket
+check_PROGRAMS += tests/unit/test_sockowner
+TESTS += tests/unit/test_sockowner
+tests_unit_test_sockowner_SOURCES = tests/unit/test_sockowner.c
+tests_unit_test_sockowner_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_sockowner_LDADD = $(UNIT_LIBS)

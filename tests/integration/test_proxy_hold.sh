@@ -48,6 +48,17 @@ pcurl -o "$T/a.out" -w '%{http_code}' "$H" >"$T/a.code" 2>&1 &
 c=$!
 id=$(pending_id) || die "no pending request"
 check_contains "pending id is the proxy's" "p" "${id:0:1}"
+# Who asked: the curl process at the other end of the client socket.
+who=$("$AIRLOCK" pending --session "$S" --json | python3 -c '
+import json, sys
+a = json.load(sys.stdin)[0]
+print(a["pid"], a["exe"].rsplit("/", 1)[-1], a["cmdline"])')
+read -r who_pid who_exe who_cmd <<<"$who"
+check_eq "a held request names its process" "curl" "$who_exe"
+check_contains "and its command line" "$H" "$who_cmd"
+check_eq "and its pid" "curl" "$(ps -o comm= -p "$who_pid" 2>/dev/null)"
+check_contains "airlock pending shows it" "curl" \
+	"$("$AIRLOCK" pending --session "$S")"
 # One worker thread, and it is not blocked: another request is served now.
 out=$(pcurl "http://origin.test:$ORIGIN_PORT/hello")
 check_eq "other requests flow while one is held" "hello from origin" "$out"

@@ -66,6 +66,18 @@ decide() {
 
 out=$(decide held/d.txt deny)
 check_contains "a second process denies the held write" "denied f1 (write held/d.txt)" "$out"
+# Who asked, across the room's own network namespace: the agent's curl.
+held_exe() {
+	"$AIRLOCK" pending --session ap --json 2>/dev/null | python3 -c '
+import json, sys
+for a in json.load(sys.stdin):
+    if a["target"].endswith(sys.argv[1]):
+        print(a["exe"].rsplit("/", 1)[-1], a["cmdline"])
+        break' "$1"
+}
+wait_for 60 is_held "hello?one" || fail "hello?one was never held"
+check_contains "a held request from the room names its process" "curl " "$(held_exe "hello?one")"
+check_contains "and its command line" "hello?one" "$(held_exe "hello?one")"
 out=$(decide "hello?one" approve)
 check_contains "it approves the first held request" "approved p1 (GET $H/hello?one)" "$out"
 out=$(decide "hello?two" deny)

@@ -156,6 +156,13 @@ check_eq "and the room's network has no other listener" 1 \
 check "the user approves the held write" as_user "$A" approve "$(held_id pub/held.txt)" --session un
 wait_for 60 held_or_gone "127.0.0.2:$HPORT/hello"
 is_held "127.0.0.2:$HPORT/hello" || fail "the request was not held"
+# Who asked: the agent's curl, in the room's user and network namespaces.
+exe=$(as_user "$A" pending --session un --json 2>/dev/null | python3 -c '
+import json, sys
+for a in json.load(sys.stdin):
+    if a["target"].endswith(sys.argv[1]):
+        print(a["exe"].rsplit("/", 1)[-1])' "127.0.0.2:$HPORT/hello")
+check_eq "the held request names its process" curl "$exe"
 check "the user denies the held request" \
 	as_user "$A" deny "$(held_id "127.0.0.2:$HPORT/hello")" --session un
 rc=0
