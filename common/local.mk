@@ -29,6 +29,7 @@ AIRLOCK_LIBS += $(SECCOMP_LIBS)
 
 # secret (common/secret.c): sentinels for the policy's secrets
 common_libairlock_a_SOURCES += common/secret.c common/secret.h
+common_libairlock_a_SOURCES += common/secret_scan.c
 
 # sockowner (common/sockowner.c): the process at the other end of a socket
 common_libairlock_a_SOURCES += common/sockowner.c common/sockowner.h

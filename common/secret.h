@@ -103,4 +103,49 @@ int secret_replace_header(const struct secret_set *set,
  * where nothing is ever replaced (a CONNECT line, a plain HTTP body). */
 int secret_any_sentinel(const char *in, size_t len);
 
+/*
+ * Streams and bodies (secret_scan.c).
+ *
+ * A sentinel may straddle two reads of a stream: the scanner keeps the
+ * last SECRET_SENTINEL_LEN - 1 bytes it saw, so that it finds one whose
+ * start was in an earlier piece, and never copies more than that.
+ */
+struct secret_scan {
+	char tail[SECRET_SENTINEL_LEN - 1];
+	size_t tail_len;
+};
+
+void secret_scan_init(struct secret_scan *s);
+/*
+ * Feed the next len bytes of a stream.  Returns 0 when every sentinel
+ * that ends in them may go to host (one of set that policy_secret_host
+ * allows; host NULL allows none), or -1 with *refused set as for
+ * secret_replace() (NULL: a sentinel not in the set).
+ */
+int secret_scan_feed(struct secret_scan *s, const struct secret_set *set,
+    const struct policy *pol, const char *host, const char *buf, size_t len,
+    const struct secret_value **refused);
+
+/*
+ * A request body to host: each sentinel of a secret with `body: true` that
+ * host may receive is replaced by its value; one that host may receive
+ * without `body: true` stays as it is (it is host's own credential, only
+ * not put back there); any other is refused.  Same returns as
+ * secret_replace().
+ */
+int secret_replace_body(const struct secret_set *set, const struct policy *pol,
+    const char *host, const char *in, size_t len, struct buf *out,
+    const struct secret_value **refused);
+
+/* Nonzero when host may receive a secret of set (with need_body: one with
+ * `body: true`). */
+int secret_set_host_any(const struct secret_set *set, const struct policy *pol,
+    const char *host, int need_body);
+
+/* Nonzero when every index of set names one of pol's secrets. */
+int secret_set_fits(const struct secret_set *set, const struct policy *pol);
+
+/* The policy name of v's secret ("?" when pol has no such index). */
+const char *secret_name(const struct policy *pol, const struct secret_value *v);
+
 #endif

@@ -23,6 +23,7 @@
 #include "conn.h"
 #include "hold.h"
 #include "pool.h"
+#include "sentinel.h"
 #include "tls_peek.h"
 #include "tunnel.h"
 #include "util.h"
@@ -62,6 +63,8 @@ conn_status_text(int status)
 		return "Proxy Authentication Required";
 	case 408:
 		return "Request Timeout";
+	case 413:
+		return "Content Too Large";
 	case 431:
 		return "Request Header Fields Too Large";
 	case 500:
@@ -276,6 +279,7 @@ conn_close_upstream(struct conn *c)
 static void
 conn_release_request(struct conn *c)
 {
+	sentinel_end_request(c);
 	if (c->pol != NULL) {
 		proxy_policy_put(c->pol);
 		c->pol = NULL;
@@ -630,6 +634,25 @@ conn_decide(struct conn *c)
 	struct net_request nr;
 	int hit = 0;
 
+	if (c->is_connect && sentinel_intercepts(w->proxy, pol, c->host)) {
+		/* A secret's host: its requests must be seen to have the
+		 * value put back.  Without a CA, refuse rather than let a
+		 * sentinel through a tunnel blind. */
+		c->verdict.rule_index = -1;
+		if (!intercept_has_ca(w->proxy)) {
+			c->verdict.decision = DECISION_DENY;
+			c->verdict.rule = "builtin:secrets";
+			c->verdict.reason = "a host that receives a secret "
+			                    "needs TLS interception, which has "
+			                    "no CA (--session or --ca-dir)";
+			return;
+		}
+		c->verdict.decision = DECISION_ALLOW;
+		c->verdict.rule = "tls.intercept";
+		c->verdict.reason = "a secret's host: decided per request "
+		                    "inside the tunnel";
+		return;
+	}
 	if (c->is_connect && policy_tls_intercepts(pol, c->host)) {
 		/* Each request inside is decided by method and path. */
 		c->verdict.decision = DECISION_ALLOW;
@@ -722,6 +745,10 @@ conn_begin_request(struct conn *c)
 		    r->version_minor, r->headers, r->n_headers);
 		c->client_wants_close = !c->client_keeps_alive;
 	}
+	/* Before any decision: a sentinel on its way where it may not go
+	 * is refused, never held for a person to let through. */
+	if (sentinel_check_head(c) != 0)
+		return;
 
 	conn_decide(c);
 	c->stage = STAGE_RESOLVE;

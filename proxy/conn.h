@@ -35,6 +35,14 @@ struct tunnel;
 
 #define CONN_MAX_ADDRS 8
 
+/* How a request body is checked for credential sentinels (sentinel.h). */
+enum sec_body {
+	SEC_BODY_NONE, /* no secrets, or no body */
+	SEC_BODY_SCAN, /* streamed; a sentinel that may not go refuses */
+	SEC_BODY_BUFFER, /* read whole first: replaced, or refused before
+			    the head goes upstream */
+};
+
 enum conn_state {
 	CONN_HEAD, /* reading a request head */
 	CONN_DECIDE, /* policy, hold, DNS: the client waits */
@@ -132,6 +140,16 @@ struct conn {
 	uint16_t tunnel_port;
 	SSL *cssl;
 	struct tunnel *tun;
+
+	/* Credential sentinels (sentinel.h), per request. */
+	int sec_in_head; /* the head holds sentinels that may go: they are
+			    replaced as the head is copied upstream */
+	enum sec_body sec_body;
+	struct secret_scan sec_scan; /* the body's data */
+	struct secret_scan sec_scan_raw; /* a chunked body as sent */
+	struct evbuffer *sec_buf; /* SEC_BODY_BUFFER: the body so far */
+	const struct secret_value *sec_refused;
+	char sec_reason[384]; /* the audit reason of a refusal */
 };
 
 /* Accept a client socket (fd is owned by the connection from now on). */
@@ -227,5 +245,7 @@ void intercept_init(void);
 /* Create or load the CA now when the policy intercepts (so that ca.pem
  * exists before the first request).  Returns 0, or -1 (message printed). */
 int intercept_prepare(struct proxy *p);
+/* Nonzero when interception has its CA (made on first use). */
+int intercept_has_ca(struct proxy *p);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "conn.h"
 #include "pool.h"
+#include "sentinel.h"
 #include "util.h"
 
 /* Stop reading a side while the other side has this much unsent. */
@@ -118,24 +119,45 @@ forward_upstream_reading(struct conn *c, int on)
 	pool_conn_reading(c->uread, on);
 }
 
-/* Append the headers of a head that are not hop-by-hop (nor skip). */
-static void
-forward_copy_headers(struct evbuffer *out, const struct http_header *h,
-    size_t n, const char *skip)
+/* Nonzero when header h is named in the NULL-terminated list skip. */
+static int
+forward_is_skipped(const struct http_header *h, const char *const *skip)
+{
+	for (; skip != NULL && *skip != NULL; skip++)
+		if (strlen(*skip) == h->name_len &&
+		    strncasecmp(h->name, *skip, h->name_len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Append the headers of a head that are not hop-by-hop (nor in skip).
+ * With c (a request whose head holds sentinels that may go), values pass
+ * through sentinel_add_replaced().  Returns 0, or -1 when a value was
+ * refused (c->sec_refused).
+ */
+static int
+forward_copy_headers(struct conn *c, struct evbuffer *out,
+    const struct http_header *h, size_t n, const char *const *skip)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (http_header_is_hop(h, n, i))
-			continue;
-		if (skip != NULL && strlen(skip) == h[i].name_len &&
-		    strncasecmp(h[i].name, skip, h[i].name_len) == 0)
+		if (http_header_is_hop(h, n, i) ||
+		    forward_is_skipped(&h[i], skip))
 			continue;
 		evbuffer_add(out, h[i].name, h[i].name_len);
 		evbuffer_add(out, ": ", 2);
-		evbuffer_add(out, h[i].value, h[i].value_len);
+		if (c != NULL && c->sec_in_head) {
+			if (sentinel_add_replaced(
+			        c, out, h[i].value, h[i].value_len, 1) != 0)
+				return -1;
+		} else {
+			evbuffer_add(out, h[i].value, h[i].value_len);
+		}
 		evbuffer_add(out, "\r\n", 2);
 	}
+	return 0;
 }
 
 /* The Transfer-Encoding value to pass on when the body is chunked. */
@@ -153,13 +175,33 @@ forward_add_te(struct evbuffer *out, const struct http_header *h, size_t n)
 	    (int)h[i].value_len, h[i].value);
 }
 
-/* Move up to the end of the current body from in to out.  Returns 1 when
- * the body ended, 0 when more is to come, -1 when it is malformed. */
+/* The chunk data of a scanned request body (http_chunked_feed_data). */
+struct forward_scan {
+	struct conn *c; /* NULL: not scanned */
+	int is_refused;
+};
+
+static void
+forward_scan_data(void *arg, const char *data, size_t len)
+{
+	struct forward_scan *fs = arg;
+
+	if (!fs->is_refused && sentinel_scan(fs->c, data, len, 0) != 0)
+		fs->is_refused = 1;
+}
+
+/*
+ * Move up to the end of the current body from in to out.  Returns 1 when
+ * the body ended, 0 when more is to come, -1 when it is malformed, -2
+ * when scan (a request body checked for sentinels, or NULL) refused it:
+ * nothing was moved then.
+ */
 static int
 forward_body(struct evbuffer *in, struct evbuffer *out, enum http_body kind,
-    uint64_t *left, struct http_chunked *ch, uint64_t *count)
+    uint64_t *left, struct http_chunked *ch, uint64_t *count, struct conn *scan)
 {
 	struct evbuffer_iovec vec[16];
+	struct forward_scan fs = { scan, 0 };
 	size_t len = evbuffer_get_length(in), take = 0, i;
 	ssize_t r;
 	int n, done = 0;
@@ -169,6 +211,8 @@ forward_body(struct evbuffer *in, struct evbuffer *out, enum http_body kind,
 		return 1;
 	case HTTP_BODY_LENGTH:
 		take = (uint64_t)len < *left ? len : (size_t)*left;
+		if (scan != NULL && sentinel_scan_evbuffer(scan, in, take) != 0)
+			return -2;
 		evbuffer_remove_buffer(in, out, take);
 		*left -= take;
 		*count += take;
@@ -182,10 +226,18 @@ forward_body(struct evbuffer *in, struct evbuffer *out, enum http_body kind,
 		if (n > 16)
 			n = 16;
 		for (i = 0; i < (size_t)n && !done; i++) {
-			r = http_chunked_feed(
-			    ch, vec[i].iov_base, vec[i].iov_len, &done);
+			r = http_chunked_feed_data(ch, vec[i].iov_base,
+			    vec[i].iov_len, &done,
+			    scan != NULL ? forward_scan_data : NULL, &fs);
 			if (r < 0)
 				return -1;
+			/* The framing as sent, too: extensions, trailers. */
+			if (scan != NULL &&
+			    sentinel_scan(
+			        scan, vec[i].iov_base, (size_t)r, 1) != 0)
+				fs.is_refused = 1;
+			if (fs.is_refused)
+				return -2;
 			take += (size_t)r;
 		}
 		evbuffer_remove_buffer(in, out, take);
@@ -215,18 +267,32 @@ forward_response_done(struct conn *c)
 	conn_close_after_flush(c);
 }
 
-/* May free the connection. */
-void
-forward_start(struct conn *c)
+/*
+ * The request head, as it goes upstream: Host rebuilt, hop-by-hop headers
+ * dropped, sentinels replaced where they may go.  length: a body read
+ * whole (SEC_BODY_BUFFER), sent with this Content-Length instead of its
+ * own framing (and without Expect: it was answered here); else NULL.
+ * Returns 0, or -1 when a sentinel was refused (c->sec_refused).
+ */
+static int
+forward_send_head(struct conn *c, const uint64_t *length)
 {
+	static const char *const skip_plain[] = { "host", NULL };
+	static const char *const skip_whole[] = { "host", "content-length",
+		"expect", NULL };
 	const struct http_request *r = c->req;
 	struct evbuffer *out = bufferevent_get_output(c->ubev);
 	size_t before = evbuffer_get_length(out);
 
-	c->state = CONN_FORWARD;
-	c->up_is_idle = 0;
-	evbuffer_add_printf(
-	    out, "%s %s HTTP/1.%d\r\n", c->method, c->path, r->version_minor);
+	evbuffer_add_printf(out, "%s ", c->method);
+	if (c->sec_in_head) {
+		if (sentinel_add_replaced(
+		        c, out, c->path, strlen(c->path), 0) != 0)
+			goto fail;
+	} else {
+		evbuffer_add(out, c->path, strlen(c->path));
+	}
+	evbuffer_add_printf(out, " HTTP/1.%d\r\n", r->version_minor);
 	if (strchr(c->host, ':') != NULL)
 		evbuffer_add_printf(out, "Host: [%s]", c->host);
 	else
@@ -234,23 +300,148 @@ forward_start(struct conn *c)
 	if (c->port != (c->is_intercept ? 443 : 80))
 		evbuffer_add_printf(out, ":%u", c->port);
 	evbuffer_add(out, "\r\n", 2);
-	forward_copy_headers(out, r->headers, r->n_headers, "host");
-	if (c->req_body == HTTP_BODY_CHUNKED)
+	if (forward_copy_headers(c, out, r->headers, r->n_headers,
+	        length != NULL ? skip_whole : skip_plain) != 0)
+		goto fail;
+	if (length != NULL)
+		evbuffer_add_printf(out, "Content-Length: %llu\r\n",
+		    (unsigned long long)*length);
+	else if (c->req_body == HTTP_BODY_CHUNKED)
 		forward_add_te(out, r->headers, r->n_headers);
 	evbuffer_add_printf(out, "Via: 1.%d airlock\r\n\r\n", r->version_minor);
 	c->bytes_out += evbuffer_get_length(out) - before;
+	return 0;
+fail:
+	/* Nothing of this head may leave. */
+	evbuffer_drain(out, evbuffer_get_length(out) - before);
+	return -1;
+}
 
+/* A body read whole (SEC_BODY_BUFFER) outgrew SENTINEL_BODY_MAX.  May
+ * free the connection. */
+static void
+forward_too_large(struct conn *c)
+{
+	c->verdict.decision = DECISION_DENY;
+	c->verdict.rule = "builtin:secrets";
+	c->verdict.reason = "a request body read whole to check it for "
+	                    "credential sentinels is over 8 MiB";
+	c->client_keeps_alive = 0;
+	conn_reply_error(c, 413,
+	    "airlock: a request body that must be checked whole for "
+	    "credential sentinels may be at most 8 MiB\n");
+}
+
+/* May free the connection. */
+void
+forward_start(struct conn *c)
+{
+	const struct http_request *r = c->req;
+	int expects;
+
+	c->state = CONN_FORWARD;
+	c->up_is_idle = 0;
 	c->req_done = c->req_body == HTTP_BODY_NONE;
 	http_chunked_init(&c->req_chunk);
 	c->resp_state = RESP_HEAD;
 	c->resp_left = 0;
 	http_chunked_init(&c->resp_chunk);
+	c->sec_body = sentinel_body_mode(c);
+	if (c->sec_body == SEC_BODY_BUFFER) {
+		/* The head goes up with the whole body (forward_buffer). */
+		if (c->req_body == HTTP_BODY_LENGTH &&
+		    c->req_left > SENTINEL_BODY_MAX) {
+			forward_too_large(c);
+			return;
+		}
+		c->sec_buf = evbuffer_new();
+		if (c->sec_buf == NULL) {
+			conn_reply_error(c, 500, "airlock: out of memory\n");
+			return;
+		}
+		/* The client may wait for "100 Continue" before it sends
+		 * the body the head waits for: say it here. */
+		expects =
+		    http_header_find(r->headers, r->n_headers, 0, "expect");
+		if (expects >= 0 && r->version_minor == 1 &&
+		    http_list_has(r->headers[expects].value,
+		        r->headers[expects].value_len, "100-continue")) {
+			bufferevent_write(
+			    c->cbev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+			conn_client_flush(c);
+		}
+	} else if (forward_send_head(c, NULL) != 0) {
+		sentinel_refuse(c, c->sec_refused, 1);
+		return;
+	}
 	bufferevent_setwatermark(c->ubev, EV_WRITE, FORWARD_HIGH / 4, 0);
 	bufferevent_setwatermark(c->cbev, EV_WRITE, FORWARD_HIGH / 4, 0);
 	conn_upstream_flush(c);
 	forward_upstream_reading(c, 1);
 	conn_timer_set(c, c->w->proxy->cfg.idle_timeout_ms);
 	forward_client_read(c);
+}
+
+static void
+forward_buffer_data(void *arg, const char *data, size_t len)
+{
+	evbuffer_add(arg, data, len);
+}
+
+/*
+ * SEC_BODY_BUFFER: gather the body (a chunked one without its framing);
+ * once whole, replace what may be replaced and send head and body.
+ * Returns 1 when sent, 0 when more is to come, or answers the client and
+ * returns -1 (the connection may be freed).
+ */
+static int
+forward_buffer(struct conn *c, struct evbuffer *in)
+{
+	struct evbuffer_iovec vec[16];
+	size_t len = evbuffer_get_length(in), take = 0, i;
+	uint64_t whole;
+	ssize_t r;
+	int n, done = 0;
+
+	if (c->req_body == HTTP_BODY_LENGTH) {
+		take = (uint64_t)len < c->req_left ? len : (size_t)c->req_left;
+		evbuffer_remove_buffer(in, c->sec_buf, take);
+		c->req_left -= take;
+		done = c->req_left == 0;
+	} else {
+		n = evbuffer_peek(in, -1, NULL, vec, 16);
+		for (i = 0; i < (size_t)(n > 16 ? 16 : n) && !done; i++) {
+			r = http_chunked_feed_data(&c->req_chunk,
+			    vec[i].iov_base, vec[i].iov_len, &done,
+			    forward_buffer_data, c->sec_buf);
+			if (r < 0) {
+				conn_reply_error(c, 400,
+				    "airlock: malformed chunked request "
+				    "body\n");
+				return -1;
+			}
+			take += (size_t)r;
+		}
+		evbuffer_drain(in, take);
+	}
+	if (evbuffer_get_length(c->sec_buf) > SENTINEL_BODY_MAX) {
+		forward_too_large(c);
+		return -1;
+	}
+	if (!done)
+		return 0;
+	if (sentinel_body_finish(c) != 0) {
+		sentinel_refuse(c, c->sec_refused, 1);
+		return -1;
+	}
+	whole = evbuffer_get_length(c->sec_buf);
+	if (forward_send_head(c, &whole) != 0) {
+		sentinel_refuse(c, c->sec_refused, 1);
+		return -1;
+	}
+	c->bytes_out += whole;
+	evbuffer_add_buffer(bufferevent_get_output(c->ubev), c->sec_buf);
+	return 1;
 }
 
 /* Request body bytes from the client.  May free the connection. */
@@ -265,9 +456,24 @@ forward_client_read(struct conn *c)
 		return; /* pipelined bytes wait for the response */
 	out = bufferevent_get_output(c->ubev);
 	conn_timer_set(c, c->w->proxy->cfg.idle_timeout_ms);
-	r = forward_body(
-	    in, out, c->req_body, &c->req_left, &c->req_chunk, &c->bytes_out);
-	conn_upstream_flush(c);
+	if (c->sec_body == SEC_BODY_BUFFER) {
+		r = forward_buffer(c, in);
+		if (r < 0)
+			return;
+		conn_upstream_flush(c);
+	} else {
+		r = forward_body(in, out, c->req_body, &c->req_left,
+		    &c->req_chunk, &c->bytes_out,
+		    c->sec_body == SEC_BODY_SCAN ? c : NULL);
+		if (r == -2) {
+			/* Nothing of it went up; an answer under way cannot
+			 * turn into a 403. */
+			sentinel_refuse(
+			    c, c->sec_refused, c->resp_state == RESP_HEAD);
+			return;
+		}
+		conn_upstream_flush(c);
+	}
 	if (r < 0) {
 		c->client_keeps_alive = 0;
 		if (c->resp_state == RESP_HEAD) {
@@ -318,7 +524,8 @@ forward_response_head(
 	keep = c->client_keeps_alive && c->resp_body != HTTP_BODY_CLOSE;
 	evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", resp->status,
 	    (int)resp->reason_len, resp->reason);
-	forward_copy_headers(out, resp->headers, resp->n_headers, NULL);
+	(void)forward_copy_headers(
+	    NULL, out, resp->headers, resp->n_headers, NULL);
 	if (c->resp_body == HTTP_BODY_CHUNKED)
 		forward_add_te(out, resp->headers, resp->n_headers);
 	evbuffer_add(out, "Via: 1.1 airlock\r\n", 18);
@@ -379,8 +586,8 @@ forward_upstream_read(struct conn *c)
 	}
 	if (c->resp_state != RESP_BODY)
 		return;
-	done = forward_body(
-	    in, out, c->resp_body, &c->resp_left, &c->resp_chunk, &c->bytes_in);
+	done = forward_body(in, out, c->resp_body, &c->resp_left,
+	    &c->resp_chunk, &c->bytes_in, NULL);
 	conn_client_flush(c);
 	if (done < 0) {
 		conn_end_request(c);

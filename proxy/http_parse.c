@@ -438,6 +438,13 @@ ssize_t
 http_chunked_feed(
     struct http_chunked *c, const char *buf, size_t len, int *done)
 {
+	return http_chunked_feed_data(c, buf, len, done, NULL, NULL);
+}
+
+ssize_t
+http_chunked_feed_data(struct http_chunked *c, const char *buf, size_t len,
+    int *done, http_chunk_data_fn *on_data, void *arg)
+{
 	size_t i = 0, take;
 	int v;
 
@@ -487,6 +494,8 @@ http_chunked_feed(
 			if ((uint64_t)take > c->left)
 				take = (size_t)c->left;
 			c->left -= take;
+			if (on_data != NULL && take > 0)
+				on_data(arg, buf + i, take);
 			i += take;
 			if (c->left == 0)
 				c->state = CHUNK_DATA_CR;

@@ -125,6 +125,12 @@ void http_chunked_init(struct http_chunked *c);
  * body is malformed. */
 ssize_t http_chunked_feed(
     struct http_chunked *c, const char *buf, size_t len, int *done);
+/* The same, also handing each span of chunk data (the body without its
+ * framing, in pieces) to on_data as it passes: a scan for what a body
+ * carries must see it whole, not cut by chunk sizes. */
+typedef void http_chunk_data_fn(void *arg, const char *data, size_t len);
+ssize_t http_chunked_feed_data(struct http_chunked *c, const char *buf,
+    size_t len, int *done, http_chunk_data_fn *on_data, void *arg);
 
 /* A request target split up.  host excludes brackets of an IPv6 literal. */
 struct http_url {

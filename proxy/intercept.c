@@ -62,8 +62,9 @@ intercept_get_ca(struct proxy *p)
 	if (intercept_ca == NULL && !intercept_ca_failed) {
 		if (p->cfg.ca_dir == NULL) {
 			fprintf(stderr,
-			    "airlock-proxy: tls.intercept needs "
-			    "--session or --ca-dir for its CA\n");
+			    "airlock-proxy: interception (tls.intercept, "
+			    "secrets' hosts) needs --session or --ca-dir "
+			    "for its CA\n");
 			intercept_ca_failed = 1;
 		} else {
 			intercept_ca = ca_open(p->cfg.ca_dir, err, sizeof err);
@@ -84,9 +85,21 @@ intercept_prepare(struct proxy *p)
 	const struct policy_settings *set = policy_settings(p->policy->pol);
 
 	if (set->tls_intercept_hosts == NULL ||
-	    set->tls_intercept_hosts[0] == NULL)
+	    set->tls_intercept_hosts[0] == NULL) {
+		/* Secrets' hosts are intercepted too; without a CA their
+		 * CONNECTs are refused (conn.c), which is no reason not to
+		 * start. */
+		if (p->secrets.n > 0)
+			(void)intercept_get_ca(p);
 		return 0;
+	}
 	return intercept_get_ca(p) != NULL ? 0 : -1;
+}
+
+int
+intercept_has_ca(struct proxy *p)
+{
+	return intercept_get_ca(p) != NULL;
 }
 
 int

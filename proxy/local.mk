@@ -11,5 +11,7 @@ proxy_airlock_proxy_SOURCES = $(PROXY_PARSE_SRC) \
 	proxy/tunnel.h proxy/pool.c proxy/pool.h proxy/resolve.c \
 	proxy/hold.c proxy/hold.h \
 	proxy/intercept.c proxy/ca.c proxy/ca.h
+# credential sentinels: the secrets' values put back, or refused
+proxy_airlock_proxy_SOURCES += proxy/sentinel.c proxy/sentinel.h
 proxy_airlock_proxy_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(OPENSSL_CFLAGS)
 proxy_airlock_proxy_LDADD = $(AIRLOCK_LIBS) $(EVENT_LIBS)

@@ -32,6 +32,7 @@
 #include "policy.h"
 #include "proxy.h"
 #include "sandbox.h"
+#include "sentinel.h"
 #include "session.h"
 #include "util.h"
 
@@ -63,6 +64,8 @@ main_usage(FILE *f)
 	    "                     [--connect-timeout T] [--peek-timeout T] "
 	    "[--drain-timeout T]\n"
 	    "                     [--agent-uid UID]  (refused on proxy.sock)\n"
+	    "                     [--secrets-fd N]  (the secrets' values, "
+	    "from a pipe)\n"
 	    "                     [--no-seccomp]  (debugging)\n"
 	    "Times are seconds, or take an \"ms\" suffix.  See "
 	    "airlock-proxy(8).\n");
@@ -210,8 +213,8 @@ main_open_session(struct proxy *p, const char *session_dir)
 		p->session_id = session_id_of(session_dir);
 		if (main_path(path, sizeof path, session_dir, "proxy.sock") ==
 		    0)
-			p->ctl =
-			    ctl_server_start(path, p->approvals, p->cfg.agent_uid);
+			p->ctl = ctl_server_start(
+			    path, p->approvals, p->cfg.agent_uid);
 		if (p->ctl == NULL) {
 			fprintf(stderr, "airlock-proxy: %s: %s\n", path,
 			    strerror(errno));
@@ -272,6 +275,17 @@ main_wait_signals(struct proxy *p, const sigset_t *set)
 				    "the previous policy stays\n");
 				continue;
 			}
+			/* The values came once, at start: a policy that no
+			 * longer names each of them cannot govern them. */
+			if (!secret_set_fits(&p->secrets, pol)) {
+				fprintf(stderr,
+				    "airlock-proxy: reload refused: the new "
+				    "policy has fewer secrets than "
+				    "--secrets-fd "
+				    "gave; the previous policy stays\n");
+				policy_free(pol);
+				continue;
+			}
 			proxy_policy_swap(p, pol);
 			(void)intercept_prepare(p);
 			fprintf(stderr, "airlock-proxy: policy reloaded (%s)\n",
@@ -306,6 +320,7 @@ main(int argc, char **argv)
 		{ "drain-timeout", required_argument, NULL, 5 },
 		{ "agent-uid", required_argument, NULL, 'u' },
 		{ "no-seccomp", no_argument, NULL, 6 },
+		{ "secrets-fd", required_argument, NULL, 7 },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -318,7 +333,8 @@ main(int argc, char **argv)
 	struct policy *pol;
 	sigset_t sigs;
 	int n_listen = 0, ch, ready_fd = -1, i, ok, no_seccomp = 0;
-	unsigned *timeout;
+	int secrets_fd = -1;
+	unsigned *timeout, fd_arg;
 	long nproc;
 
 	nproc = sysconf(_SC_NPROCESSORS_ONLN);
@@ -409,6 +425,17 @@ main(int argc, char **argv)
 		case 6:
 			no_seccomp = 1;
 			break;
+		case 7:
+			if (main_parse_uint(optarg, INT_MAX, &fd_arg) != 0 ||
+			    fd_arg <= STDERR_FILENO) {
+				fprintf(stderr,
+				    "airlock-proxy: --secrets-fd %s: expected "
+				    "a file descriptor above 2\n",
+				    optarg);
+				return 2;
+			}
+			secrets_fd = (int)fd_arg;
+			break;
 		case 'h':
 			main_usage(stdout);
 			return 0;
@@ -450,6 +477,9 @@ main(int argc, char **argv)
 	if (pol == NULL)
 		return 2;
 	proxy_policy_swap(p, pol);
+	secret_set_init(&p->secrets);
+	if (secrets_fd >= 0 && sentinel_load(p, pol, secrets_fd) != 0)
+		return 2;
 	if (session_arg != NULL) {
 		if (session_resolve(
 		        session_arg, session_dir, sizeof session_dir) != 0) {
@@ -505,6 +535,7 @@ main(int argc, char **argv)
 	approvals_free(p->approvals);
 	if (p->audit != NULL)
 		otlp_detach_close(p->audit, p->otlp);
+	secret_set_free(&p->secrets);
 	if (p->cfg.is_daemon && session_arg != NULL) {
 		char path[PATH_MAX];
 

@@ -26,6 +26,7 @@
 #include "approval.h"
 #include "audit.h"
 #include "policy.h"
+#include "secret.h"
 
 struct event_base;
 struct evdns_base;
@@ -106,6 +107,10 @@ struct proxy {
 	struct otlp_link *otlp; /* telemetry.otlp export, or NULL */
 	const char *session_id;
 	struct ca *ca; /* NULL: interception unavailable */
+	/* --secrets-fd: the real values behind the sentinels (sentinel.h).
+	 * Read once at start-up, never changed after: workers read it
+	 * without a lock. */
+	struct secret_set secrets;
 	struct proxy_listen listen[PROXY_MAX_LISTEN];
 	int n_listen;
 	struct worker *workers;

