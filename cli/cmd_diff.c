@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,13 +19,14 @@
 #include "home_diff.h"
 #include "review.h"
 #include "session.h"
+#include "util.h"
 
 static void
 diff_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: airlock diff [--session ID] [--project DIR] "
-	    "[--stat | --name-status]\n"
+	    "[--stat | --name-status | --json]\n"
 	    "                    [--color | --no-color] [--binary] [PATH...]\n"
 	    "       airlock diff --home [--session ID] [--name-status]\n"
 	    "\n"
@@ -39,6 +41,9 @@ diff_usage(FILE *f)
 	    "  --project DIR    the project (default: from session.json)\n"
 	    "  --stat           a diffstat, as git diff --stat\n"
 	    "  --name-status    one line a path: A, M, D, T or R<score>\n"
+	    "  --json           a JSON array, one object a path: path, status\n"
+	    "                   (A, M, D, T, R), from (R only), runs_later,\n"
+	    "                   why\n"
 	    "  --color          colour even when not on a terminal\n"
 	    "  --no-color       never colour\n"
 	    "  --binary         binary patches instead of \"Binary files ...\n"
@@ -51,6 +56,15 @@ diff_usage(FILE *f)
 	    "changes stay in\n"
 	    "                   the session: airlock commit never applies "
 	    "them\n"
+	    "\n"
+	    "A change to a file that runs later (git hooks and config, CI,\n"
+	    ".devcontainer/, .vscode/, package.json lifecycle scripts, "
+	    ".husky/,\n"
+	    ".envrc, shell start-up files) gets a warning line on stderr, "
+	    "after\n"
+	    "the diff (the patch stays one git apply accepts); airlock "
+	    "commit\n"
+	    "asks before writing it.\n"
 	    "\n"
 	    "Exit status: 0 (also when nothing is staged), 2 usage, 3 I/O.\n");
 }
@@ -124,6 +138,98 @@ out:
 	return rc;
 }
 
+/* Whether each change runs later: why[i] is a sentence, or "" (not).
+ * Returns the array (caller frees) and the count in *n_later, or NULL
+ * (printed). */
+typedef char diff_why[256];
+
+static diff_why *
+diff_runs_later(
+    const struct review_set *set, int project_fd, int upper_fd, size_t *n_later)
+{
+	diff_why *why = xcalloc(set->n + 1, sizeof *why);
+	size_t i;
+	int r;
+
+	*n_later = 0;
+	for (i = 0; i < set->n; i++) {
+		r = review_change_runs_later(
+		    &set->v[i], project_fd, upper_fd, why[i], sizeof why[i]);
+		if (r < 0) {
+			fprintf(stderr, "airlock diff: %s: %s\n",
+			    review_path_display(set->v[i].path),
+			    strerror(errno));
+			free(why);
+			return NULL;
+		}
+		if (r == 0)
+			why[i][0] = '\0';
+		else
+			(*n_later)++;
+	}
+	return why;
+}
+
+/* One warning line a file that runs later, on stderr: stdout carries the
+ * patch, which must stay one that git apply accepts. */
+static void
+diff_warn_runs_later(
+    const struct review_set *set, diff_why *why, size_t n_later, int color)
+{
+	const char *on = color ? "\033[1;31m" : "",
+	           *off = color ? "\033[m" : "";
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		if (why[i][0] != '\0')
+			fprintf(stderr, "%swarning: runs later: %s\t%s%s: %s\n",
+			    on, review_change_status(&set->v[i]),
+			    review_path_display(set->v[i].path), off, why[i]);
+	if (n_later > 0)
+		fprintf(stderr,
+		    "%swarning: %zu file%s that run%s later%s: airlock "
+		    "commit writes %s only after a yes on a terminal or "
+		    "with --include-runs-later\n",
+		    on, n_later, n_later == 1 ? "" : "s",
+		    n_later == 1 ? "s" : "", off, n_later == 1 ? "it" : "them");
+}
+
+/* The changes as a JSON array, one object a line. */
+static int
+diff_write_json(const struct review_set *set, diff_why *why, FILE *out)
+{
+	const char *from;
+	struct buf b;
+	size_t i;
+	int rc;
+
+	buf_init(&b);
+	buf_adds(&b, "[");
+	for (i = 0; i < set->n; i++) {
+		buf_adds(&b, i == 0 ? "\n" : ",\n");
+		buf_adds(&b, "{\"path\": ");
+		buf_add_json_string(&b, set->v[i].path);
+		buf_adds(&b, ", \"status\": ");
+		buf_add_json_string(&b, review_change_status(&set->v[i]));
+		if ((from = review_change_from(&set->v[i])) != NULL) {
+			buf_adds(&b, ", \"from\": ");
+			buf_add_json_string(&b, from);
+		}
+		buf_addf(&b, ", \"runs_later\": %s, \"why\": ",
+		    why[i][0] != '\0' ? "true" : "false");
+		if (why[i][0] != '\0')
+			buf_add_json_string(&b, why[i]);
+		else
+			buf_adds(&b, "null");
+		buf_adds(&b, "}");
+	}
+	buf_adds(&b, set->n > 0 ? "\n]\n" : "]\n");
+	rc =
+	    fwrite(b.data, 1, b.len, out) == b.len && fflush(out) == 0 ? 0 : -1;
+	buf_free(&b);
+	return rc;
+}
+
 int
 cmd_diff(int argc, char **argv)
 {
@@ -138,13 +244,16 @@ cmd_diff(int argc, char **argv)
 		{ "no-colour", no_argument, NULL, 'C' },
 		{ "binary", no_argument, NULL, 'b' },
 		{ "home", no_argument, NULL, 'H' },
+		{ "json", no_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct review_session rs;
 	struct review_set set;
 	struct diff_opts opts;
 	const char *session = NULL, *project = NULL;
-	int ch, color = -1, rc, home = 0;
+	diff_why *why = NULL;
+	size_t n_later = 0;
+	int ch, color = -1, rc, home = 0, json = 0, has_set = 0;
 
 	if (cmd_wants_help(argc, argv)) {
 		diff_usage(stdout);
@@ -178,6 +287,9 @@ cmd_diff(int argc, char **argv)
 		case 'H':
 			home = 1;
 			break;
+		case 'J':
+			json = 1;
+			break;
 		default:
 			diff_usage(stderr);
 			return EXIT_USAGE;
@@ -201,9 +313,22 @@ cmd_diff(int argc, char **argv)
 		rc = EXIT_IO;
 		goto out;
 	}
+	has_set = 1;
+	if ((why = diff_runs_later(&set, rs.project_fd,
+	         stage_upper_fd(rs.stage), &n_later)) == NULL) {
+		rc = EXIT_IO;
+		goto out;
+	}
 	fflush(stdout);
 	signal(
 	    SIGPIPE, SIG_IGN); /* a closed pager is git's problem, not ours */
+	if (json) {
+		if (diff_write_json(&set, why, stdout) != 0 && errno != EPIPE) {
+			fprintf(stderr, "airlock diff: %s\n", strerror(errno));
+			rc = EXIT_IO;
+		}
+		goto out;
+	}
 	if (diff_write(&set, rs.project_fd, stage_upper_fd(rs.stage), &opts,
 	        STDOUT_FILENO) != 0) {
 		if (errno != EPIPE)
@@ -213,8 +338,13 @@ cmd_diff(int argc, char **argv)
 			    errno == ECHILD ? "git failed" : strerror(errno));
 		rc = errno == EPIPE ? 0 : EXIT_IO;
 	}
-	review_set_free(&set);
+	diff_warn_runs_later(&set, why, n_later,
+	    color >= 0 ? color && isatty(STDERR_FILENO)
+	               : isatty(STDERR_FILENO));
 out:
+	free(why);
+	if (has_set)
+		review_set_free(&set);
 	review_session_close(&rs);
 	return rc;
 }

@@ -838,18 +838,6 @@ commit_apply_all(struct commit_ctx *c)
 	return fsync(c->session_fd);
 }
 
-static const char *
-commit_change_letter(const struct review_change *ch)
-{
-	if (ch->old.src == REVIEW_NONE)
-		return ch->new.src == REVIEW_LOWER ? "R" : "A";
-	if (ch->new.src == REVIEW_NONE)
-		return "D";
-	if ((ch->old.mode & S_IFMT) != (ch->new.mode &S_IFMT))
-		return "T";
-	return "M";
-}
-
 int
 commit_run(struct stage *st, int session_fd, int project_fd,
     const struct commit_opts *opts)
@@ -906,9 +894,14 @@ commit_run(struct stage *st, int session_fd, int project_fd,
 	}
 	if (commit_preflight(&c, &set) != 0)
 		goto out;
+	if (opts->gate != NULL && set.n > 0 &&
+	    (r = opts->gate(opts->arg, &set, project_fd, c.upper_fd)) != 0) {
+		rc = r > 0 ? 2 : -1;
+		goto out;
+	}
 	for (i = 0; i < set.n; i++)
 		commit_note(&c, COMMIT_NOTE_APPLY, set.v[i].path,
-		    commit_change_letter(&set.v[i]));
+		    review_change_status(&set.v[i]));
 	if (opts->dry_run) {
 		rc = 0;
 		goto out;

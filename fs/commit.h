@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 
+#include "diff.h"
 #include "stage.h"
 
 enum commit_note {
@@ -44,6 +45,16 @@ struct commit_opts {
 	/* Told about each path; path is NULL for a REPLAY note. */
 	void (*note)(void *arg, enum commit_note what, const char *path,
 	    const char *detail);
+	/*
+	 * Asked once, with every change the commit would make (exactly the
+	 * set it then writes), after the conflict check and before anything
+	 * is written or any APPLY note (also on a dry run): the place to ask
+	 * the policy and the person.  Returns 0 to go on, 1 to refuse the
+	 * whole commit (commit_run() then returns 2 and writes nothing), or
+	 * -1 with errno.  NULL: no gate.
+	 */
+	int (*gate)(void *arg, const struct review_set *set, int project_fd,
+	    int upper_fd);
 	void *arg;
 };
 
@@ -51,8 +62,11 @@ struct commit_opts {
  * Replay an interrupted commit's journal, if any, then commit the
  * selected changes of st (opened with STAGE_WRITE) into the project.
  * session_fd is the session directory.  Committed paths leave the stage.
- * Returns 0 (done, or nothing to do), 1 (conflicts: nothing written), or
- * -1 with errno (the journal stays for the next run).
+ * Returns 0 (done, or nothing to do), 1 (conflicts: nothing written), 2
+ * (the gate refused: nothing written), or -1 with errno (the journal
+ * stays for the next run).  An interrupted commit's journal is replayed
+ * before the gate is asked: what it holds passed a gate when it was
+ * written.
  *
  * Test hook: AIRLOCK_TEST_COMMIT_CRASH_AFTER=N in the environment makes
  * the process _exit(9) at the Nth step (a step is a temporary file written

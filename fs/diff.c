@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "policy.h"
+#include "runs_later.h"
 #include "util.h"
 
 #define REVIEW_COPY_CHUNK (128 * 1024)
@@ -610,7 +612,8 @@ review_json_skip(const char *p)
 }
 
 int
-review_project_path(const char *session_dir, char *out, size_t len)
+review_session_string(
+    const char *session_dir, const char *want, char *out, size_t len)
 {
 	char key[64], *data = NULL;
 	const char *p;
@@ -651,9 +654,8 @@ review_project_path(const char *session_dir, char *out, size_t len)
 		if (*p++ != ':')
 			goto out;
 		p = review_json_ws(p);
-		if (strcmp(key, "project") == 0) {
-			if (review_json_string(p, out, len) == NULL ||
-			    out[0] != '/')
+		if (strcmp(key, want) == 0) {
+			if (review_json_string(p, out, len) == NULL)
 				goto out;
 			rc = 0;
 			goto out;
@@ -672,6 +674,158 @@ out:
 		close(fd);
 	if (dfd >= 0)
 		close(dfd);
+	return rc;
+}
+
+int
+review_project_path(const char *session_dir, char *out, size_t len)
+{
+	if (review_session_string(session_dir, "project", out, len) != 0)
+		return -1;
+	if (out[0] != '/') {
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- what a change amounts to ---- */
+
+const char *
+review_change_status(const struct review_change *ch)
+{
+	if (ch->old.src == REVIEW_NONE)
+		return review_change_from(ch) != NULL ? "R" : "A";
+	if (ch->new.src == REVIEW_NONE)
+		return "D";
+	if ((ch->old.mode & S_IFMT) != (ch->new.mode &S_IFMT))
+		return "T";
+	return "M";
+}
+
+const char *
+review_change_from(const struct review_change *ch)
+{
+	if (ch->old.src != REVIEW_NONE || ch->new.src == REVIEW_NONE)
+		return NULL;
+	if (ch->new.src == REVIEW_LOWER && strcmp(ch->new.path, ch->path) != 0)
+		return ch->new.path;
+	if (ch->entry != NULL && ch->entry->kind == STAGE_RENAMED)
+		return ch->entry->from; /* renamed, then edited */
+	return NULL;
+}
+
+unsigned
+review_change_ops(const struct review_change *ch)
+{
+	unsigned ops = 0;
+
+	if (ch->old.src == REVIEW_NONE && ch->new.src == REVIEW_NONE)
+		return 0;
+	if (review_change_from(ch) != NULL)
+		ops |= FS_OP_RENAME;
+	if (ch->old.src == REVIEW_NONE)
+		return ops | FS_OP_CREATE |
+		    (S_ISREG(ch->new.mode) ? FS_OP_WRITE : 0);
+	if (ch->new.src == REVIEW_NONE)
+		return ops | FS_OP_DELETE;
+	if ((ch->old.mode & S_IFMT) != (ch->new.mode &S_IFMT))
+		return ops | FS_OP_DELETE | FS_OP_CREATE |
+		    (S_ISREG(ch->new.mode) ? FS_OP_WRITE : 0);
+	if ((ch->old.mode & 07777) != (ch->new.mode & 07777))
+		ops |= FS_OP_CHMOD;
+	if (S_ISLNK(ch->new.mode))
+		ops |= FS_OP_DELETE | FS_OP_CREATE;
+	else if (S_ISREG(ch->new.mode) &&
+	    (ch->new.src == REVIEW_UPPER ||
+	        strcmp(ch->new.path, ch->path) != 0))
+		ops |= FS_OP_WRITE;
+	return ops;
+}
+
+#define REVIEW_PACKAGE_MAX (4 * 1024 * 1024)
+
+/* A side's content, for package.json: *out is NULL for no file, else a
+ * buffer the caller frees.  Returns 0, 1 when the side cannot be checked
+ * (not a regular file, or too large: *why says), or -1 with errno. */
+static int
+review_side_slurp(const struct review_side *s, int project_fd, int upper_fd,
+    char **out, size_t *len, const char **why)
+{
+	struct stat sb;
+	ssize_t n;
+	int fd, rc = -1;
+
+	*out = NULL;
+	*len = 0;
+	if (s->src == REVIEW_NONE)
+		return 0;
+	if (!S_ISREG(s->mode)) {
+		*why = "package.json that is not a regular file: its lifecycle "
+		       "scripts cannot be checked";
+		return 1;
+	}
+	if ((fd = review_side_open(s, project_fd, upper_fd, O_RDONLY)) < 0)
+		return -1;
+	if (fstat(fd, &sb) != 0)
+		goto out;
+	if (sb.st_size > REVIEW_PACKAGE_MAX) {
+		*why = "package.json larger than 4 MiB: its lifecycle scripts "
+		       "are not checked";
+		rc = 1;
+		goto out;
+	}
+	*out = xmalloc((size_t)sb.st_size + 1);
+	if ((n = pread(fd, *out, (size_t)sb.st_size, 0)) != sb.st_size) {
+		if (n >= 0)
+			errno = EIO; /* changed while we read it */
+		free(*out);
+		*out = NULL;
+		goto out;
+	}
+	*len = (size_t)n;
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+int
+review_change_runs_later(const struct review_change *ch, int project_fd,
+    int upper_fd, char *why, size_t why_len)
+{
+	char *a = NULL, *b = NULL;
+	const char *w = NULL;
+	size_t alen, blen;
+	int rc = -1, r;
+
+	if ((ch->old.src == REVIEW_NONE || S_ISDIR(ch->old.mode)) &&
+	    (ch->new.src == REVIEW_NONE || S_ISDIR(ch->new.mode)))
+		return 0;
+	if ((w = runs_later_path(ch->path)) == NULL &&
+	    ch->new.src != REVIEW_NONE &&S_ISLNK(ch->new.mode))
+		w = runs_later_ancestor(ch->path);
+	if (w != NULL) {
+		str_copy(why, w, why_len);
+		return 1;
+	}
+	if (!runs_later_by_content(ch->path))
+		return 0;
+	if ((r = review_side_slurp(
+	         &ch->old, project_fd, upper_fd, &a, &alen, &w)) < 0 ||
+	    (r == 0 &&
+	        (r = review_side_slurp(
+	             &ch->new, project_fd, upper_fd, &b, &blen, &w)) < 0))
+		goto out;
+	if (r == 1) {
+		str_copy(why, w, why_len);
+		rc = 1;
+		goto out;
+	}
+	rc = runs_later_package_json(a, alen, b, blen, why, why_len);
+out:
+	free(a);
+	free(b);
 	return rc;
 }
 

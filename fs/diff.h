@@ -98,9 +98,42 @@ int review_side_hash(const struct review_side *side, int project_fd,
 /*
  * The project directory of a session: the "project" string of
  * <session_dir>/session.json.  Returns 0, or -1 with errno (ENOENT: no
- * session.json or no such key; EBADMSG: not a JSON string).
+ * session.json or no such key; EBADMSG: not a JSON string, or not an
+ * absolute path).
  */
 int review_project_path(const char *session_dir, char *out, size_t len);
+
+/* Any top-level string of <session_dir>/session.json ("policy",
+ * "policy_hash"), as review_project_path() reads "project" (without the
+ * absolute-path check). */
+int review_session_string(
+    const char *session_dir, const char *key, char *out, size_t len);
+
+/*
+ * What a change amounts to, for the policy and for people.
+ * review_change_status(): "A" (added), "M", "D", "T" (type changed) or
+ * "R" (renamed: it takes its content from review_change_from(), the path
+ * it came from in the project; NULL for the others).
+ * review_change_ops(): the mask of enum fs_op (common/policy.h) the change
+ * makes to its own path: create (and write, for a regular file) where the
+ * project has nothing, delete where the view has nothing, write and chmod
+ * where both have something, rename for a renamed file.  A commit asks
+ * the policy about each of them and about rename on the source's path.
+ */
+const char *review_change_status(const struct review_change *ch);
+const char *review_change_from(const struct review_change *ch);
+unsigned review_change_ops(const struct review_change *ch);
+
+/*
+ * Whether a change touches a file that runs later (fs/runs_later.h): by
+ * its path, by a symlink standing where such files live, or, for a
+ * package.json, by its lifecycle scripts (both sides are read, up to
+ * 4 MiB; a larger or non-regular one counts).  A change between
+ * directories alone never does (the files below them are changes of
+ * their own).  Returns 1 with a sentence in why, 0, or -1 with errno.
+ */
+int review_change_runs_later(const struct review_change *ch, int project_fd,
+    int upper_fd, char *why, size_t why_len);
 
 enum diff_format {
 	DIFF_PATCH,

@@ -4,6 +4,7 @@ noinst_LIBRARIES += fs/libairlockfs.a
 
 FS_STAGE_SRC = fs/stage.c fs/stage.h
 FS_REVIEW_SRC = fs/diff.c fs/diff.h fs/commit.c fs/commit.h
+FS_REVIEW_SRC += fs/runs_later.c fs/runs_later.h
 fs_libairlockfs_a_SOURCES = $(FS_STAGE_SRC) $(FS_REVIEW_SRC)
 fs_libairlockfs_a_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS) $(OPENSSL_CFLAGS)
 
