@@ -119,6 +119,11 @@ TESTS += tests/unit/test_secret
 tests_unit_test_secret_SOURCES = tests/unit/test_secret.c
 tests_unit_test_secret_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_secret_LDADD = $(UNIT_LIBS)
+check_PROGRAMS += tests/unit/test_secret_scan
+TESTS += tests/unit/test_secret_scan
+tests_unit_test_secret_scan_SOURCES = tests/unit/test_secret_scan.c
+tests_unit_test_secret_scan_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_secret_scan_LDADD = $(UNIT_LIBS)
 
 # proxy parsers (proxy/http_parse.c, proxy/tls_peek.c): pure, no libevent
 check_PROGRAMS += tests/unit/test_http_parse tests/unit/test_tls_peek

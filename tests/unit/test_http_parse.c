@@ -219,6 +219,40 @@ test_chunked(void **state)
 	    http_chunked_feed(&c, "ffffffffffffffffff\r\n", 20, &done), -1);
 }
 
+/* Collects the data spans http_chunked_feed_data() hands out. */
+static void
+collect_data(void *arg, const char *data, size_t len)
+{
+	strncat(arg, data, len);
+}
+
+static void
+test_chunked_data(void **state)
+{
+	const char *body =
+	    "4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\nTrailer: x\r\n\r\n";
+	size_t len = strlen(body), i;
+	struct http_chunked c;
+	char got[64];
+	int done = 0;
+
+	/* Whole, then byte by byte: the data without its framing. */
+	got[0] = '\0';
+	http_chunked_init(&c);
+	assert_int_equal(
+	    http_chunked_feed_data(&c, body, len, &done, collect_data, got),
+	    (ssize_t)len);
+	assert_true(done);
+	assert_string_equal(got, "Wikipedia");
+	got[0] = '\0';
+	http_chunked_init(&c);
+	for (i = 0; i < len; i++)
+		assert_int_equal(http_chunked_feed_data(
+		                     &c, body + i, 1, &done, collect_data, got),
+		    1);
+	assert_string_equal(got, "Wikipedia");
+}
+
 static void
 test_url(void **state)
 {
@@ -268,6 +302,7 @@ main(void)
 		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_hop_by_hop),
 		cmocka_unit_test(test_chunked),
+		cmocka_unit_test(test_chunked_data),
 		cmocka_unit_test(test_url),
 	};
 
