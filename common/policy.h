@@ -117,6 +117,40 @@ void policy_eval_fs(const struct policy *pol, enum fs_op op, const char *path,
     size_t len, struct policy_verdict *out);
 
 /*
+ * The strictest decision (deny over hold over allow) among the operations
+ * in ops (a mask of enum fs_op) on path, each decided as policy_eval_fs()
+ * does; one pass over the rules.  *op is set to the operation that
+ * decided (op may be NULL).  Never fails; an empty or unknown mask denies.
+ */
+void policy_eval_fs_ops(const struct policy *pol, unsigned ops,
+    const char *path, size_t len, struct policy_verdict *out, enum fs_op *op);
+
+/*
+ * What an operation that changes what everything beneath path names
+ * (renaming or deleting a directory, a symlink placed at path) needs: the
+ * strictest decision any rule naming one of ops may give to a path strictly
+ * beneath path ("a/b" for path "a"), or the default when a path there may
+ * match no rule.  path itself is not included: ask policy_eval_fs_ops().
+ *
+ * The answer may be stricter than any path that exists there (it is about
+ * every name that could): rules are taken to match whatever their patterns
+ * can reach, `!` exceptions ignored, except that a rule whose pattern
+ * matches all of path/... (".git/" below ".git/x") hides later rules for
+ * its ops.  With POLICY_BELOW_ANCHORED only patterns whose match beneath
+ * path needs path itself count (".git/hooks/" below ".git", not
+ * "**\/.env" below anything): what a symlink placed at path can redirect.
+ * A policy precomputes which rules can reach below each first component,
+ * so a directory no rule reaches below costs two hash lookups.  *pattern
+ * (pattern may be NULL) is set to the pattern that decided, or NULL for
+ * the default.  Never fails.
+ */
+#define POLICY_BELOW_ANY 0
+#define POLICY_BELOW_ANCHORED 1
+void policy_eval_fs_below(const struct policy *pol, unsigned ops,
+    const char *path, size_t len, int how, struct policy_verdict *out,
+    const char **pattern);
+
+/*
  * fs rules may also name paths outside the project: absolute
  * ("/etc/shadow") or in the agent's home ("~", "~/.ssh"), with shell
  * wildcards (`*`, `?`, `[...]`) inside a component (no `**`).  They are

@@ -123,6 +123,22 @@ prepare_fs_index(struct policy *pol)
 			index_add(&pol->fs_index, kind, key, len, (uint32_t)i);
 		}
 	}
+	/* For policy_eval_fs_below(): a pattern whose first component is a
+	 * literal name reaches only below that name (or the root). */
+	for (i = 0; i < pol->n_fs; i++) {
+		struct fs_rule *r = &pol->fs[i];
+
+		for (k = 0; k < r->n_globs; k++) {
+			const struct glob_comp *c = &r->globs[k].comps[0];
+
+			if (!c->is_globstar && c->is_literal)
+				index_add(&pol->fs_index, INDEX_BELOW, c->lit,
+				    c->len, (uint32_t)i);
+			else
+				index_add(&pol->fs_index, INDEX_BELOW, "", 0,
+				    (uint32_t)i);
+		}
+	}
 	index_build(&pol->fs_index, &pol->arena);
 }
 
@@ -277,19 +293,16 @@ policy_eval_fs_linear(const struct policy *pol, enum fs_op op, const char *path,
 	*out = pol->fs_default;
 }
 
-void
-policy_eval_fs(const struct policy *pol, enum fs_op op, const char *path,
-    size_t len, struct policy_verdict *out)
+/* The rules that may match path, in rule order: the lists under its keys
+ * and the "always" list.  0, or -1 when a list did not fit (walk all). */
+static int
+fs_candidates(const struct policy *pol, const char *path, size_t len,
+    struct index_merge *m)
 {
-	struct index_merge m;
-	const struct fs_rule *r;
 	const char *base, *dot;
 	size_t first_len, depth;
-	uint32_t id;
 
-	if (fs_request_bad(op, path, &len, out))
-		return;
-	index_merge_init(&m);
+	index_merge_init(m);
 	if (len > 0) {
 		/* "a", "a/b", ... up to INDEX_DIR_DEPTH components. */
 		for (depth = 0, first_len = 0;
@@ -299,29 +312,42 @@ policy_eval_fs(const struct policy *pol, enum fs_op op, const char *path,
 
 			first_len =
 			    slash != NULL ? (size_t)(slash - path) : len;
-			index_merge_add(&m,
+			index_merge_add(m,
 			    index_lookup(
 			        &pol->fs_index, INDEX_FIRST, path, first_len));
 		}
 		base = memrchr(path, '/', len);
 		base = base != NULL ? base + 1 : path;
-		index_merge_add(&m,
+		index_merge_add(m,
 		    index_lookup(&pol->fs_index, INDEX_BASE, base,
 		        (size_t)(path + len - base)));
 		if (path + len - base >= INDEX_BASE_PREFIX_LEN)
-			index_merge_add(&m,
+			index_merge_add(m,
 			    index_lookup(&pol->fs_index, INDEX_BASE_PREFIX,
 			        base, INDEX_BASE_PREFIX_LEN));
 		dot = memrchr(base, '.', (size_t)(path + len - base));
 		if (dot != NULL)
-			index_merge_add(&m,
+			index_merge_add(m,
 			    index_lookup(&pol->fs_index, INDEX_EXT, dot + 1,
 			        (size_t)(path + len - dot - 1)));
 	}
-	index_merge_add(&m,
+	index_merge_add(m,
 	    (struct index_list){
 	        pol->fs_index.always, pol->fs_index.n_always });
-	if (m.is_overflow) {
+	return m->is_overflow ? -1 : 0;
+}
+
+void
+policy_eval_fs(const struct policy *pol, enum fs_op op, const char *path,
+    size_t len, struct policy_verdict *out)
+{
+	struct index_merge m;
+	const struct fs_rule *r;
+	uint32_t id;
+
+	if (fs_request_bad(op, path, &len, out))
+		return;
+	if (fs_candidates(pol, path, len, &m) != 0) {
 		policy_eval_fs_linear(pol, op, path, len, out);
 		return;
 	}
@@ -333,6 +359,157 @@ policy_eval_fs(const struct policy *pol, enum fs_op op, const char *path,
 		}
 	}
 	*out = pol->fs_default;
+}
+
+/* Keep the stricter of *best and (d, rule): the first one seen on a tie,
+ * so that file order names the rule.  Returns 1 when it took the new one. */
+static int
+verdict_stricter(struct policy_verdict *best, int *has_best, enum decision d,
+    const struct policy_verdict *v)
+{
+	if (*has_best && d <= best->decision)
+		return 0;
+	*best = *v;
+	*has_best = 1;
+	return 1;
+}
+
+/* The lowest operation in mask, for naming what decided. */
+static enum fs_op
+fs_op_lowest(unsigned mask)
+{
+	return (enum fs_op)(mask & -mask);
+}
+
+void
+policy_eval_fs_ops(const struct policy *pol, unsigned ops, const char *path,
+    size_t len, struct policy_verdict *out, enum fs_op *op)
+{
+	struct policy_verdict v;
+	struct index_merge m;
+	const struct fs_rule *r;
+	unsigned left = ops, hit;
+	uint32_t id = 0;
+	size_t i = 0;
+	int has = 0, is_linear;
+	enum fs_op by = fs_op_lowest(ops);
+
+	if (ops == 0 || (ops & ~(unsigned)FS_OP_ALL) != 0)
+		by = (enum fs_op)0; /* denied as an unknown operation */
+	if (fs_request_bad(by, path, &len, out))
+		goto out;
+	is_linear = fs_candidates(pol, path, len, &m) != 0;
+	/* Each operation is decided by the first rule that names it and
+	 * matches; once every operation is decided, later rules cannot
+	 * change anything. */
+	while (left != 0) {
+		if (is_linear)
+			id = i < pol->n_fs ? (uint32_t)i++ : UINT32_MAX;
+		else
+			id = index_next(&m);
+		if (id == UINT32_MAX)
+			break;
+		r = &pol->fs[id];
+		hit = r->ops & left;
+		if (hit == 0 || !fs_rule_match(r, path, len))
+			continue;
+		left &= ~hit;
+		verdict_rule(&v, r->action, r->rule, r->reason, id);
+		if (verdict_stricter(out, &has, r->action, &v))
+			by = fs_op_lowest(hit);
+	}
+	if (left != 0 &&
+	    verdict_stricter(
+	        out, &has, pol->fs_default.decision, &pol->fs_default))
+		by = fs_op_lowest(left);
+out:
+	if (op != NULL)
+		*op = by;
+}
+
+/* What rule r's patterns can match beneath path (GLOB_BELOW_*). */
+static unsigned
+fs_rule_below(const struct fs_rule *r, const char *path, size_t len,
+    unsigned reach, const char **pattern)
+{
+	unsigned all = 0, one;
+	size_t i;
+
+	*pattern = NULL;
+	for (i = 0; i < r->n_globs; i++) {
+		one = glob_match_below(&r->globs[i], path, len);
+		if ((one & reach) && *pattern == NULL)
+			*pattern = r->globs[i].text;
+		all |= one;
+	}
+	/* An exception may leave holes: then r covers nothing. */
+	if (r->n_excepts > 0)
+		all &= ~GLOB_BELOW_COVERS;
+	return all;
+}
+
+void
+policy_eval_fs_below(const struct policy *pol, unsigned ops, const char *path,
+    size_t len, int how, struct policy_verdict *out, const char **pattern)
+{
+	struct policy_verdict v;
+	struct index_merge m;
+	const struct fs_rule *r;
+	const char *slash, *pat, *best_pat = NULL;
+	unsigned left = ops, hit, below;
+	unsigned reach = how == POLICY_BELOW_ANCHORED ? GLOB_BELOW_ANCHORED
+	                                              : GLOB_BELOW_REACH;
+	uint32_t id = 0;
+	size_t i = 0;
+	int has = 0, is_linear = 1;
+
+	if (ops == 0 || (ops & ~(unsigned)FS_OP_ALL) != 0) {
+		fs_request_bad((enum fs_op)0, path, &len, out);
+		goto out;
+	}
+	if (fs_request_bad(fs_op_lowest(ops), path, &len, out))
+		goto out;
+	if (len > 0) {
+		/* Only patterns starting with path's first component, or
+		 * with a wildcard, reach below it. */
+		slash = memchr(path, '/', len);
+		index_merge_init(&m);
+		index_merge_add(&m,
+		    index_lookup(&pol->fs_index, INDEX_BELOW, path,
+		        slash != NULL ? (size_t)(slash - path) : len));
+		index_merge_add(
+		    &m, index_lookup(&pol->fs_index, INDEX_BELOW, "", 0));
+		is_linear = m.is_overflow;
+	}
+	while (left != 0) {
+		if (is_linear)
+			id = i < pol->n_fs ? (uint32_t)i++ : UINT32_MAX;
+		else
+			id = index_next(&m);
+		if (id == UINT32_MAX)
+			break;
+		r = &pol->fs[id];
+		hit = r->ops & left;
+		if (hit == 0 || r->n_globs == 0)
+			continue;
+		below = fs_rule_below(r, path, len, reach, &pat);
+		if (below & reach) {
+			verdict_rule(&v, r->action, r->rule, r->reason, id);
+			if (verdict_stricter(out, &has, r->action, &v))
+				best_pat = pat;
+		}
+		if (below & GLOB_BELOW_COVERS)
+			left &= ~hit;
+	}
+	/* Ops no rule covers (or none reached: only free patterns covered
+	 * them) may fall to the default somewhere beneath. */
+	if ((left != 0 || !has) &&
+	    verdict_stricter(
+	        out, &has, pol->fs_default.decision, &pol->fs_default))
+		best_pat = NULL;
+out:
+	if (pattern != NULL)
+		*pattern = best_pat;
 }
 
 static int

@@ -28,6 +28,10 @@
 #define INDEX_HOST 'H' /* host: the whole name */
 #define INDEX_PARENT 'P' /* host: a parent domain ("*.example.com") */
 #define INDEX_ADDR 'A' /* host: any IP literal (rules with cidrs) */
+#define INDEX_BELOW                                                            \
+	'S' /* path: the first component a pattern can match
+                         * beneath ("" for patterns that start with a
+                         * wildcard: any) */
 
 struct index_slot;
 struct index_pending;

@@ -22,6 +22,9 @@
 
 #define GLOB_MAX_LEN 4096
 #define GLOB_MAX_CLASSES 256
+#define GLOB_MAX_COMPS (GLOB_MAX_LEN / 2 + 2)
+/* A set of matcher states 0..n_comps, one bit each. */
+#define GLOB_STATE_WORDS ((GLOB_MAX_COMPS + 1 + 63) / 64)
 
 static void
 why_set(char *why, size_t why_len, const char *msg)
@@ -34,7 +37,7 @@ why_set(char *why, size_t why_len, const char *msg)
 struct glob_build {
 	uint16_t tok[GLOB_MAX_LEN];
 	size_t n_tok;
-	struct glob_comp comps[GLOB_MAX_LEN / 2 + 2];
+	struct glob_comp comps[GLOB_MAX_COMPS];
 	size_t n_comps;
 	struct glob_class classes[GLOB_MAX_CLASSES];
 	size_t n_classes;
@@ -504,6 +507,93 @@ glob_match(const struct glob *g, const char *path, size_t len)
 		si = bt_si;
 		pi = bt_pi;
 	}
+}
+
+static int
+state_has(const uint64_t *s, size_t i)
+{
+	return (s[i >> 6] >> (i & 63)) & 1;
+}
+
+static void
+state_set(uint64_t *s, size_t i)
+{
+	s[i >> 6] |= (uint64_t)1 << (i & 63);
+}
+
+/* Add what `**` reaches without consuming anything: state i is "the next
+ * component to match is comps[i]", and a `**` may match none. */
+static void
+state_close(const struct glob *g, uint64_t *s)
+{
+	size_t i;
+
+	for (i = 0; i < g->n_comps; i++)
+		if (g->comps[i].is_globstar && state_has(s, i))
+			state_set(s, i + 1);
+}
+
+/* Consume one path component c (n bytes) from the states in *from into
+ * *to (cleared first): a `**` keeps its state, a matching component moves
+ * on.  With skip_free, the leading `**`'s own loop is left out. */
+static void
+state_step(const struct glob *g, const uint64_t *from, uint64_t *to,
+    size_t n_words, const char *c, size_t n, int skip_free)
+{
+	size_t i;
+
+	memset(to, 0, n_words * sizeof(*to));
+	for (i = 0; i < g->n_comps; i++) {
+		if (!state_has(from, i))
+			continue;
+		if (g->comps[i].is_globstar) {
+			if (!(skip_free && i == 0))
+				state_set(to, i);
+		} else if (glob_match_comp(g, &g->comps[i], c, n))
+			state_set(to, i + 1);
+	}
+	state_close(g, to);
+}
+
+/*
+ * The states after path, run as a set (no backtracking needed).  all:
+ * every state path can leave the matcher in; anchored: those reached by a
+ * path that is not the leading `**` swallowing every component.  Beneath
+ * path, any state short of the end matches some more components.
+ */
+unsigned
+glob_match_below(const struct glob *g, const char *path, size_t len)
+{
+	uint64_t all[GLOB_STATE_WORDS], anchored[GLOB_STATE_WORDS];
+	uint64_t next[GLOB_STATE_WORDS];
+	size_t n = g->n_comps, n_words = (n + 1 + 63) / 64, i, si, ce;
+	unsigned out = 0;
+
+	/* Every match starts with g->prefix: "path/" must agree with it. */
+	if (len > 0)
+		for (i = 0; i < g->prefix_len && i <= len; i++)
+			if ((i < len ? path[i] : '/') != g->prefix[i])
+				return 0;
+	memset(all, 0, sizeof(all));
+	memset(anchored, 0, sizeof(anchored));
+	state_set(all, 0);
+	state_close(g, all);
+	for (si = 0; len > 0 && si <= len; si = ce + 1) {
+		ce = path_comp_end(path, len, si);
+		state_step(g, all, anchored, n_words, path + si, ce - si,
+		    g->comps[0].is_globstar);
+		state_step(g, all, next, n_words, path + si, ce - si, 0);
+		memcpy(all, next, n_words * sizeof(*all));
+	}
+	for (i = 0; i < n; i++) {
+		if (state_has(all, i))
+			out |= GLOB_BELOW_REACH;
+		if (state_has(anchored, i))
+			out |= GLOB_BELOW_ANCHORED;
+	}
+	if (g->comps[n - 1].is_globstar && state_has(all, n - 1))
+		out |= GLOB_BELOW_COVERS;
+	return out;
 }
 
 int

@@ -71,6 +71,23 @@ int glob_index_key(struct glob *g, char *kind, const char **key, size_t *len);
 /* Nonzero when path (len bytes, relative, no trailing slash) matches g. */
 int glob_match(const struct glob *g, const char *path, size_t len);
 
+/*
+ * What g can match strictly beneath the directory path (len bytes, as for
+ * glob_match(); "" is the root), as a mask:
+ *  GLOB_BELOW_REACH     g matches path/rest for some non-empty rest;
+ *  GLOB_BELOW_ANCHORED  some such match needs path's own components, not
+ *                       only a leading `**` that swallows them: "**\/.env"
+ *                       reaches below any directory but is anchored below
+ *                       none, ".git/hooks/" is anchored below ".git";
+ *  GLOB_BELOW_COVERS    g matches path/rest for every non-empty rest.
+ * Every component of g is taken to match some name (over-reaching for an
+ * empty class, never under-reaching).  No allocation; O(pattern x path).
+ */
+#define GLOB_BELOW_REACH 0x1
+#define GLOB_BELOW_ANCHORED 0x2
+#define GLOB_BELOW_COVERS 0x4
+unsigned glob_match_below(const struct glob *g, const char *path, size_t len);
+
 enum host_kind {
 	HOST_EXACT, /* "example.com" */
 	HOST_SUFFIX, /* "*.example.com": any name strictly below example.com */

@@ -112,6 +112,12 @@ tests_unit_test_policy_registries_LDADD = $(UNIT_LIBS)
 tests_unit_test_policy_secrets_SOURCES = tests/unit/test_policy_secrets.c
 tests_unit_test_policy_secrets_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_policy_secrets_LDADD = $(UNIT_LIBS)
+check_PROGRAMS += tests/unit/test_policy_below
+TESTS += tests/unit/test_policy_below
+tests_unit_test_policy_below_SOURCES = tests/unit/test_policy_below.c \
+	tests/unit/policy_testenv.h
+tests_unit_test_policy_below_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_policy_below_LDADD = $(UNIT_LIBS)
 
 # secret (common/secret.c): sentinels, masking, replacement
 check_PROGRAMS += tests/unit/test_secret
