@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "caller.h"
 #include "cmd.h"
 #include "fs/commit.h"
 #include "fs/diff.h"
@@ -37,6 +38,8 @@ struct commit_cli {
 	int is_tty; /* may ask the person, y/N */
 	const char *session_dir;
 	struct audit_log *audit; /* opened on the first decision to record */
+	struct caller self; /* who answered: this process, its user */
+	int has_self;
 	int n_refused; /* paths refused */
 	int n_refused_policy; /* of which by the policy */
 };
@@ -274,6 +277,8 @@ commit_audit(struct commit_cli *cc, const char *path, enum decision d,
 			    file, strerror(errno));
 			return -1;
 		}
+		cc->has_self =
+		    caller_read(getpid(), getuid(), getgid(), &cc->self) == 0;
 	}
 	memset(&ev, 0, sizeof ev);
 	ev.component = AUDIT_COMPONENT_CLI;
@@ -284,6 +289,7 @@ commit_audit(struct commit_cli *cc, const char *path, enum decision d,
 	ev.decided_by = by;
 	ev.rule = rule;
 	ev.reason = reason;
+	ev.caller = cc->has_self ? &cc->self : NULL;
 	ev.duration_ms = -1;
 	if (audit_log_event(cc->audit, &ev) != 0) {
 		errno = ENOBUFS;

@@ -36,6 +36,12 @@ TESTS += tests/unit/test_review
 tests_unit_test_review_SOURCES = tests/unit/test_review.c
 tests_unit_test_review_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_review_LDADD = fs/libairlockfs.a $(UNIT_LIBS)
+# runs_later (fs/runs_later.c): which project files run later
+check_PROGRAMS += tests/unit/test_runs_later
+TESTS += tests/unit/test_runs_later
+tests_unit_test_runs_later_SOURCES = tests/unit/test_runs_later.c
+tests_unit_test_runs_later_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_runs_later_LDADD = fs/libairlockfs.a $(UNIT_LIBS)
 
 # session_dir (cli/session_dir.c)
 check_PROGRAMS += tests/unit/test_session_dir
