@@ -194,7 +194,7 @@ forward_scan_data(void *arg, const char *data, size_t len)
  * Move up to the end of the current body from in to out.  Returns 1 when
  * the body ended, 0 when more is to come, -1 when it is malformed, -2
  * when scan (a request body checked for sentinels, or NULL) refused it:
- * nothing was moved then.
+ * the piece that holds the sentinel was not moved then.
  */
 static int
 forward_body(struct evbuffer *in, struct evbuffer *out, enum http_body kind,
@@ -222,26 +222,33 @@ forward_body(struct evbuffer *in, struct evbuffer *out, enum http_body kind,
 		*count += len;
 		return 0;
 	case HTTP_BODY_CHUNKED:
-		n = evbuffer_peek(in, -1, NULL, vec, 16);
-		if (n > 16)
-			n = 16;
-		for (i = 0; i < (size_t)n && !done; i++) {
-			r = http_chunked_feed_data(ch, vec[i].iov_base,
-			    vec[i].iov_len, &done,
-			    scan != NULL ? forward_scan_data : NULL, &fs);
-			if (r < 0)
-				return -1;
-			/* The framing as sent, too: extensions, trailers. */
-			if (scan != NULL &&
-			    sentinel_scan(
-			        scan, vec[i].iov_base, (size_t)r, 1) != 0)
-				fs.is_refused = 1;
-			if (fs.is_refused)
-				return -2;
-			take += (size_t)r;
-		}
-		evbuffer_remove_buffer(in, out, take);
-		*count += take;
+		/* 16 chains at a time, until the body ends or in is empty:
+		 * what is left would wait for a read that may never come. */
+		do {
+			n = evbuffer_peek(in, -1, NULL, vec, 16);
+			if (n > 16)
+				n = 16;
+			take = 0;
+			for (i = 0; i < (size_t)n && !done; i++) {
+				r = http_chunked_feed_data(ch, vec[i].iov_base,
+				    vec[i].iov_len, &done,
+				    scan != NULL ? forward_scan_data : NULL,
+				    &fs);
+				if (r < 0)
+					return -1;
+				/* The framing as sent, too: extensions,
+				 * trailers. */
+				if (scan != NULL &&
+				    sentinel_scan(scan, vec[i].iov_base,
+				        (size_t)r, 1) != 0)
+					fs.is_refused = 1;
+				if (fs.is_refused)
+					return -2;
+				take += (size_t)r;
+			}
+			evbuffer_remove_buffer(in, out, take);
+			*count += take;
+		} while (!done && take > 0 && evbuffer_get_length(in) > 0);
 		return done;
 	}
 	return -1;
@@ -409,20 +416,25 @@ forward_buffer(struct conn *c, struct evbuffer *in)
 		c->req_left -= take;
 		done = c->req_left == 0;
 	} else {
-		n = evbuffer_peek(in, -1, NULL, vec, 16);
-		for (i = 0; i < (size_t)(n > 16 ? 16 : n) && !done; i++) {
-			r = http_chunked_feed_data(&c->req_chunk,
-			    vec[i].iov_base, vec[i].iov_len, &done,
-			    forward_buffer_data, c->sec_buf);
-			if (r < 0) {
-				conn_reply_error(c, 400,
-				    "airlock: malformed chunked request "
-				    "body\n");
-				return -1;
+		do { /* as in forward_body() */
+			n = evbuffer_peek(in, -1, NULL, vec, 16);
+			take = 0;
+			for (i = 0; i < (size_t)(n > 16 ? 16 : n) && !done;
+			     i++) {
+				r = http_chunked_feed_data(&c->req_chunk,
+				    vec[i].iov_base, vec[i].iov_len, &done,
+				    forward_buffer_data, c->sec_buf);
+				if (r < 0) {
+					conn_reply_error(c, 400,
+					    "airlock: malformed chunked "
+					    "request body\n");
+					return -1;
+				}
+				take += (size_t)r;
 			}
-			take += (size_t)r;
-		}
-		evbuffer_drain(in, take);
+			evbuffer_drain(in, take);
+		} while (!done && take > 0 && evbuffer_get_length(in) > 0 &&
+		    evbuffer_get_length(c->sec_buf) <= SENTINEL_BODY_MAX);
 	}
 	if (evbuffer_get_length(c->sec_buf) > SENTINEL_BODY_MAX) {
 		forward_too_large(c);

@@ -112,6 +112,26 @@ check_contains "body: true: a chunked body gets the value" "up=$RB" "$out"
 out=$($I -H "X-Up: $SB" "https://origin.test:$TA_PORT/h")
 check_contains "a header to the body secret's host gets its value" "X-Up: $RB" "$out"
 
+# A client that waits for "100 Continue" before its body gets it from the
+# proxy (the head waits for the body), and the origin sees no Expect.
+out=$($I --expect100-timeout 60 -H 'Expect: 100-continue' --data-binary "up=$SB" \
+	"https://origin.test:$TA_PORT/expect")
+check_contains "Expect: 100-continue: the body gets the value" "up=$RB" "$out"
+check_not "Expect: 100-continue: answered by the proxy, not passed on" \
+	grep -qi '^Expect:' <<<"$out"
+# Too long to be read whole for a body: true host: 413.
+head -c $((9 << 20)) /dev/zero >"$T/nine"
+code=$($I -o /dev/null -w '%{http_code}' --data-binary @"$T/nine" "https://origin.test:$TA_PORT/big")
+check_eq "a body over 8 MiB to a body: true host: 413" 413 "$code"
+# A streamed body (over 64 KiB) to A passes intact, its sentinel of a
+# secret without body: true kept, across many reads.
+{ head -c 300000 /dev/zero | tr '\0' 'a'; printf '%s' "$SA"; head -c 300000 /dev/zero | tr '\0' 'b'; } >"$T/long"
+$I --data-binary @"$T/long" "https://api.test:$TA_PORT/long" >"$T/long.echo"
+check_eq "the streamed body arrived whole, its sentinel kept" \
+	"$(sha256sum <"$T/long")" "$(tail -c "$(wc -c <"$T/long")" "$T/long.echo" | sha256sum)"
+check "the streamed body went with its own Content-Length" \
+	grep -q "^Content-Length: $(wc -c <"$T/long")" "$T/long.echo"
+
 # B: every way out is refused, and B receives nothing.
 code=$($I -o "$T/b1" -w '%{http_code}' -H "Authorization: Bearer $SA" "https://other.test:$TB_PORT/x")
 check_eq "B: a header with A's sentinel: 403" 403 "$code"
