@@ -85,8 +85,8 @@ run_usage(FILE *f)
 	    "There is no DNS inside.  A root CMD loses CAP_SYS_ADMIN, "
 	    "CAP_NET_ADMIN,\nCAP_SYS_PTRACE and the like; whatever CMD leaves "
 	    "running ends with it.\n"
-	    "Outside the project everything is read-only, but /tmp, /var/tmp "
-	    "and /dev/shm\nare the session's own (empty) and the home is "
+	    "Outside the project everything is read-only, but /tmp, /var/tmp, "
+	    "/dev/shm and\n/run are the session's own (empty) and the home is "
 	    "copy-on-write (`airlock diff\n--home` shows the changes; they "
 	    "are never committed).  The policy's fs rules\non paths outside "
 	    "the project (~/... or /...) hide them or make them writable;\n"
@@ -276,8 +276,8 @@ run_summary_room(const struct session_info *si, const struct mask_plan *masks,
 	int ufd, lfd;
 
 	fprintf(stderr,
-	    "  outside:        read-only; /tmp, /var/tmp, /dev/shm private "
-	    "to the session\n");
+	    "  outside:        read-only; /tmp, /var/tmp, /dev/shm, /run "
+	    "private to the session\n");
 	if (home != NULL) {
 		snprintf(
 		    upper, sizeof upper, "%s/%s", si->dir, HOME_DIFF_UPPER);
@@ -480,12 +480,9 @@ run_plan_masks(const struct policy *pol, const char *home, const char *state,
 	if (mask_plan_add(plan, state, MASK_HIDE, "builtin:state-dir",
 	        "airlock's sessions and control sockets", err, sizeof err) != 0)
 		goto fail;
-	/* the users' runtime dirs hold their session bus, agents' sockets
-	 * and the like: a unix socket there is a way out of any netns */
-	if (access("/run/user", F_OK) == 0 &&
-	    mask_plan_add(plan, "/run/user", MASK_HIDE, "builtin:runtime-dirs",
-	        "session buses and agents' sockets", err, sizeof err) != 0)
-		goto fail;
+	/* the users' runtime dirs (session buses, agents' sockets: a way
+	 * out of any netns) are out of the room with the rest of the host's
+	 * /run, which is the room's own (room.c) */
 	for (i = 0; i < extra.n; i++)
 		if (mask_plan_add(plan, extra.v[i].path, extra.v[i].kind,
 		        extra.v[i].rule, extra.v[i].reason, err,

@@ -480,11 +480,21 @@ room_op_add(struct room_op *ops, size_t *n, enum room_op_kind kind,
 	o->fd = -1;
 }
 
-/* /tmp, /var/tmp, /dev/shm as they resolve here (once each). */
+/*
+ * /tmp, /var/tmp, /dev/shm and /run as they resolve here (once each).
+ * /run is the room's own because the host's holds sockets that a
+ * read-only mount does not close (connect() needs no write access to the
+ * file system): systemd's private socket or the system bus would run a
+ * root agent's commands outside the room, a container runtime's would
+ * start a new one.  Masks and writable paths under /run are laid on the
+ * fresh one, and the agent's XDG_RUNTIME_DIR is made there
+ * (room_make_run()).
+ */
 static void
 room_add_tmps(struct room_op *ops, size_t *n, char (*real)[PATH_MAX])
 {
-	static const char *const tmps[] = { "/tmp", "/var/tmp", "/dev/shm" };
+	static const char *const tmps[] = { "/tmp", "/var/tmp", "/dev/shm",
+		"/run" };
 	struct stat st;
 	size_t i, k, m = 0;
 	int seen;
@@ -522,8 +532,9 @@ static int
 room_op_prepare(const struct room_cfg *cfg, const struct room_op *o)
 {
 	switch (o->kind) {
-	case ROOM_OP_TMP:
-		return room_tmpfs("1777", NULL);
+	case ROOM_OP_TMP: /* /run is not for everyone to write */
+		return room_tmpfs(
+		    strcmp(o->path, "/run") == 0 ? "0755" : "1777", NULL);
 	case ROOM_OP_HOME:
 		return room_home_overlay(cfg);
 	case ROOM_OP_VIEW:
@@ -551,7 +562,7 @@ room_op_is_fresh(const struct room_op *o)
 static void
 room_mounts_isolated(const struct room_cfg *cfg)
 {
-	char tmps[3][PATH_MAX];
+	char tmps[4][PATH_MAX];
 	struct room_op *ops;
 	size_t n = 0, i, j, cap;
 	struct mount_attr ro;
@@ -649,6 +660,27 @@ room_mounts_isolated(const struct room_cfg *cfg)
 		ops[i].fd = -1;
 	}
 	free(ops);
+}
+
+/*
+ * In the room's /run: /run/lock for everyone, as on the host, and the
+ * agent's runtime dir (/run/user/UID, mode 0700, its own), which
+ * XDG_RUNTIME_DIR names and which tools expect to write.
+ */
+static void
+room_make_run(const struct room_cfg *cfg)
+{
+	uid_t uid = cfg->has_user ? cfg->uid : getuid();
+	gid_t gid = cfg->has_user ? cfg->gid : getgid();
+	char dir[64];
+
+	snprintf(dir, sizeof dir, "/run/user/%lu", (unsigned long)uid);
+	if ((mkdir("/run/lock", 01777) != 0 && errno != EEXIST) ||
+	    chmod("/run/lock", 01777) != 0 ||
+	    (mkdir("/run/user", 0755) != 0 && errno != EEXIST) ||
+	    (mkdir(dir, 0700) != 0 && errno != EEXIST) ||
+	    chown(dir, uid, gid) != 0)
+		room_fail("cannot make the room's /run: %s", strerror(errno));
 }
 
 /* The room's own /proc: the kernel's knobs read-only. */
@@ -862,6 +894,7 @@ room_child(const struct room_cfg *cfg, int sock)
 			room_fail(
 			    "cannot create namespaces: %s", strerror(errno));
 		room_mounts_isolated(cfg);
+		room_make_run(cfg);
 		room_lo_up();
 		lfd = room_listener();
 		room_send_fd(sock, lfd);

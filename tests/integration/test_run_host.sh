@@ -24,6 +24,24 @@ HT=$(mktemp /tmp/airlock-host-file.XXXXXX)
 at_exit "rm -f '$HT' /tmp/airlock-agent-tmp.$$ /var/tmp/airlock-agent-tmp.$$ /dev/shm/airlock-agent-tmp.$$"
 echo "host" >"$HT"
 
+# A unix socket in the host's /run (a daemon's, say systemd's or a
+# container runtime's): a read-only mount would not stop connect().
+RUNSOCK=/run/airlock-test-$$.sock
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); s.listen(4)
+s.settimeout(120)
+try:
+    while True:
+        c, _ = s.accept(); c.sendall(b"host-daemon\n"); c.close()
+except Exception:
+    pass' "$RUNSOCK" &
+at_exit "kill $! 2>/dev/null; rm -f $RUNSOCK"
+wait_for 10 test -S "$RUNSOCK" || die "no host socket"
+check_eq "the host's socket answers on the host" host-daemon \
+	"$(python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(s.recv(64).decode().strip())' "$RUNSOCK")"
+
 cat >"$T/agent.sh" <<AGENT
 try_write() { # try_write LABEL PATH: "LABEL-wrote" or "LABEL-refused: why"
 	if ( echo probe >"\$2" ) 2>/tmp/err; then echo "\$1-wrote"; else echo "\$1-refused: \$(cat /tmp/err)"; fi
@@ -44,6 +62,8 @@ test -e "$HT" || echo "host-tmp-invisible"
 for d in /tmp /var/tmp /dev/shm; do
 	echo in-room >"\$d/airlock-agent-tmp.$$" && echo "wrote-\$d"
 done
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print("run-socket=" + s.recv(64).decode().strip())' "$RUNSOCK" 2>/dev/null || echo "run-socket-unreachable"
+echo "runtime=\$(stat -c '%a %u' /run/user/\$(id -u))" && echo x >/run/user/\$(id -u)/probe && echo "runtime-writable"
 echo "b" >"$P/b.txt"
 echo "agent-done"
 AGENT
@@ -68,6 +88,10 @@ check_not "nothing landed in /etc" test -e /etc/airlock-probe
 check_contains "the home is writable inside" "profile-appended" "$out"
 check_contains "the agent sees its own change" "seen-profile=orig agent" "$out"
 check_contains "caches can be written" "cache-written" "$out"
+check_contains "the host's /run sockets are out of reach" "run-socket-unreachable" "$out"
+check_contains "the agent's runtime dir is its own, 0700" "runtime=700 0" "$out"
+check_contains "and writable" "runtime-writable" "$out"
+check_not "and private: nothing of it on the host" test -e /run/user/0/probe
 check_eq "the real home file is unchanged" "orig" "$(cat "$HOME/.profile")"
 check_not "the cache is not in the real home" test -e "$HOME/.cache"
 S=$AIRLOCK_STATE_DIR/sessions/host1
