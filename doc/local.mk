@@ -10,3 +10,6 @@ dist_man_MANS += doc/airlock.yaml.5
 # the guides (doc/guide-*.md) and the review guide and reference
 EXTRA_DIST += doc/guide-local-session.md doc/guide-container-proxy.md \
 	doc/airlock-review.md
+
+# what the room protects against, and what it does not
+EXTRA_DIST += doc/security.md
