@@ -161,6 +161,10 @@ tests_fuzz_fuzz_http_parse_SOURCES = tests/fuzz/fuzz_http_parse.c proxy/http_par
 tests_fuzz_fuzz_http_parse_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 tests_fuzz_fuzz_tls_peek_SOURCES = tests/fuzz/fuzz_tls_peek.c proxy/tls_peek.c
 tests_fuzz_fuzz_tls_peek_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+noinst_PROGRAMS += tests/fuzz/fuzz_secret_scan
+tests_fuzz_fuzz_secret_scan_SOURCES = tests/fuzz/fuzz_secret_scan.c
+tests_fuzz_fuzz_secret_scan_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+tests_fuzz_fuzz_secret_scan_LDADD = $(AIRLOCK_LIBS)
 endif
 
 # otlp (common/otlp*.c): encoding, batching, retries, drops, loopback POSTs
