@@ -237,8 +237,8 @@ bad:
 	return -1;
 }
 
-static const struct secret_value *
-secret_lookup(const struct secret_set *set, const char *s)
+const struct secret_value *
+secret_set_find(const struct secret_set *set, const char *s)
 {
 	size_t i;
 
@@ -248,9 +248,8 @@ secret_lookup(const struct secret_set *set, const char *s)
 	return NULL;
 }
 
-/* The next sentinel in in[from..len), or len. */
-static size_t
-secret_next(const char *in, size_t len, size_t from)
+size_t
+secret_sentinel_next(const char *in, size_t len, size_t from)
 {
 	const char *p;
 
@@ -270,7 +269,7 @@ secret_next(const char *in, size_t len, size_t from)
 int
 secret_any_sentinel(const char *in, size_t len)
 {
-	return secret_next(in, len, 0) < len;
+	return secret_sentinel_next(in, len, 0) < len;
 }
 
 int
@@ -283,8 +282,8 @@ secret_replace(const struct secret_set *set, const struct policy *pol,
 	int n = 0;
 
 	*refused = NULL;
-	while ((s = secret_next(in, len, at)) < len) {
-		v = secret_lookup(set, in + s);
+	while ((s = secret_sentinel_next(in, len, at)) < len) {
+		v = secret_set_find(set, in + s);
 		if (v == NULL || host == NULL ||
 		    !policy_secret_host(pol, v->index, host)) {
 			*refused = v;

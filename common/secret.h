@@ -53,6 +53,12 @@ struct secret_value *secret_set_add(struct secret_set *set, size_t index,
 int secret_sentinel_make(char *out);
 /* Whether buf[off..] starts a well-formed sentinel. */
 int secret_sentinel_at(const char *buf, size_t len, size_t off);
+/* Where the next well-formed sentinel in in[from..len) starts, or len. */
+size_t secret_sentinel_next(const char *in, size_t len, size_t from);
+/* The set's entry for the sentinel at s (SECRET_SENTINEL_LEN bytes), or
+ * NULL. */
+const struct secret_value *secret_set_find(
+    const struct secret_set *set, const char *s);
 
 /*
  * The secret inside a file's text: with match (a POSIX extended regex),

@@ -22,24 +22,13 @@ secret_scan_init(struct secret_scan *s)
 	s->tail_len = 0;
 }
 
-static const struct secret_value *
-secret_scan_lookup(const struct secret_set *set, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < set->n; i++)
-		if (memcmp(set->v[i].sentinel, s, SECRET_SENTINEL_LEN) == 0)
-			return &set->v[i];
-	return NULL;
-}
-
 /* The set's entry for the sentinel at s when host may receive it, else
  * NULL with *refused set (NULL too for a sentinel of no set). */
 static const struct secret_value *
 secret_scan_allowed(const struct secret_set *set, const struct policy *pol,
     const char *host, const char *s, const struct secret_value **refused)
 {
-	const struct secret_value *v = secret_scan_lookup(set, s);
+	const struct secret_value *v = secret_set_find(set, s);
 
 	if (v != NULL && host != NULL &&
 	    policy_secret_host(pol, v->index, host))
@@ -52,19 +41,9 @@ secret_scan_allowed(const struct secret_set *set, const struct policy *pol,
 static size_t
 secret_scan_next(const char *in, size_t len, size_t from, size_t end)
 {
-	const char *p;
+	size_t at = secret_sentinel_next(in, len, from);
 
-	while (from < end) {
-		p = memmem(in + from, len - from, SECRET_SENTINEL_PREFIX,
-		    SECRET_SENTINEL_PREFIX_LEN);
-		if (p == NULL || (size_t)(p - in) >= end)
-			return len;
-		from = (size_t)(p - in);
-		if (secret_sentinel_at(in, len, from))
-			return from;
-		from++;
-	}
-	return len;
+	return at < end ? at : len;
 }
 
 int
