@@ -450,6 +450,63 @@ run_sudo_home(char *out, size_t len)
 	return str_copy(out, pw->pw_dir, len) < len ? 0 : -1;
 }
 
+/* mountinfo's octal escapes (\040 for a space) decoded in place. */
+static void
+run_unescape_mount(char *s)
+{
+	char *out = s;
+
+	for (; *s != '\0'; s++, out++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*out = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+			    (s[3] - '0'));
+			s += 3;
+		} else
+			*out = *s;
+	}
+	*out = '\0';
+}
+
+/*
+ * The mounts beneath a home, read-only in the room.  The copy-on-write
+ * home is an overlay of the home's own file system, which does not cross
+ * into mounts beneath it: a data disk or a network share at ~/work would
+ * show as an empty directory.  Each is bound read-only at its place
+ * instead (like the rest of the host).  Mounts inside the project (the
+ * view is the project there) and inside hidden paths (the state dir, a
+ * hidden secret: mask_plan_settle() drops them) stay out.
+ */
+static void
+run_plan_home_mounts(
+    struct mask_plan *plan, const char *const *homes, const char *project)
+{
+	char line[2 * PATH_MAX], mp[PATH_MAX], err[64];
+	size_t i;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL) {
+		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT ..." */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		run_unescape_mount(mp);
+		if (strcmp(mp, project) == 0 || mask_path_below(mp, project))
+			continue;
+		for (i = 0; homes[i] != NULL; i++)
+			if (mask_path_below(mp, homes[i]))
+				break;
+		if (homes[i] != NULL)
+			(void)mask_plan_add(plan, mp, MASK_RDONLY,
+			    "builtin:home-mount",
+			    "a mount beneath the home (the copy-on-write "
+			    "home does not reach into it)",
+			    err, sizeof err);
+	}
+	fclose(f);
+}
+
 /*
  * The mask plan: the state dir first (always hidden: the sessions and
  * their control sockets), then the policy's outside rules ("~" is the
@@ -489,6 +546,7 @@ run_plan_masks(const struct policy *pol, const char *home, const char *state,
 		        sizeof err) != 0)
 			goto fail;
 	mask_plan_free(&extra);
+	run_plan_home_mounts(plan, homes, project);
 	run_plan_argv_files(plan, argv);
 	mask_plan_keep_project(plan, project);
 	mask_plan_settle(plan);

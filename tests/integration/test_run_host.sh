@@ -16,6 +16,11 @@ mkdir -p "$HOME/.ssh" "$HOME/.aws"
 echo "PRIVATE-KEY-MATERIAL" >"$HOME/.ssh/id_ed25519"
 printf '[default]\naws_secret_access_key = AWS-SECRET-VALUE\n' >"$HOME/.aws/credentials"
 echo "orig" >"$HOME/.profile"
+# A file system mounted beneath the home (a data disk, a share).
+mkdir -p "$HOME/data"
+mount -t tmpfs -o size=1m airlock-test-data "$HOME/data"
+at_exit "umount -l '$HOME/data' 2>/dev/null || true"
+echo "on-the-disk" >"$HOME/data/f"
 P=$T/proj
 mkdir -p "$P"
 echo "one" >"$P/a.txt"
@@ -64,6 +69,8 @@ for d in /tmp /var/tmp /dev/shm; do
 done
 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print("run-socket=" + s.recv(64).decode().strip())' "$RUNSOCK" 2>/dev/null || echo "run-socket-unreachable"
 echo "runtime=\$(stat -c '%a %u' /run/user/\$(id -u))" && echo x >/run/user/\$(id -u)/probe && echo "runtime-writable"
+echo "home-mount=\$(cat "\$HOME/data/f" 2>&1)"
+try_write homemount "\$HOME/data/new"
 echo "b" >"$P/b.txt"
 echo "agent-done"
 AGENT
@@ -88,6 +95,9 @@ check_not "nothing landed in /etc" test -e /etc/airlock-probe
 check_contains "the home is writable inside" "profile-appended" "$out"
 check_contains "the agent sees its own change" "seen-profile=orig agent" "$out"
 check_contains "caches can be written" "cache-written" "$out"
+check_contains "a mount beneath the home is seen inside" "home-mount=on-the-disk" "$out"
+check_contains "... read-only" "homemount-refused: " "$out"
+check_not "... nothing landed on it" test -e "$HOME/data/new"
 check_contains "the host's /run sockets are out of reach" "run-socket-unreachable" "$out"
 check_contains "the agent's runtime dir is its own, 0700" "runtime=700 0" "$out"
 check_contains "and writable" "runtime-writable" "$out"
@@ -207,5 +217,6 @@ check_contains "the message names the path" "$HOME/.aws" "$err"
 check_contains "... and the errno" "Too many levels of symbolic links" "$err"
 check_contains "... and says the agent did not run" "the agent does not run" "$err"
 
+umount "$T/home/data"
 check_not "no mount of this test left" grep -q "$T" /proc/mounts
 finish

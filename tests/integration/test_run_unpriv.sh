@@ -227,7 +227,9 @@ check "the view is mounted in its place" grep -q " $V " /proc/mounts
 kill -9 "$(cat "$S/fs.pid")"
 check "airlock end after airlock-fs died" as_user "$A" end un
 check_not "the dead view is unmounted" grep -q " $V " /proc/mounts
-check "airlock commit applies the edit" as_user "$A" commit --session un
+# pub/held.txt was approved in the session; commit decides it again and
+# the person says yes once more (without a terminal: --approve-held)
+check "airlock commit applies the edit" as_user "$A" commit --session un --approve-held
 check_eq "the project has it now" "changed" "$(cat "$P/a.txt")"
 
 # --user is root's: another user is refused before any session exists
