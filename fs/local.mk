@@ -15,6 +15,7 @@ FS_DAEMON_SRC = fs/main.c fs/fsd.h fs/node.c fs/node.h fs/layer.c fs/layer.h \
 	fs/guard.c fs/guard.h fs/ops.h fs/ops_priv.h fs/ops_entry.c fs/ops_dir.c \
 	fs/ops_file.c
 FS_DAEMON_SRC += fs/hold_detail.c fs/hold_detail.h
+FS_DAEMON_SRC += fs/loop.c fs/loop.h
 sbin_PROGRAMS += fs/airlock-fs
 fs_airlock_fs_SOURCES = $(FS_DAEMON_SRC)
 fs_airlock_fs_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs

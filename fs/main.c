@@ -1,8 +1,9 @@
 /*
  * airlock-fs: the copy-on-write view of a project.  Start-up checks, the
  * session's stage, policy, audit log and control socket, then the FUSE
- * low-level session on a multi-threaded loop until unmounted (or SIGTERM /
- * SIGINT, which unmount cleanly).
+ * low-level session on its loop (fs/loop.h: one thread, with workers for
+ * what may block) until unmounted (or SIGTERM / SIGINT, which unmount
+ * cleanly).
  */
 #include "config.h"
 
@@ -28,6 +29,7 @@
 #include "fsd.h"
 #include "guard.h"
 #include "layer.h"
+#include "loop.h"
 #include "node.h"
 #include "ops.h"
 #include "otlp_attach.h"
@@ -38,8 +40,8 @@
 
 #define FS_EXIT_STARTUP 2
 #define FS_TIMEOUT_S 3600.0
-#define FS_MAX_THREADS 256
-#define FS_IDLE_THREADS 16
+#define FS_DRAIN_MS 1000 /* workers finishing what they took */
+#define FS_HOLD_END_MS 30000 /* holds ending once approvals are freed */
 #define FS_AUDIT_QUEUE 4096
 
 struct fsd fsd;
@@ -135,7 +137,8 @@ fs_parse_args(int argc, char **argv, struct fs_args *a)
 			break;
 		case 'u':
 			if (ctl_parse_uid(optarg, &a->agent_uid) != 0)
-				fs_fatal("--agent-uid %s: expected a uid", optarg);
+				fs_fatal(
+				    "--agent-uid %s: expected a uid", optarg);
 			break;
 		case 'S':
 			a->no_seccomp = 1;
@@ -341,10 +344,9 @@ fs_detach(int ready_fd, const char *mnt)
 }
 
 /* The loop runs in a thread of its own only long enough for main to see
- * the mount answer (--daemon); the loop itself is the usual one. */
+ * the mount answer (--daemon). */
 struct fs_loop {
 	struct fuse_session *se;
-	struct fuse_loop_config *cfg;
 	int ret;
 };
 
@@ -354,15 +356,15 @@ fs_loop_main(void *arg)
 	struct fs_loop *l = arg;
 	sigset_t set;
 
-	/* only the FUSE workers (created from here) take SIGTERM/SIGINT, so
-	 * that the signal interrupts a read on /dev/fuse and ends the loop */
+	/* only the loop's thread takes SIGTERM/SIGINT, so that the signal
+	 * interrupts its read on /dev/fuse and ends the loop */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
-	l->ret = fuse_session_loop_mt(l->se, l->cfg);
+	l->ret = loop_run(l->se);
 	return NULL;
 }
 
@@ -378,7 +380,7 @@ main(int argc, char **argv)
 	struct fs_loop loop;
 	sigset_t set;
 	pthread_t tid;
-	int ready_fd = -1;
+	int ready_fd = -1, is_busy;
 
 	fs_parse_args(argc, argv, &a);
 	fs_check_places(&a, proj, mnt, sess);
@@ -433,7 +435,8 @@ main(int argc, char **argv)
 	        0 ||
 	    (a.debug && fuse_opt_add_arg(&fargs, "-d") != 0))
 		fs_fatal("out of memory");
-	se = fuse_session_new(&fargs, ops_table(), sizeof *ops_table(), NULL);
+	se = fuse_session_new(
+	    &fargs, loop_ops(ops_table()), sizeof *ops_table(), NULL);
 	if (se == NULL)
 		fs_fatal("cannot create the FUSE session");
 	if (fuse_set_signal_handlers(se) != 0)
@@ -447,12 +450,6 @@ main(int argc, char **argv)
 		fs_fatal("cannot give up privileges; see airlock-fs(8)");
 
 	loop.se = se;
-	loop.cfg = fuse_loop_cfg_create();
-	if (loop.cfg == NULL)
-		fs_fatal("out of memory");
-	fuse_loop_cfg_set_max_threads(loop.cfg, FS_MAX_THREADS);
-	fuse_loop_cfg_set_idle_threads(loop.cfg, FS_IDLE_THREADS);
-	fuse_loop_cfg_set_clone_fd(loop.cfg, 1);
 	if (pthread_create(&tid, NULL, fs_loop_main, &loop) != 0)
 		fs_fatal("pthread_create: %s", strerror(errno));
 	fs_detach(ready_fd, mnt);
@@ -460,11 +457,19 @@ main(int argc, char **argv)
 
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
-	fuse_session_destroy(se);
-	fuse_loop_cfg_destroy(loop.cfg);
-	fuse_opt_free_args(&fargs);
+	/* the workers finish first; one still busy then waits on a hold,
+	 * which approvals_free() denies */
+	is_busy = loop_stop(FS_DRAIN_MS) > 0;
 	ctl_server_stop(ctl);
 	approvals_free(fsd.ap);
+	if (is_busy)
+		is_busy = loop_stop(FS_HOLD_END_MS) > 0;
+	if (!is_busy) {
+		/* else a worker may still answer through it; exit frees it */
+		fuse_session_destroy(se);
+		loop_free();
+	}
+	fuse_opt_free_args(&fargs);
 	otlp_detach_close(fsd.audit, otlp);
 	stage_close(fsd.stage);
 	policy_free(fsd.pol);
