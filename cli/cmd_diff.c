@@ -138,74 +138,102 @@ out:
 	return rc;
 }
 
-/* Whether each change runs later: why[i] is a sentence, or "" (not).
- * Returns the array (caller frees) and the count in *n_later, or NULL
- * (printed). */
-typedef char diff_why[256];
+/* The changes that run later, in set order: which, and why. */
+struct diff_later {
+	size_t *index; /* into set->v, ascending */
+	char **why;
+	size_t n;
+};
 
-static diff_why *
-diff_runs_later(
-    const struct review_set *set, int project_fd, int upper_fd, size_t *n_later)
+static void
+diff_later_free(struct diff_later *dl)
 {
-	diff_why *why = xcalloc(set->n + 1, sizeof *why);
 	size_t i;
+
+	for (i = 0; i < dl->n; i++)
+		free(dl->why[i]);
+	free(dl->index);
+	free(dl->why);
+	memset(dl, 0, sizeof *dl);
+}
+
+/* Classify every change (review_change_runs_later()) into *dl.  Returns
+ * 0, or -1 (printed). */
+static int
+diff_runs_later(const struct review_set *set, int project_fd, int upper_fd,
+    struct diff_later *dl)
+{
+	char why[256];
+	size_t i, cap = 0;
 	int r;
 
-	*n_later = 0;
+	memset(dl, 0, sizeof *dl);
 	for (i = 0; i < set->n; i++) {
 		r = review_change_runs_later(
-		    &set->v[i], project_fd, upper_fd, why[i], sizeof why[i]);
+		    &set->v[i], project_fd, upper_fd, why, sizeof why);
 		if (r < 0) {
 			fprintf(stderr, "airlock diff: %s: %s\n",
 			    review_path_display(set->v[i].path),
 			    strerror(errno));
-			free(why);
-			return NULL;
+			diff_later_free(dl);
+			return -1;
 		}
 		if (r == 0)
-			why[i][0] = '\0';
-		else
-			(*n_later)++;
+			continue;
+		if (dl->n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			dl->index =
+			    xrealloc(dl->index, cap * sizeof *dl->index);
+			dl->why = xrealloc(dl->why, cap * sizeof *dl->why);
+		}
+		dl->index[dl->n] = i;
+		dl->why[dl->n++] = xstrdup(why);
 	}
-	return why;
+	return 0;
 }
 
 /* One warning line a file that runs later, on stderr: stdout carries the
  * patch, which must stay one that git apply accepts. */
 static void
 diff_warn_runs_later(
-    const struct review_set *set, diff_why *why, size_t n_later, int color)
+    const struct review_set *set, const struct diff_later *dl, int color)
 {
 	const char *on = color ? "\033[1;31m" : "",
 	           *off = color ? "\033[m" : "";
+	const struct review_change *ch;
 	size_t i;
 
-	for (i = 0; i < set->n; i++)
-		if (why[i][0] != '\0')
-			fprintf(stderr, "%swarning: runs later: %s\t%s%s: %s\n",
-			    on, review_change_status(&set->v[i]),
-			    review_path_display(set->v[i].path), off, why[i]);
-	if (n_later > 0)
+	for (i = 0; i < dl->n; i++) {
+		ch = &set->v[dl->index[i]];
+		fprintf(stderr, "%swarning: runs later: %s\t%s%s: %s\n", on,
+		    review_change_status(ch), review_path_display(ch->path),
+		    off, dl->why[i]);
+	}
+	if (dl->n > 0)
 		fprintf(stderr,
 		    "%swarning: %zu file%s that run%s later%s: airlock "
 		    "commit writes %s only after a yes on a terminal or "
 		    "with --include-runs-later\n",
-		    on, n_later, n_later == 1 ? "" : "s",
-		    n_later == 1 ? "s" : "", off, n_later == 1 ? "it" : "them");
+		    on, dl->n, dl->n == 1 ? "" : "s", dl->n == 1 ? "s" : "",
+		    off, dl->n == 1 ? "it" : "them");
 }
 
-/* The changes as a JSON array, one object a line. */
+/* The changes as a JSON array, one object a line, written as it goes. */
 static int
-diff_write_json(const struct review_set *set, diff_why *why, FILE *out)
+diff_write_json(
+    const struct review_set *set, const struct diff_later *dl, FILE *out)
 {
-	const char *from;
+	const char *from, *why;
 	struct buf b;
-	size_t i;
-	int rc;
+	size_t i, k = 0;
+	int rc = -1;
 
 	buf_init(&b);
-	buf_adds(&b, "[");
+	if (fputs("[", out) == EOF)
+		goto out;
 	for (i = 0; i < set->n; i++) {
+		why = k < dl->n && dl->index[k] == i ? dl->why[k++] : NULL;
+		b.len = 0;
 		buf_adds(&b, i == 0 ? "\n" : ",\n");
 		buf_adds(&b, "{\"path\": ");
 		buf_add_json_string(&b, set->v[i].path);
@@ -216,16 +244,19 @@ diff_write_json(const struct review_set *set, diff_why *why, FILE *out)
 			buf_add_json_string(&b, from);
 		}
 		buf_addf(&b, ", \"runs_later\": %s, \"why\": ",
-		    why[i][0] != '\0' ? "true" : "false");
-		if (why[i][0] != '\0')
-			buf_add_json_string(&b, why[i]);
+		    why != NULL ? "true" : "false");
+		if (why != NULL)
+			buf_add_json_string(&b, why);
 		else
 			buf_adds(&b, "null");
 		buf_adds(&b, "}");
+		if (fwrite(b.data, 1, b.len, out) != b.len)
+			goto out;
 	}
-	buf_adds(&b, set->n > 0 ? "\n]\n" : "]\n");
-	rc =
-	    fwrite(b.data, 1, b.len, out) == b.len && fflush(out) == 0 ? 0 : -1;
+	if (fputs(set->n > 0 ? "\n]\n" : "]\n", out) == EOF || fflush(out) != 0)
+		goto out;
+	rc = 0;
+out:
 	buf_free(&b);
 	return rc;
 }
@@ -251,8 +282,7 @@ cmd_diff(int argc, char **argv)
 	struct review_set set;
 	struct diff_opts opts;
 	const char *session = NULL, *project = NULL;
-	diff_why *why = NULL;
-	size_t n_later = 0;
+	struct diff_later later;
 	int ch, color = -1, rc, home = 0, json = 0, has_set = 0;
 
 	if (cmd_wants_help(argc, argv)) {
@@ -260,6 +290,7 @@ cmd_diff(int argc, char **argv)
 		return 0;
 	}
 	memset(&opts, 0, sizeof opts);
+	memset(&later, 0, sizeof later);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -314,8 +345,8 @@ cmd_diff(int argc, char **argv)
 		goto out;
 	}
 	has_set = 1;
-	if ((why = diff_runs_later(&set, rs.project_fd,
-	         stage_upper_fd(rs.stage), &n_later)) == NULL) {
+	if (diff_runs_later(
+	        &set, rs.project_fd, stage_upper_fd(rs.stage), &later) != 0) {
 		rc = EXIT_IO;
 		goto out;
 	}
@@ -323,7 +354,8 @@ cmd_diff(int argc, char **argv)
 	signal(
 	    SIGPIPE, SIG_IGN); /* a closed pager is git's problem, not ours */
 	if (json) {
-		if (diff_write_json(&set, why, stdout) != 0 && errno != EPIPE) {
+		if (diff_write_json(&set, &later, stdout) != 0 &&
+		    errno != EPIPE) {
 			fprintf(stderr, "airlock diff: %s\n", strerror(errno));
 			rc = EXIT_IO;
 		}
@@ -338,11 +370,11 @@ cmd_diff(int argc, char **argv)
 			    errno == ECHILD ? "git failed" : strerror(errno));
 		rc = errno == EPIPE ? 0 : EXIT_IO;
 	}
-	diff_warn_runs_later(&set, why, n_later,
+	diff_warn_runs_later(&set, &later,
 	    color >= 0 ? color && isatty(STDERR_FILENO)
 	               : isatty(STDERR_FILENO));
 out:
-	free(why);
+	diff_later_free(&later);
 	if (has_set)
 		review_set_free(&set);
 	review_session_close(&rs);
