@@ -350,71 +350,45 @@ rl_scalar(struct rl_json *j)
 	return j->p > start ? 0 : -1;
 }
 
-/* An object; each member's key and the span of its value go to fn. */
+/* An object (at '{': each member's key and the span of its value go to
+ * fn) or an array (at '['). */
 static int
-rl_object(struct rl_json *j,
+rl_container(struct rl_json *j,
     void (*fn)(void *arg, const char *key, const char *v, size_t len),
     void *arg)
 {
 	char key[RL_KEY_MAX];
 	const char *v;
+	char close = *j->p == '{' ? '}' : ']';
 
 	if (++j->depth > RL_JSON_DEPTH)
 		return -1;
-	j->p++; /* { */
+	j->p++;
 	rl_ws(j);
-	if (j->p < j->end && *j->p == '}') {
+	if (j->p < j->end && *j->p == close) {
 		j->p++;
 		j->depth--;
 		return 0;
 	}
 	for (;;) {
 		rl_ws(j);
-		if (rl_string(j, key, sizeof key) != 0)
-			return -1;
-		rl_ws(j);
-		if (j->p >= j->end || *j->p++ != ':')
-			return -1;
-		rl_ws(j);
+		if (close == '}') {
+			if (rl_string(j, key, sizeof key) != 0)
+				return -1;
+			rl_ws(j);
+			if (j->p >= j->end || *j->p++ != ':')
+				return -1;
+			rl_ws(j);
+		}
 		v = j->p;
 		if (rl_value(j) != 0)
 			return -1;
-		if (fn != NULL)
+		if (close == '}' && fn != NULL)
 			fn(arg, key, v, (size_t)(j->p - v));
 		rl_ws(j);
 		if (j->p >= j->end)
 			return -1;
-		if (*j->p == '}') {
-			j->p++;
-			break;
-		}
-		if (*j->p++ != ',')
-			return -1;
-	}
-	j->depth--;
-	return 0;
-}
-
-static int
-rl_array(struct rl_json *j)
-{
-	if (++j->depth > RL_JSON_DEPTH)
-		return -1;
-	j->p++; /* [ */
-	rl_ws(j);
-	if (j->p < j->end && *j->p == ']') {
-		j->p++;
-		j->depth--;
-		return 0;
-	}
-	for (;;) {
-		rl_ws(j);
-		if (rl_value(j) != 0)
-			return -1;
-		rl_ws(j);
-		if (j->p >= j->end)
-			return -1;
-		if (*j->p == ']') {
+		if (*j->p == close) {
 			j->p++;
 			break;
 		}
@@ -432,9 +406,8 @@ rl_value(struct rl_json *j)
 		return -1;
 	switch (*j->p) {
 	case '{':
-		return rl_object(j, NULL, NULL);
 	case '[':
-		return rl_array(j);
+		return rl_container(j, NULL, NULL);
 	case '"':
 		return rl_string(j, NULL, 0);
 	default:
@@ -501,7 +474,7 @@ rl_on_top(void *arg, const char *key, const char *v, size_t len)
 	if (strcmp(key, "scripts") != 0)
 		return;
 	memset(t->scripts, 0, RL_N_LIFECYCLE * sizeof *t->scripts);
-	if (len > 0 && *v == '{' && rl_object(&j, rl_on_script, t->scripts))
+	if (len > 0 && *v == '{' && rl_container(&j, rl_on_script, t->scripts))
 		t->bad = 1;
 }
 
@@ -523,8 +496,8 @@ rl_package_scripts(const char *text, size_t len, struct rl_script *s)
 	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
 		j.p += 3;
 	rl_ws(&j);
-	if (j.p >= j.end || *j.p != '{' || rl_object(&j, rl_on_top, &t) != 0 ||
-	    t.bad)
+	if (j.p >= j.end || *j.p != '{' ||
+	    rl_container(&j, rl_on_top, &t) != 0 || t.bad)
 		return -1;
 	rl_ws(&j);
 	return j.p == j.end ? 0 : -1;
