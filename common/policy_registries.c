@@ -273,7 +273,11 @@ reg_on_path(const char *prog)
 static size_t
 reg_npm_run(char *out, size_t cap)
 {
-	char *argv[] = { "npm", "config", "get", "registry", NULL };
+	/* no log file, no update check: asking must leave nothing in the
+	 * home (npm logs what it did not understand of ~/.npmrc, which the
+	 * room's copy-on-write home would show the agent) and send nothing */
+	char *argv[] = { "npm", "config", "get", "registry", "--logs-max=0",
+		"--no-update-notifier", NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	size_t len = 0;

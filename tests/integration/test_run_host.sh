@@ -218,5 +218,43 @@ check_contains "... and the errno" "Too many levels of symbolic links" "$err"
 check_contains "... and says the agent did not run" "the agent does not run" "$err"
 
 umount "$T/home/data"
+
+echo "# every default secret path of a home, and other users' homes, unreadable"
+export HOME=$T/home3
+secrets=(.ssh/id_rsa .gnupg/private-keys-v1.d/k.key .aws/credentials
+	.azure/accessTokens.json .config/gcloud/credentials.db .config/gh/hosts.yml
+	.config/hub .kube/config .docker/config.json .netrc .git-credentials
+	.config/git/credentials .npmrc .pypirc .cargo/credentials.toml
+	.cargo/credentials .gem/credentials .m2/settings-security.xml
+	.terraform.d/credentials.tfrc.json .vault-token .password-store/site.gpg
+	.local/share/keyrings/login.keyring .mozilla/firefox/p/logins.json
+	".config/google-chrome/Default/Login Data" .config/chromium/Default/Cookies
+	.config/BraveSoftware/b .config/microsoft-edge/e .config/vivaldi/v
+	.config/opera/o .thunderbird/t snap/firefox/f snap/chromium/c)
+i=0
+for s in "${secrets[@]}"; do
+	mkdir -p "$HOME/$(dirname "$s")"
+	echo "SECRET-VALUE-$i" >"$HOME/$s"
+	i=$((i + 1))
+done
+echo "not a secret" >"$HOME/.gitconfig"
+OTHER=/home/airlocktest$$
+mkdir -p "$OTHER"
+at_exit "rm -rf '$OTHER'"
+echo "SECRET-VALUE-other" >"$OTHER/notes"
+check_eq "the host home holds them all" "$i" "$(grep -rl SECRET-VALUE "$HOME" | wc -l)"
+set +e
+out=$("$AIRLOCK" run --project "$P" --session-name hostscan -- bash -c \
+	'grep -rs SECRET-VALUE "$HOME" /home; echo "gitconfig=$(cat "$HOME/.gitconfig")"; echo scan-done' 2>"$T/run5.err")
+rc=$?
+set -e
+at_exit "$AIRLOCK end hostscan"
+check_eq "the scan run exits 0" 0 "$rc"
+[ "$rc" = 0 ] || echo "run5: $(cat "$T/run5.err")"
+check_contains "the scan ran" "scan-done" "$out"
+check_contains "the rest of the home is there" "gitconfig=not a secret" "$out"
+check_not "no default secret path of the home is readable" grep -q SECRET-VALUE <<<"$out"
+grep SECRET-VALUE <<<"$out" || true
+check_not "no other user's home is readable" grep -q SECRET-VALUE-other <<<"$out"
 check_not "no mount of this test left" grep -q "$T" /proc/mounts
 finish
