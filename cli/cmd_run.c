@@ -29,6 +29,7 @@
 #include "mask.h"
 #include "policy.h"
 #include "room.h"
+#include "run_secrets.h"
 #include "session.h"
 #include "session_dir.h"
 #include "util.h"
@@ -109,24 +110,26 @@ run_usage(FILE *f)
 	    ROOM_PROXY_PORT);
 }
 
-/*
- * The names the policy declares as secrets: a credential-looking variable
- * so named is passed on (the `secrets:` section fills this; until then
- * nothing is declared and every such variable is dropped).
- */
-static char *const *
-run_secret_names(const struct policy *pol)
+/* Whether "NAME=value" names one of names (NULL-terminated). */
+static int
+run_env_named(const char *entry, char *const *names)
 {
-	(void)pol;
-	return NULL;
+	size_t len = env_filter_name_len(entry), i;
+
+	for (i = 0; names != NULL && names[i] != NULL; i++)
+		if (strlen(names[i]) == len &&
+		    memcmp(entry, names[i], len) == 0)
+			return 1;
+	return 0;
 }
 
 /* HTTP_PROXY & co: everything through the proxy, nothing exempted.  The
  * rest is the caller's environment less what looks like a credential
- * (env_filter.h). */
+ * (env_filter.h), and each env secret's variable holds its sentinel
+ * (whatever our environment still has under that name never passes). */
 static char **
 run_build_env(const char *id, const char *url, const struct passwd *pw,
-    const char *bundle, char *const *secrets)
+    const char *bundle, const struct run_secrets *rs)
 {
 	static const char *const drop[] = { "HTTP_PROXY=", "HTTPS_PROXY=",
 		"http_proxy=", "https_proxy=", "ALL_PROXY=", "all_proxy=",
@@ -139,13 +142,13 @@ run_build_env(const char *id, const char *url, const struct passwd *pw,
 	size_t n = 0, i, j;
 	int keep;
 
-	env_filter_split(environ, secrets, &kept, NULL, NULL);
+	env_filter_split(environ, rs->env_names, &kept, NULL, NULL);
 	for (i = 0; kept[i] != NULL; i++)
 		n++;
-	env = xcalloc(n + 24, sizeof *env);
+	env = xcalloc(n + 24 + rs->n, sizeof *env);
 	n = 0;
 	for (i = 0; kept[i] != NULL; i++) {
-		keep = 1;
+		keep = !run_env_named(kept[i], rs->env_names);
 		for (j = 0; drop[j] != NULL; j++)
 			if (strncmp(kept[i], drop[j], strlen(drop[j])) == 0)
 				keep = 0;
@@ -162,6 +165,12 @@ run_build_env(const char *id, const char *url, const struct passwd *pw,
 			env[n++] = xstrdup(kept[i]);
 	}
 	free(kept);
+	for (i = 0; i < rs->n; i++)
+		if (rs->v[i].env != NULL && rs->v[i].state == RUN_SECRET_GIVEN)
+			xasprintf(&env[n++], "%s=%s", rs->v[i].env,
+			    rs->v[i].sentinel[0] != '\0'
+			        ? rs->v[i].sentinel
+			        : "<the session's sentinel>");
 	xasprintf(&env[n++], "HTTP_PROXY=%s", url);
 	xasprintf(&env[n++], "HTTPS_PROXY=%s", url);
 	xasprintf(&env[n++], "http_proxy=%s", url);
@@ -269,7 +278,7 @@ static void
 run_summary_room(const struct session_info *si, const struct mask_plan *masks,
     const char *home)
 {
-	char upper[PATH_MAX + 16];
+	char upper[PATH_MAX + 16], label[16];
 	long changes = -1;
 	size_t i;
 	FILE *null;
@@ -300,17 +309,18 @@ run_summary_room(const struct session_info *si, const struct mask_plan *masks,
 		    "never committed)\n",
 		    home, changes, changes == 1 ? "" : "s", si->id);
 	}
-	for (i = 0; masks != NULL && i < masks->n; i++)
-		fprintf(stderr, "  %-15s %s (%s)\n",
-		    masks->v[i].kind == MASK_HIDE        ? "hidden:"
-		        : masks->v[i].kind == MASK_WRITE ? "writable:"
-		                                         : "read-only:",
-		    masks->v[i].path, masks->v[i].rule);
+	for (i = 0; masks != NULL && i < masks->n; i++) {
+		snprintf(label, sizeof label,
+		    "%s:", mask_kind_name(masks->v[i].kind));
+		fprintf(stderr, "  %-15s %s (%s)\n", label, masks->v[i].path,
+		    masks->v[i].rule);
+	}
 }
 
 static void
 run_summary(const struct session_info *si, const char *cmd, int status,
-    const struct mask_plan *masks, const char *home)
+    const struct mask_plan *masks, const char *home,
+    const struct run_secrets *rs)
 {
 	long staged, held, approved, denied, timeout, refused;
 
@@ -334,6 +344,7 @@ run_summary(const struct session_info *si, const char *cmd, int status,
 	fprintf(stderr, "  actions denied: %ld by the policy\n", refused);
 	if (si->isolated)
 		run_summary_room(si, masks, home);
+	run_secrets_summary(rs, stderr);
 	fprintf(stderr,
 	    "next:\n"
 	    "  airlock diff --session %s      review the staged changes\n"
@@ -450,6 +461,14 @@ run_sudo_home(char *out, size_t len)
 	return str_copy(out, pw->pw_dir, len) < len ? 0 : -1;
 }
 
+/* What "~/" stands for in a file secret: the invoking user's home (under
+ * sudo SUDO_UID's, else ours), whoever the agent runs as. */
+static const char *
+run_secrets_home(char *buf, size_t len)
+{
+	return run_sudo_home(buf, len) == 0 ? buf : run_agent_home(NULL);
+}
+
 /* mountinfo's octal escapes (\040 for a space) decoded in place. */
 static void
 run_unescape_mount(char *s)
@@ -515,8 +534,8 @@ run_plan_home_mounts(
  */
 static int
 run_plan_masks(const struct policy *pol, const char *home, const char *state,
-    const char *project, char *const *argv, struct mask_plan *plan,
-    const char *cmd)
+    const char *project, char *const *argv, const struct run_secrets *rs,
+    struct mask_plan *plan, const char *cmd)
 {
 	struct mask_plan extra;
 	char err[PATH_MAX + 256], sudo[PATH_MAX];
@@ -546,6 +565,8 @@ run_plan_masks(const struct policy *pol, const char *home, const char *state,
 		        sizeof err) != 0)
 			goto fail;
 	mask_plan_free(&extra);
+	if (run_secrets_plan(rs, plan, err, sizeof err) != 0)
+		goto fail;
 	run_plan_home_mounts(plan, homes, project);
 	run_plan_argv_files(plan, argv);
 	mask_plan_keep_project(plan, project);
@@ -882,7 +903,7 @@ root:
 
 static int
 run_start_proxy(struct session_info *si, const struct run_opts *ro,
-    const struct room_cfg *cfg, const char *spec)
+    const struct room_cfg *cfg, const char *spec, int secrets_fd)
 {
 	uid_t uid;
 	gid_t gid;
@@ -892,7 +913,7 @@ run_start_proxy(struct session_info *si, const struct run_opts *ro,
 	    si, cfg->has_user ? cfg->uid : geteuid(), ro->cmd, &uid, &gid);
 	if (as_user)
 		session_spawn_as(uid, gid);
-	rc = session_start_proxy(si, ro->cmd, spec);
+	rc = session_start_proxy_secrets(si, ro->cmd, spec, secrets_fd);
 	session_spawn_as((uid_t)-1, (gid_t)-1);
 	return rc;
 }
@@ -903,13 +924,13 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 	struct passwd pwd, *pw = NULL;
 	struct room_cfg cfg;
 	struct mask_plan masks = { NULL, 0 };
+	struct run_secrets rs;
 	struct policy *pol = NULL;
 	char pwbuf[4096], state[PATH_MAX], url[96], spec[32];
 	char home[PATH_MAX], upper[PATH_MAX + 16], work[PATH_MAX + 16];
-	char bundle[] = "/tmp/airlock-ca-XXXXXX.pem";
-	char *const *keep = NULL;
+	char bundle[] = "/tmp/airlock-ca-XXXXXX.pem", shome[PATH_MAX];
 	char **env = NULL;
-	int intercept = 0, bfd;
+	int intercept = 0, bfd, sfd = -1;
 	int lfd = -1, go = -1, status = RUN_EXIT_FAIL, started = 0;
 	pid_t pid = -1;
 
@@ -923,7 +944,9 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 		    strerror(errno));
 		goto out;
 	}
+	memset(&rs, 0, sizeof rs);
 	memset(&cfg, 0, sizeof cfg);
+	cfg.secrets_fd = -1;
 	cfg.isolate = ro->isolate;
 	cfg.cmd_name = ro->cmd;
 	cfg.project = si->project;
@@ -953,10 +976,15 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 		goto out;
 	intercept =
 	    ro->intercept >= 0 ? ro->intercept : run_policy_intercepts(pol);
-	keep = run_secret_names(pol);
+	/* `airlock run` took them before airlock-fs started; resume now */
+	run_secrets_take_env(pol);
+	if (run_secrets_gather(&rs, pol, si->dir,
+	        run_secrets_home(shome, sizeof shome), ro->isolate,
+	        ro->cmd) != 0)
+		goto out;
 	if (ro->isolate) {
 		if (run_plan_masks(pol, run_agent_home(pw), state, si->project,
-		        ro->argv, &masks, ro->cmd) != 0 ||
+		        ro->argv, &rs, &masks, ro->cmd) != 0 ||
 		    run_home_prepare(si, run_agent_home(pw), home, sizeof home,
 		        ro->cmd) != 0)
 			goto out;
@@ -971,6 +999,15 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 			cfg.home_work = work;
 		}
 	}
+	/* the values go into the pipe and out of this process's memory
+	 * before anything forks: the room's pid 1 is a fork that never
+	 * execs */
+	if (run_secrets_pipe(&rs, &sfd, ro->cmd) != 0)
+		goto out;
+	/* the proxy intercepts the secrets' hosts: the agent must trust
+	 * the session CA */
+	if (sfd >= 0)
+		intercept = 1;
 	if (intercept) {
 		if ((bfd = mkstemps(bundle, 4)) < 0 || fchmod(bfd, 0644) != 0) {
 			fprintf(stderr, "airlock %s: CA bundle: %s\n", ro->cmd,
@@ -990,14 +1027,15 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 		snprintf(
 		    url, sizeof url, "http://127.0.0.1:%d", ROOM_PROXY_PORT);
 		env = run_build_env(
-		    si->id, url, pw, intercept ? bundle : NULL, keep);
+		    si->id, url, pw, intercept ? bundle : NULL, &rs);
 		cfg.envp = env;
+		cfg.secrets_fd = sfd;
 		if ((pid = room_start(&cfg, &lfd, &go)) < 0)
 			goto out;
 		if (lfd < 0)
 			goto out; /* the child said why */
 		snprintf(spec, sizeof spec, "fd:%d", lfd);
-		if (run_start_proxy(si, ro, &cfg, spec) != 0)
+		if (run_start_proxy(si, ro, &cfg, spec, sfd) != 0)
 			goto out;
 		close(lfd);
 		lfd = -1;
@@ -1010,8 +1048,10 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 		    "the proxy variables point it at airlock-proxy, and "
 		    "credential-looking variables are still left out\n",
 		    ro->cmd);
-		if (run_start_proxy(si, ro, &cfg, "127.0.0.1:0") != 0)
+		if (run_start_proxy(si, ro, &cfg, "127.0.0.1:0", sfd) != 0)
 			goto out;
+		close(sfd);
+		sfd = -1;
 		if (strncmp(si->proxy_listen, "127.0.0.1:", 10) != 0) {
 			fprintf(stderr,
 			    "airlock %s: airlock-proxy reported no "
@@ -1021,10 +1061,14 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 		}
 		snprintf(url, sizeof url, "http://%s", si->proxy_listen);
 		env = run_build_env(
-		    si->id, url, pw, intercept ? bundle : NULL, keep);
+		    si->id, url, pw, intercept ? bundle : NULL, &rs);
 		cfg.envp = env;
 		if ((pid = room_start(&cfg, &lfd, &go)) < 0)
 			goto out;
+	}
+	if (sfd >= 0) {
+		close(sfd); /* the proxy has its own */
+		sfd = -1;
 	}
 	if (intercept && run_write_bundle(si, ro->cmd, bundle) != 0)
 		goto out;
@@ -1051,6 +1095,8 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 	status = run_wait(pid);
 	pid = -1;
 out:
+	if (sfd >= 0)
+		close(sfd);
 	if (go >= 0)
 		close(go); /* the child exits without running CMD */
 	if (lfd >= 0)
@@ -1080,8 +1126,8 @@ out:
 	if (intercept > 0)
 		(void)unlink(bundle);
 	if (started)
-		run_summary(
-		    si, ro->cmd, status, &masks, home[0] != '\0' ? home : NULL);
+		run_summary(si, ro->cmd, status, &masks,
+		    home[0] != '\0' ? home : NULL, &rs);
 	else
 		fprintf(stderr,
 		    "airlock %s: session %s ended before the "
@@ -1090,6 +1136,7 @@ out:
 	if (env != NULL)
 		run_env_free(env);
 	mask_plan_free(&masks);
+	run_secrets_free(&rs);
 	if (pol != NULL)
 		policy_free(pol);
 	return status;
@@ -1106,9 +1153,10 @@ run_show_env(const char *policy_file, const char *user, int isolate)
 	struct passwd pwd, *pw = NULL;
 	struct policy_error err;
 	struct policy *pol;
-	char pwbuf[4096], url[96], **env, **kept, **dropped;
+	char pwbuf[4096], url[96], shome[PATH_MAX], **env, **kept, **dropped;
+	const struct run_secret *r;
+	struct run_secrets rs;
 	const char **whys;
-	char *const *secrets;
 	size_t i, n;
 
 	if (user != NULL) {
@@ -1127,16 +1175,39 @@ run_show_env(const char *policy_file, const char *user, int isolate)
 		    url, sizeof url, "http://127.0.0.1:%d", ROOM_PROXY_PORT);
 	else
 		snprintf(url, sizeof url, "http://127.0.0.1:<port>");
-	secrets = run_secret_names(pol);
+	run_secrets_list(
+	    &rs, pol, run_secrets_home(shome, sizeof shome), isolate);
+	for (i = 0, n = 0; i < rs.n; i++)
+		n += rs.v[i].state == RUN_SECRET_GIVEN;
+	/* a secret's hosts are intercepted, as a run would */
 	env = run_build_env("<session id>", url, pw,
-	    run_policy_intercepts(pol) ? "<the session's CA bundle>" : NULL,
-	    secrets);
+	    run_policy_intercepts(pol) || n > 0 ? "<the session's CA bundle>"
+	                                        : NULL,
+	    &rs);
 	printf("# the agent's environment (airlock run --show-env; nothing "
 	       "was run)%s\n",
 	    isolate ? "" : ", --no-isolate");
 	for (i = 0; env[i] != NULL; i++)
 		printf("%s\n", env[i]);
-	env_filter_split(environ, secrets, &kept, &dropped, &whys);
+	/* the secrets: where each sentinel shows, never a value */
+	for (i = 0; i < rs.n; i++) {
+		r = &rs.v[i];
+		if (r->state != RUN_SECRET_GIVEN)
+			printf("# secret %s: %s: %s\n", r->name, r->why,
+			    r->state == RUN_SECRET_UNMASKED
+			        ? "left out"
+			        : "the agent will not get it");
+		else if (r->env != NULL)
+			printf("# secret %s: %s holds a sentinel, not the "
+			       "value; the proxy puts the value back for %s\n",
+			    r->name, r->env, r->hosts);
+		else
+			printf("# secret %s: %s shows a masked copy (a "
+			       "sentinel in place of the value); the proxy "
+			       "puts the value back for %s\n",
+			    r->name, r->path, r->hosts);
+	}
+	env_filter_split(environ, rs.env_names, &kept, &dropped, &whys);
 	for (n = 0; dropped[n] != NULL; n++)
 		;
 	printf("# dropped: %zu variable%s that look%s like credentials "
@@ -1149,6 +1220,7 @@ run_show_env(const char *policy_file, const char *user, int isolate)
 	free(dropped);
 	free(whys);
 	run_env_free(env);
+	run_secrets_free(&rs);
 	policy_free(pol);
 	return 0;
 }
@@ -1334,6 +1406,8 @@ cmd_run(int argc, char **argv)
 		str_copy(si.policy, polreal, sizeof si.policy);
 	str_copy(
 	    si.policy_hash, policy_source_hash(pol), sizeof si.policy_hash);
+	/* out of the environment before airlock-fs inherits it */
+	run_secrets_take_env(pol);
 	hosts = policy_settings(pol)->tls_intercept_hosts;
 	ro.intercept = hosts != NULL && hosts[0] != NULL;
 	policy_free(pol);

@@ -19,3 +19,6 @@ cli_airlock_LDADD = $(CLI_EXTRA_LIBS) $(AIRLOCK_LIBS)
 
 # doctor (cli/cmd_doctor.c): what this machine lacks
 cli_airlock_SOURCES += cli/cmd_doctor.c
+
+# the policy's secrets on the room's side (cli/run_secrets.c): sentinels
+cli_airlock_SOURCES += cli/run_secrets.c cli/run_secrets.h

@@ -26,6 +26,8 @@ mask_kind_name(enum mask_kind kind)
 		return "read-only";
 	case MASK_WRITE:
 		return "writable";
+	case MASK_SECRET:
+		return "masked";
 	}
 	return "?";
 }
@@ -49,6 +51,7 @@ mask_plan_free(struct mask_plan *plan)
 		free(plan->v[i].path);
 		free(plan->v[i].rule);
 		free(plan->v[i].reason);
+		free(plan->v[i].source);
 	}
 	free(plan->v);
 	plan->v = NULL;
@@ -110,6 +113,54 @@ mask_plan_add(struct mask_plan *plan, const char *path, enum mask_kind kind,
 	e->is_dir = S_ISDIR(st.st_mode);
 	e->rule = xstrdup(rule);
 	e->reason = xstrdup(reason != NULL ? reason : "");
+	e->source = NULL;
+	return 0;
+}
+
+int
+mask_plan_set(struct mask_plan *plan, const char *path, enum mask_kind kind,
+    const char *source, const char *rule, const char *reason, char *err,
+    size_t err_len)
+{
+	char real[PATH_MAX];
+	struct mask_entry *e;
+	struct stat st;
+	size_t i;
+	int rc;
+
+	rc = mask_resolve(path, real, &st);
+	if (rc < 0) {
+		snprintf(
+		    err, err_len, "%s (%s): %s", path, rule, strerror(errno));
+		return -1;
+	}
+	if (rc == 0)
+		return 0;
+	if (kind == MASK_SECRET && (source == NULL || S_ISDIR(st.st_mode))) {
+		snprintf(err, err_len, "%s (%s): a masked copy is for a file",
+		    path, rule);
+		return -1;
+	}
+	for (i = 0; i < plan->n && strcmp(plan->v[i].path, real) != 0; i++)
+		;
+	if (i == plan->n) {
+		if (mask_plan_add(
+		        plan, path, kind, rule, reason, err, err_len) != 0)
+			return -1;
+		for (i = 0; i < plan->n && strcmp(plan->v[i].path, real) != 0;
+		     i++)
+			;
+		if (i == plan->n)
+			return 0; /* gone in between */
+	}
+	e = &plan->v[i];
+	free(e->rule);
+	free(e->reason);
+	free(e->source);
+	e->kind = kind;
+	e->rule = xstrdup(rule);
+	e->reason = xstrdup(reason != NULL ? reason : "");
+	e->source = source != NULL ? xstrdup(source) : NULL;
 	return 0;
 }
 
@@ -365,6 +416,7 @@ mask_entry_free(struct mask_entry *e)
 	free(e->path);
 	free(e->rule);
 	free(e->reason);
+	free(e->source);
 }
 
 void
@@ -393,7 +445,8 @@ mask_plan_settle(struct mask_plan *plan)
 	for (i = 0; i < plan->n; i++) {
 		covered = 0;
 		for (j = 0; j < plan->n && !covered; j++)
-			covered = plan->v[j].kind == MASK_HIDE &&
+			covered = plan->v[i].kind != MASK_SECRET &&
+			    plan->v[j].kind == MASK_HIDE &&
 			    mask_path_below(plan->v[i].path, plan->v[j].path);
 		if (covered) {
 			mask_entry_free(&plan->v[i]);

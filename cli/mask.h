@@ -28,6 +28,8 @@ enum mask_kind {
 	MASK_HIDE,
 	MASK_RDONLY,
 	MASK_WRITE,
+	MASK_SECRET, /* a file: a masked copy (source) bound read-only over
+			it, the policy's secrets only (run_secrets.h) */
 };
 
 struct mask_entry {
@@ -36,6 +38,7 @@ struct mask_entry {
 	int is_dir;
 	char *rule; /* "file:line", or "builtin:..." */
 	char *reason;
+	char *source; /* MASK_SECRET: the masked copy; else NULL */
 };
 
 struct mask_plan {
@@ -62,7 +65,18 @@ int mask_plan_build(const struct policy *pol, const char *const *homes,
 int mask_plan_add(struct mask_plan *plan, const char *path, enum mask_kind kind,
     const char *rule, const char *reason, char *err, size_t err_len);
 
-/* Drop what a hidden path covers (see above); call once, after the adds. */
+/*
+ * Put one path in the plan as kind, replacing what the plan says of that
+ * very path (a secret's masked copy lies where a default rule would have
+ * hidden the file); source is MASK_SECRET's copy.  A path that does not
+ * exist is skipped.  Returns 0, or -1 with err filled.
+ */
+int mask_plan_set(struct mask_plan *plan, const char *path, enum mask_kind kind,
+    const char *source, const char *rule, const char *reason, char *err,
+    size_t err_len);
+
+/* Drop what a hidden path covers (see above; a secret's masked copy stays,
+ * in an empty hidden dir); call once, after the adds. */
 void mask_plan_settle(struct mask_plan *plan);
 
 /* Drop writable entries at or beneath project: the project is written
@@ -71,7 +85,7 @@ void mask_plan_keep_project(struct mask_plan *plan, const char *project);
 
 void mask_plan_free(struct mask_plan *plan);
 
-/* "hidden", "read-only", "writable". */
+/* "hidden", "read-only", "writable", "masked". */
 const char *mask_kind_name(enum mask_kind kind);
 
 /* Nonzero when path lies strictly beneath dir (both absolute, clean). */

@@ -301,11 +301,13 @@ enum room_op_kind {
 	ROOM_OP_VIEW,
 	ROOM_OP_FILE,
 	ROOM_OP_HIDE,
+	ROOM_OP_SECRET, /* over a hidden file at the same path, if any */
 };
 
 struct room_op {
 	enum room_op_kind kind;
 	const char *path; /* absolute, resolved */
+	const char *source; /* ROOM_OP_SECRET: the masked copy */
 	size_t len;
 	int is_dir;
 	const char *rule; /* for messages */
@@ -473,6 +475,7 @@ room_op_add(struct room_op *ops, size_t *n, enum room_op_kind kind,
 
 	o->kind = kind;
 	o->path = path;
+	o->source = NULL;
 	o->len = strlen(path);
 	o->is_dir = is_dir;
 	o->rule = rule;
@@ -523,6 +526,8 @@ room_mask_op(enum mask_kind k)
 		return ROOM_OP_RDONLY;
 	case MASK_WRITE:
 		return ROOM_OP_WRITE;
+	case MASK_SECRET:
+		return ROOM_OP_SECRET;
 	}
 	return ROOM_OP_HIDE;
 }
@@ -548,6 +553,9 @@ room_op_prepare(const struct room_cfg *cfg, const struct room_op *o)
 	case ROOM_OP_HIDE:
 		return o->is_dir ? room_tmpfs("0755", "16k")
 		                 : room_empty_file();
+	case ROOM_OP_SECRET:
+		/* the copy in the session dir, which is hidden after */
+		return room_clone(o->source, 1);
 	}
 	errno = EINVAL;
 	return -1;
@@ -588,6 +596,7 @@ room_mounts_isolated(const struct room_cfg *cfg)
 			continue;
 		room_op_add(ops, &n, room_mask_op(e->kind), e->path, e->is_dir,
 		    e->rule);
+		ops[n - 1].source = e->source;
 	}
 	qsort(ops, n, sizeof *ops, room_op_cmp);
 
@@ -650,7 +659,8 @@ room_mounts_isolated(const struct room_cfg *cfg)
 		        MOVE_MOUNT_F_EMPTY_PATH) != 0) {
 			if (errno == ENOENT && ops[i].kind != ROOM_OP_VIEW &&
 			    ops[i].kind != ROOM_OP_FILE &&
-			    ops[i].kind != ROOM_OP_HOME)
+			    ops[i].kind != ROOM_OP_HOME &&
+			    ops[i].kind != ROOM_OP_SECRET)
 				continue; /* gone since the plan */
 			room_fail("cannot %s %s (%s): %s",
 			    ops[i].kind == ROOM_OP_HIDE ? "hide" : "mount on",
@@ -949,6 +959,8 @@ room_start(const struct room_cfg *cfg, int *listen_fd, int *go_fd)
 	}
 	if (pid == 0) {
 		close(sv[0]);
+		if (cfg->secrets_fd > STDERR_FILENO)
+			close(cfg->secrets_fd);
 		room_cfg = cfg;
 		room_child(cfg, sv[1]);
 	}

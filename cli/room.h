@@ -11,8 +11,9 @@
  *   - the home is a copy-on-write overlay whose upper and work dirs lie
  *     in the session (`airlock diff --home`), never committed;
  *   - the mask plan (mask.h) hides credentials (an empty read-only dir
- *     or file over each), pins paths read-only, or binds real paths
- *     writable; a mask that cannot be made stops the room (fail closed);
+ *     or file over each), pins paths read-only, binds real paths
+ *     writable, or binds a secret's masked copy read-only over its file;
+ *     a mask that cannot be made stops the room (fail closed);
  *   - the state directory is covered by an empty read-only tmpfs, so the
  *     session directories and their control sockets are not there;
  *   - /proc is the room's own, with /proc/sys read-only;
@@ -76,6 +77,9 @@ struct room_cfg {
 	const char *home_upper; /* its overlay upper and work dirs */
 	const char *home_work;
 	const char *keep_file; /* a host file the agent needs (CA bundle) */
+	/* the read end of the secrets' pipe to airlock-proxy, which the
+	 * room's processes must not keep (its pid 1 never execs); -1: none */
+	int secrets_fd;
 };
 
 /*

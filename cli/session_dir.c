@@ -493,7 +493,7 @@ session_spawn_as(uid_t uid, gid_t gid)
 
 static int
 session_spawn(const char *dir, const char *log, char *const argv[], char *out,
-    size_t out_len)
+    size_t out_len, int keep_fd)
 {
 	char path[PATH_MAX + 32];
 	int lfd, pfd[2] = { -1, -1 }, status;
@@ -518,6 +518,9 @@ session_spawn(const char *dir, const char *log, char *const argv[], char *out,
 		dup2(nul, STDIN_FILENO);
 		dup2(out != NULL ? pfd[1] : nul, STDOUT_FILENO);
 		dup2(lfd, STDERR_FILENO);
+		/* inherited by this one program only (argv names it) */
+		if (keep_fd > STDERR_FILENO && fcntl(keep_fd, F_SETFD, 0) != 0)
+			_exit(126);
 		if (session_spawn_uid != (uid_t)-1 &&
 		    (setgroups(0, NULL) != 0 ||
 		        setgid(session_spawn_gid) != 0 ||
@@ -599,7 +602,7 @@ session_start_fs(struct session_info *si, const char *cmd)
 	argv[n++] = "--mount";
 	argv[n++] = si->mountpoint;
 	n = session_daemon_args(si, argv, n, uid, sizeof uid);
-	rc = session_spawn(si->dir, "fs.log", (char *const *)argv, NULL, 0);
+	rc = session_spawn(si->dir, "fs.log", (char *const *)argv, NULL, 0, -1);
 	if (rc != 0) {
 		session_show_log(si->dir, "fs.log", cmd);
 		fprintf(stderr,
@@ -622,17 +625,34 @@ session_start_fs(struct session_info *si, const char *cmd)
 int
 session_start_proxy(struct session_info *si, const char *cmd, const char *spec)
 {
-	char bin[PATH_MAX], out[4096], uid[24], *p, *e;
-	const char *argv[14];
+	return session_start_proxy_secrets(si, cmd, spec, -1);
+}
+
+int
+session_start_proxy_secrets(
+    struct session_info *si, const char *cmd, const char *spec, int secrets_fd)
+{
+	char bin[PATH_MAX], out[4096], uid[24], sfd[24], *p, *e;
+	const char *argv[16];
 	int n = 0, rc;
 
+	if (secrets_fd >= 0 && secrets_fd <= STDERR_FILENO) {
+		fprintf(stderr, "airlock %s: the secrets' pipe is fd %d\n", cmd,
+		    secrets_fd);
+		return -1;
+	}
 	session_find_binary("airlock-proxy", "AIRLOCK_PROXY", bin, sizeof bin);
 	argv[n++] = bin;
 	argv[n++] = "--listen";
 	argv[n++] = spec;
+	if (secrets_fd >= 0) {
+		snprintf(sfd, sizeof sfd, "%d", secrets_fd);
+		argv[n++] = "--secrets-fd";
+		argv[n++] = sfd;
+	}
 	n = session_daemon_args(si, argv, n, uid, sizeof uid);
-	rc = session_spawn(
-	    si->dir, "proxy.log", (char *const *)argv, out, sizeof out);
+	rc = session_spawn(si->dir, "proxy.log", (char *const *)argv, out,
+	    sizeof out, secrets_fd);
 	if (rc != 0) {
 		session_show_log(si->dir, "proxy.log", cmd);
 		fprintf(stderr,

@@ -88,6 +88,11 @@ int session_start_fs(struct session_info *si, const char *cmd);
  * reports).  Returns 0 or -1 (printed). */
 int session_start_proxy(
     struct session_info *si, const char *cmd, const char *spec);
+/* The same, with the policy's secrets: secrets_fd (above stderr; -1:
+ * none) is the read end of a pipe that holds them (run_secrets.h); the
+ * proxy alone inherits it (--secrets-fd), and the caller closes it. */
+int session_start_proxy_secrets(
+    struct session_info *si, const char *cmd, const char *spec, int secrets_fd);
 
 /* The daemons started from now on run as uid:gid, without supplementary
  * groups (uid (uid_t)-1: as the caller).  airlock run sets it for the

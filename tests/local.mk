@@ -221,3 +221,11 @@ TESTS += tests/unit/test_sockowner
 tests_unit_test_sockowner_SOURCES = tests/unit/test_sockowner.c
 tests_unit_test_sockowner_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_sockowner_LDADD = $(UNIT_LIBS)
+
+# run_secrets (cli/run_secrets.c): the room's side of the policy's secrets
+check_PROGRAMS += tests/unit/test_run_secrets
+TESTS += tests/unit/test_run_secrets
+tests_unit_test_run_secrets_SOURCES = tests/unit/test_run_secrets.c \
+	cli/run_secrets.c cli/mask.c
+tests_unit_test_run_secrets_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/cli
+tests_unit_test_run_secrets_LDADD = $(UNIT_LIBS)
