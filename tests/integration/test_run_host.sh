@@ -219,7 +219,7 @@ check_contains "... and says the agent did not run" "the agent does not run" "$e
 
 umount "$T/home/data"
 
-echo "# every default secret path of a home, and other users' homes, unreadable"
+echo "# every default secret path of a home (credentials, histories), and other users' homes, unreadable"
 export HOME=$T/home3
 secrets=(.ssh/id_rsa .gnupg/private-keys-v1.d/k.key .aws/credentials
 	.azure/accessTokens.json .config/gcloud/credentials.db .config/gh/hosts.yml
@@ -230,7 +230,9 @@ secrets=(.ssh/id_rsa .gnupg/private-keys-v1.d/k.key .aws/credentials
 	.local/share/keyrings/login.keyring .mozilla/firefox/p/logins.json
 	".config/google-chrome/Default/Login Data" .config/chromium/Default/Cookies
 	.config/BraveSoftware/b .config/microsoft-edge/e .config/vivaldi/v
-	.config/opera/o .thunderbird/t snap/firefox/f snap/chromium/c)
+	.config/opera/o .thunderbird/t snap/firefox/f snap/chromium/c
+	.config/op/config .oci/config .bash_history .zsh_history .python_history
+	.psql_history .local/share/fish/fish_history)
 i=0
 for s in "${secrets[@]}"; do
 	mkdir -p "$HOME/$(dirname "$s")"
