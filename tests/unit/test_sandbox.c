@@ -272,7 +272,8 @@ test_no_seccomp(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
-/* Capabilities: the proxy keeps none, airlock-fs its six. */
+/* Capabilities: the proxy keeps CAP_SYS_PTRACE alone (to name the process
+ * behind a held request), airlock-fs its six. */
 static int
 child_caps_proxy(void)
 {
@@ -280,7 +281,7 @@ child_caps_proxy(void)
 
 	if (lock_proxy() != 0)
 		return 1;
-	if (effective_caps(&caps) != 0 || caps != 0)
+	if (effective_caps(&caps) != 0 || caps != 1ull << CAP_SYS_PTRACE)
 		return 2;
 	if (prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 0)
 		return 3;
@@ -334,7 +335,7 @@ child_thread_caps(void)
 		return 2;
 	pthread_barrier_wait(&bar);
 	pthread_join(t, NULL);
-	return thread_caps == 0 ? 0 : 3;
+	return thread_caps == 1ull << CAP_SYS_PTRACE ? 0 : 3;
 }
 
 static void
