@@ -78,6 +78,7 @@ struct tunnel_dir {
 	struct evbuffer *pending; /* bytes to write before anything else */
 	struct event *rd; /* from became readable (edge-triggered) */
 	struct event *wr; /* to became writable (edge-triggered) */
+	int is_wr_armed; /* wr was added: a write found to full */
 	int is_eof;
 	int is_done;
 	int is_first; /* the first pump only writes what was read before */
@@ -97,6 +98,30 @@ struct tunnel {
 };
 
 static void tunnel_pump(struct tunnel_dir *d);
+static void tunnel_finish(struct tunnel *t);
+
+/*
+ * Watch to for room only once a write found it full, and from then on for
+ * the tunnel's life (so that no chunk costs an epoll_ctl).  A tunnel that
+ * never fills a socket (a TLS handshake, an interactive session) is then
+ * never woken by a write edge: registering EPOLLOUT up front costs a
+ * wake-up as soon as the tunnel starts (both sockets are writable) and a
+ * second callback on every read wake-up of the same socket.  Adding the
+ * event after EAGAIN loses no edge: epoll_ctl reports room that came in
+ * between.
+ */
+static void
+tunnel_arm_write(struct tunnel_dir *d)
+{
+	if (d->is_wr_armed)
+		return;
+	if (event_add(d->wr, NULL) != 0) {
+		/* No watch for room: end the tunnel rather than stall it. */
+		tunnel_finish(d->t);
+		return;
+	}
+	d->is_wr_armed = 1;
+}
 
 static void
 tunnel_finish(struct tunnel *t)
@@ -196,8 +221,11 @@ tunnel_pump(struct tunnel_dir *d)
 			r = tunnel_flush_pipe(d);
 		if (r < 0)
 			goto fail;
-		if (r == 0)
-			return; /* to is full: its next write edge calls back */
+		if (r == 0) {
+			/* to is full: its next write edge calls back. */
+			tunnel_arm_write(d);
+			return;
+		}
 		if (is_first) {
 			/* This runs before the loop registers the tunnel's
 			 * events, which then report the sockets' state: no
@@ -279,15 +307,14 @@ tunnel_dir_init(struct tunnel *t, struct tunnel_dir *d, struct event_base *base,
 	/*
 	 * Edge-triggered and added once for the tunnel's life: a pump runs
 	 * until a read or a write would block, and the next edge of that
-	 * kind brings it back, so no chunk costs an epoll_ctl.  A wake-up
-	 * for the other kind finds nothing to do and costs one splice.
+	 * kind brings it back, so no chunk costs an epoll_ctl.  The write
+	 * event is added when first needed (tunnel_arm_write()).
 	 */
 	d->rd = event_new(
 	    base, from, EV_READ | EV_PERSIST | EV_ET, tunnel_io_cb, d);
 	d->wr =
 	    event_new(base, to, EV_WRITE | EV_PERSIST | EV_ET, tunnel_io_cb, d);
-	if (d->rd == NULL || d->wr == NULL || event_add(d->rd, NULL) != 0 ||
-	    event_add(d->wr, NULL) != 0)
+	if (d->rd == NULL || d->wr == NULL || event_add(d->rd, NULL) != 0)
 		return -1;
 	return 0;
 }
