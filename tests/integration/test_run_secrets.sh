@@ -41,6 +41,29 @@ WRAP
 chmod 0755 "$T/proxy-wrap"
 export AIRLOCK_PROXY=$T/proxy-wrap SSL_CERT_FILE=$T/ca.pem
 
+# An OTLP/HTTP receiver that keeps every export's body as it came (JSON).
+python3 -u - "$T/otlp.port" "$T/otlp.bodies" >"$T/otlp.log" 2>&1 <<'PY' &
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with open(sys.argv[2], "ab") as f:
+            f.write(body + b"\n")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_port))
+s.serve_forever()
+PY
+at_exit "kill $!"
+wait_for 10 test -s "$T/otlp.port" || die "no OTLP receiver: $(cat "$T/otlp.log")"
+OTLP_PORT=$(cat "$T/otlp.port")
+
 cat >"$T/policy.yaml" <<YAML
 version: 1
 defaults: {fs: allow, net: deny, hold_timeout: 5s}
@@ -50,6 +73,7 @@ net:
   - cidrs: [127.0.0.1/32]
     action: allow
 tls: {intercept: [other.test]}
+telemetry: {otlp: {endpoint: "http://127.0.0.1:$OTLP_PORT"}}
 secrets:
   - name: example
     env: EXAMPLE_TOKEN
@@ -91,7 +115,7 @@ sed 's/^/undeclared: /' /tmp/undeclared
 echo "agent-done"
 AGENT
 
-has_real() { grep -rqsaF -e "$ENV_REAL" -e "$NETRC_REAL" -e "$YAML_REAL" "$@"; }
+has_real() { grep -qsaF -e "$ENV_REAL" -e "$NETRC_REAL" -e "$YAML_REAL" "$@"; }
 
 set +e
 out=$(EXAMPLE_TOKEN=$ENV_REAL "$AIRLOCK" run --project "$P" --policy "$T/policy.yaml" \
@@ -119,7 +143,8 @@ check_contains "the rest of the YAML file is intact (after)" "yaml: region: nort
 check_eq "three different sentinels" 3 "$(printf '%s\n' "$sent" "$nsent" "$ysent" | sort -u | grep -c .)"
 check_contains "a file whose pattern finds nothing is hidden" "nomatch-bytes=0" "$out"
 check_contains "the masked copy is read-only" "netrc-readonly" "$out"
-check_not "no real value reached the agent" has_real <<<"$out"
+# (but for the declared origin's echo of what it received)
+check_not "no real value reached the agent" has_real <<<"$(grep -v '^declared: ' <<<"$out")"
 check_contains "the room's pid 1 (a fork of airlock) holds no value in its environment" \
 	"pid1-real=0" "$out"
 check_eq "the real .netrc is untouched" "machine api.test login me password $NETRC_REAL" \
@@ -146,6 +171,8 @@ check_not "the undeclared host never got the real value" grep -q "^undeclared: .
 check "the refusal is audited as an exfiltration attempt" grep -q \
 	'"decision":"deny".*exfiltration attempt: a credential sentinel for secret example' "$S/audit.jsonl"
 check_not "still no real value in the session directory" has_real -r "$S"
+check "the OTLP export carries the exfiltration record" grep -q "exfiltration attempt" "$T/otlp.bodies"
+check_not "the OTLP export holds no real value" has_real "$T/otlp.bodies"
 
 # --show-env: the variable is marked as a sentinel, the value never shown.
 show=$(EXAMPLE_TOKEN=$ENV_REAL "$AIRLOCK" run --show-env --policy "$T/policy.yaml" 2>&1)
