@@ -26,6 +26,29 @@ echo_origin TB --cert "$T/origin.pem" --key "$T/origin.key" # other.test
 echo_origin PA                                              # plain origin.test
 echo_origin PB                                              # plain other.test
 
+# An OTLP/HTTP sink that keeps the raw bodies: the export must carry the
+# refusals and none of the values.
+python3 - "$T/otlp.port" "$T/otlp.raw" >"$T/otlp.log" 2>&1 <<'PY' &
+import http.server, os, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with open(sys.argv[2], "ab") as f:
+            f.write(body + b"\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1] + ".tmp", "w").write(str(srv.server_address[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+srv.serve_forever()
+PY
+at_exit "kill $!"
+wait_for 10 test -s "$T/otlp.port" || die "otlp sink did not start: $(cat "$T/otlp.log")"
+OTLP_PORT=$(cat "$T/otlp.port")
+
 S=$T/session
 mkdir -m 700 "$S"
 cat >"$T/policy.yaml" <<YAML
@@ -46,6 +69,9 @@ net:
     action: allow
   - cidrs: [127.0.0.1/32]
     action: allow
+telemetry:
+  otlp:
+    endpoint: "http://127.0.0.1:$OTLP_PORT"
 YAML
 hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 SA=airlock-sentinel-$(openssl rand -hex 16)
@@ -223,5 +249,7 @@ check_eq "no real value in the session dir (audit included)" 0 \
 	"$(grep -rl -e "$RA" -e "$RB" "$S" | wc -l)"
 check_eq "no real value in the proxy's output" 0 \
 	"$(cat "$T/proxy.err" "$T/proxy.out" | grep -c -e "$RA" -e "$RB" || true)"
+check "the OTLP export carries the refusals" grep -q "exfiltration attempt" "$T/otlp.raw"
+check_eq "no real value in the OTLP export" 0 "$(grep -c -a -e "$RA" -e "$RB" "$T/otlp.raw" || true)"
 check "the values did reach A" grep -q "$RA" "$T/TA.req"
 finish
