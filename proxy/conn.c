@@ -31,7 +31,10 @@
 /* Above this many bytes waiting for a slow reader, stop reading the other
  * side (backpressure); resume when it drained below CONN_LOW_WATER. */
 #define CONN_READ_HIGH (1024 * 1024)
-#define CONN_MAX_SINGLE_IO (256 * 1024)
+/* What one read or write may move: as much as one read of a plain
+ * upstream brings (forward.c), so that a bulk body costs one write per
+ * read; 256 KiB took two writes for each read, 3x the system calls. */
+#define CONN_MAX_SINGLE_IO (1024 * 1024)
 
 /* The parser's scratch space: one per thread, never held across events. */
 static __thread struct http_request conn_scratch;

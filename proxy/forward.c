@@ -34,8 +34,9 @@ enum {
 
 static __thread struct http_response forward_scratch;
 
-/* One read of a plain upstream: a socket buffer's worth. */
-#define FORWARD_READ_MAX (256 * 1024)
+/* One read of a plain upstream: what a loopback or fast link's socket
+ * buffer holds when the proxy wakes up (about 500 KiB here). */
+#define FORWARD_READ_MAX (1024 * 1024)
 
 /*
  * libevent 2.1 reads at most 4 KiB per call into a bufferevent, whatever
