@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -57,6 +58,11 @@
 /* Lines per write(): bounds the writer's buffer (and the time it holds
  * the file lock) however long the queue. */
 #define AUDIT_BATCH_MAX 1024
+/* After a batch the writer lingers this long before it takes the next, and
+ * producers do not wake it meanwhile: a stream of events (one per file a
+ * build creates) costs a wake-up per linger, not one per event.  A lone
+ * event is still written at once; audit_flush() cuts the linger short. */
+#define AUDIT_LINGER_MS 10
 /* The longest last line we will read back to learn the tail. */
 #define AUDIT_TAIL_MAX (16 * 1024 * 1024)
 
@@ -133,6 +139,8 @@ struct audit_log {
 	uint64_t n_dropped_recorded;
 	int write_errno; /* the last write failure, until a flush reports it */
 	int is_stopping;
+	int is_lingering; /* the writer waits out AUDIT_LINGER_MS */
+	int n_flushing; /* audit_flush() callers waiting */
 	struct audit_sink sinks[AUDIT_MAX_SINKS];
 	size_t n_sinks;
 };
@@ -531,6 +539,26 @@ unlock:
 	return 0;
 }
 
+/* Wait out AUDIT_LINGER_MS (or a flush, a stop, a filling ring) before
+ * the next batch.  Called with log->lock held. */
+static void
+audit_linger(struct audit_log *log)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += AUDIT_LINGER_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	if (log->n_flushing > 0 || log->count >= log->ring_cap / 2)
+		return;
+	log->is_lingering = 1;
+	(void)pthread_cond_timedwait(&log->wake, &log->lock, &until);
+	log->is_lingering = 0;
+}
+
 static void *
 audit_writer_main(void *arg)
 {
@@ -586,6 +614,8 @@ audit_writer_main(void *arg)
 		}
 		log->n_written += n;
 		pthread_cond_broadcast(&log->idle);
+		if (!has_failed && !log->is_stopping)
+			audit_linger(log);
 		if (has_failed && !log->is_stopping) {
 			/* A full disk stays full for a while: don't spin. */
 			pthread_mutex_unlock(&log->lock);
@@ -702,7 +732,9 @@ audit_log_event(struct audit_log *log, const struct audit_event *ev)
 		audit_copy_strings(slot->text, src, len);
 	log->count++;
 	log->n_queued++;
-	if (log->count == 1)
+	/* a lingering writer comes back by itself, unless the ring fills */
+	if ((log->count == 1 && !log->is_lingering) ||
+	    log->count >= log->ring_cap / 2)
 		pthread_cond_signal(&log->wake);
 	pthread_mutex_unlock(&log->lock);
 	return 0;
@@ -737,9 +769,11 @@ audit_flush(struct audit_log *log)
 
 	pthread_mutex_lock(&log->lock);
 	ticket = log->n_queued;
+	log->n_flushing++;
 	pthread_cond_signal(&log->wake);
 	while (log->n_written < ticket && log->has_thread)
 		pthread_cond_wait(&log->idle, &log->lock);
+	log->n_flushing--;
 	write_errno = log->write_errno;
 	log->write_errno = 0;
 	pthread_mutex_unlock(&log->lock);
