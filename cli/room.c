@@ -437,6 +437,37 @@ room_clone(const char *path, int rdonly)
 	return fd;
 }
 
+/*
+ * A secret's masked copy, read-only.  Its session dir may belong to the
+ * invoking user (a sudo session's proxy runs as that user): a link put in
+ * the copy's place is not followed, and anything but a regular file is
+ * refused, so that no other file can take the copy's place in the room.
+ */
+static int
+room_clone_masked(const char *path)
+{
+	struct stat st;
+	int fd, e;
+
+	fd = open_tree(AT_FDCWD, path,
+	    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0)
+		e = errno;
+	else if (!S_ISREG(st.st_mode))
+		e = ELOOP;
+	else if (room_setattr(fd, 0,
+	             MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+	                 MOUNT_ATTR_NODEV) != 0)
+		e = errno;
+	else
+		return fd;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
 /* Make rel (and its parents) inside the fresh tmpfs root: a dir, or an
  * empty file to mount a file on. */
 static int
@@ -555,7 +586,7 @@ room_op_prepare(const struct room_cfg *cfg, const struct room_op *o)
 		                 : room_empty_file();
 	case ROOM_OP_SECRET:
 		/* the copy in the session dir, which is hidden after */
-		return room_clone(o->source, 1);
+		return room_clone_masked(o->source);
 	}
 	errno = EINVAL;
 	return -1;

@@ -688,5 +688,6 @@ run_secrets_free(struct run_secrets *rs)
 	free(rs->v);
 	free(rs->env_names);
 	secret_set_free(&rs->set);
+	rs_taken_wipe();
 	memset(rs, 0, sizeof *rs);
 }

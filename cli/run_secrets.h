@@ -117,7 +117,8 @@ int run_secrets_pipe(struct run_secrets *rs, int *fd, const char *cmd);
 /* The summary's lines: names, hosts, what was skipped or hidden. */
 void run_secrets_summary(const struct run_secrets *rs, FILE *f);
 
-/* Wipes what values are left, then frees. */
+/* Wipes what values are left (rs's, and those run_secrets_take_env()
+ * took), then frees. */
 void run_secrets_free(struct run_secrets *rs);
 
 #endif

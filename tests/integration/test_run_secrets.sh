@@ -197,6 +197,17 @@ check_contains "resume keeps the env secret's sentinel" "env=[$sent]" "$out2"
 check_contains "resume keeps the file secret's sentinel" \
 	"netrc: machine api.test login me password $nsent" "$out2"
 check_not "no real value in the session after resume" has_real -r "$S"
+# a link in a masked copy's place (its dir may be the user's): refused,
+# and the agent does not run
+rm -f "$S/secrets.d/masked-netrc"
+ln -s /etc/hostname "$S/secrets.d/masked-netrc"
+set +e
+EXAMPLE_TOKEN=$ENV_REAL "$AIRLOCK" resume sec1 -- sh -c 'echo agent-ran' >"$T/run5.out" 2>"$T/run5.err"
+rc=$?
+set -e
+check_eq "a link for a masked copy: the session refuses (125)" 125 "$rc"
+check_not "... and the agent did not run" grep -q agent-ran "$T/run5.out"
+check_contains "... and says which copy" "secret 'netrc': cannot write its masked copy" "$(cat "$T/run5.err")"
 
 # The proxy's own view: run one that stays, read its /proc entries.
 EXAMPLE_TOKEN=$ENV_REAL "$AIRLOCK" run --project "$P" --policy "$T/policy.yaml" \
