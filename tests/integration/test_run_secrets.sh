@@ -7,7 +7,9 @@
 # the real values are in no file of the session, not in the audit, not in
 # --show-env, not in the proxy's arguments or environment.  Through the
 # proxy (with a local HTTPS origin that echoes the request head), the
-# declared host receives the real value and an undeclared one gets 403.
+# declared host receives the real value and an undeclared one gets 403,
+# audited as an exfiltration attempt, and the OTLP export holds no value.
+# The same in an ordinary user's room (a user namespace).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
 need_root
@@ -239,6 +241,39 @@ check_contains "--no-isolate: the env secret holds the sentinel" "env=[airlock-s
 check_contains "--no-isolate: a file secret is left out, with why" \
 	"--no-isolate cannot mask $HOME/.netrc" "$(cat "$T/run4.err")"
 check_not "--no-isolate: no real value for the agent" has_real <<<"$out4"
+
+# An ordinary user's room (a user namespace): the same sentinels, the
+# masked copy the user's own; /dev/fuse is 0666 for it, as in
+# test_run_unpriv.sh, under the same lock.
+U=asec$$
+H=/home/$U
+useradd -m -d "$H" -s /bin/bash "$U" || die "useradd $U failed"
+at_exit "userdel -r -f $U"
+at_exit "rm -rf /tmp/airlock-$(id -u "$U")"
+exec 9>/run/airlock-devfuse.lock
+flock -w 900 9 || die "/dev/fuse stayed locked by another test for 15 minutes"
+at_exit "chmod $(stat -c %a /dev/fuse) /dev/fuse"
+chmod 0666 /dev/fuse
+chmod 0711 "$T"
+chmod 0644 "$T/policy.yaml"
+UB=$T/bin
+mkdir -m 0755 "$UB"
+cp "$AIRLOCK" "$AIRLOCK_FS" "$AIRLOCK_BUILD/proxy/airlock-proxy" "$UB/"
+runuser -u "$U" -- sh -c "mkdir -p '$H/proj' '$H/.config/tool' && printf 'machine api.test login me password %s\n' '$NETRC_REAL' >'$H/.netrc' && chmod 600 '$H/.netrc'"
+set +e
+out6=$(cd "$H/proj" && runuser -u "$U" -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$H" \
+	USER="$U" LOGNAME="$U" AIRLOCK_FS="$UB/airlock-fs" AIRLOCK_PROXY="$UB/airlock-proxy" \
+	EXAMPLE_TOKEN=$ENV_REAL "$UB/airlock" run --project "$H/proj" --policy "$T/policy.yaml" \
+	--session-name user1 -- sh -c 'echo "env=[$EXAMPLE_TOKEN]"; cat ~/.netrc; stat -c "mode=%a %U" ~/.netrc' \
+	2>"$T/run6.err" 9>&-)
+rc=$?
+set -e
+check_eq "as an ordinary user: the run exits 0" 0 "$rc"
+check_contains "as a user: the env secret holds a sentinel" "env=[airlock-sentinel-" "$out6"
+check "as a user: the .netrc shows a sentinel" grep -Eq "^machine api.test login me password $SENT_RE\$" <<<"$out6"
+check_contains "as a user: the masked copy is the user's, 0600" "mode=600 $U" "$out6"
+check_not "as a user: no real value for the agent" has_real <<<"$out6"
+check_not "as a user: no real value in the user's session" has_real -r "$H/.local/state/airlock"
 
 check_not "no mount of this test left" grep -q "$T" /proc/mounts
 finish
