@@ -143,6 +143,49 @@ int secret_replace_body(const struct secret_set *set, const struct policy *pol,
     const char *host, const char *in, size_t len, struct buf *out,
     const struct secret_value **refused);
 
+/*
+ * Responses (secret_scan.c): a request that carried real values may get
+ * them echoed back (an API that repeats its request in an error).  The
+ * values sent are noted as patterns; each occurrence in the response is
+ * overwritten in place with as many bytes of SECRET_REDACTION (then 'x'),
+ * so that lengths (Content-Length, chunk sizes) stay right.
+ */
+#define SECRET_REDACT_MAX 16
+#define SECRET_REDACTION "[airlock:redacted]"
+
+struct secret_redact {
+	struct {
+		const char *s; /* the value (set's), or an owned copy */
+		size_t len;
+		const struct secret_value *v; /* whose it is, for the audit */
+		int is_owned; /* s is ours: wiped and freed by the reset */
+	} pat[SECRET_REDACT_MAX];
+	size_t n;
+	size_t max_len; /* the longest pattern */
+	unsigned hits; /* bit i: pattern i was found and overwritten */
+};
+
+void secret_redact_init(struct secret_redact *r);
+/* Wipe and free the owned patterns, forget all. */
+void secret_redact_reset(struct secret_redact *r);
+/*
+ * Note s[0..len) (of v) as a pattern; copy: it is copied (a value that is
+ * not in the set as is, like an encoded Basic credential).  A pattern
+ * already noted is not noted twice.  Returns 0, or -1 when the table is
+ * full or out of memory (the caller must not send the value then).
+ */
+int secret_redact_add(struct secret_redact *r, const struct secret_value *v,
+    const char *s, size_t len, int copy);
+/*
+ * Overwrite every occurrence of a pattern that lies whole in buf[0..len).
+ * Returns how many leading bytes are clean for good: all of them when
+ * is_final (nothing follows), else all but the last max_len - 1 (a value
+ * may start there and end in bytes still to come: the caller holds them
+ * back and passes them again, in front of the next bytes).
+ */
+size_t secret_redact_buf(
+    struct secret_redact *r, char *buf, size_t len, int is_final);
+
 /* Nonzero when host may receive a secret of set (with need_body: one with
  * `body: true`). */
 int secret_set_host_any(const struct secret_set *set, const struct policy *pol,

@@ -7,10 +7,16 @@
  * SECRET_SENTINEL_LEN - 1 bytes of the stream; a new piece is searched in
  * place, and only its first SECRET_SENTINEL_LEN - 1 bytes are copied next
  * to that tail to look across the seam.
+ *
+ * The redactor (secret_redact_*) is the way back: values that went out in
+ * a request, overwritten in place where a response repeats them.
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "secret.h"
 
@@ -156,4 +162,125 @@ secret_name(const struct policy *pol, const struct secret_value *v)
 
 	ps = policy_secrets(pol, &n_ps);
 	return v != NULL && v->index < n_ps ? ps[v->index].name : "?";
+}
+
+void
+secret_redact_init(struct secret_redact *r)
+{
+	memset(r, 0, sizeof *r);
+}
+
+void
+secret_redact_reset(struct secret_redact *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->pat[i].is_owned) {
+			OPENSSL_cleanse((char *)r->pat[i].s, r->pat[i].len);
+			free((char *)r->pat[i].s);
+		}
+	secret_redact_init(r);
+}
+
+int
+secret_redact_add(struct secret_redact *r, const struct secret_value *v,
+    const char *s, size_t len, int copy)
+{
+	char *own = NULL;
+	size_t i;
+
+	if (len == 0)
+		return 0; /* nothing to find */
+	for (i = 0; i < r->n; i++)
+		if (r->pat[i].len == len && memcmp(r->pat[i].s, s, len) == 0)
+			return 0;
+	if (r->n == SECRET_REDACT_MAX)
+		return -1;
+	if (copy) {
+		own = malloc(len);
+		if (own == NULL)
+			return -1;
+		memcpy(own, s, len);
+		s = own;
+	}
+	r->pat[r->n].s = s;
+	r->pat[r->n].len = len;
+	r->pat[r->n].v = v;
+	r->pat[r->n].is_owned = copy;
+	r->n++;
+	if (len > r->max_len)
+		r->max_len = len;
+	return 0;
+}
+
+/* Where pattern i next occurs whole in buf[from..len), or len. */
+static size_t
+secret_redact_find(const struct secret_redact *r, size_t i, const char *buf,
+    size_t len, size_t from)
+{
+	const char *p;
+
+	if (from >= len || len - from < r->pat[i].len)
+		return len;
+	p = memmem(buf + from, len - from, r->pat[i].s, r->pat[i].len);
+	return p != NULL ? (size_t)(p - buf) : len;
+}
+
+/* Overwrite buf[0..len) with the marker, then 'x'. */
+static void
+secret_redact_fill(char *buf, size_t len)
+{
+	static const char mark[] = SECRET_REDACTION;
+	size_t m = len < sizeof mark - 1 ? len : sizeof mark - 1;
+
+	memcpy(buf, mark, m);
+	memset(buf + m, 'x', len - m);
+}
+
+/*
+ * Matches are taken in the order they start, all patterns at once, and
+ * overlapping ones merge into one region.  A region is only
+ * written once the next match starts beyond it: every search reads bytes
+ * from the current match on, which are then still as they came, so two
+ * values that overlap are both found whole.
+ */
+size_t
+secret_redact_buf(struct secret_redact *r, char *buf, size_t len, int is_final)
+{
+	size_t next[SECRET_REDACT_MAX];
+	size_t i, best, s, e, rs = 0, re = 0, keep;
+	int has_region = 0;
+
+	for (i = 0; i < r->n; i++)
+		next[i] = secret_redact_find(r, i, buf, len, 0);
+	for (;;) {
+		best = r->n;
+		for (i = 0; i < r->n; i++)
+			if (next[i] < len &&
+			    (best == r->n || next[i] < next[best]))
+				best = i;
+		if (best == r->n)
+			break;
+		s = next[best];
+		e = s + r->pat[best].len;
+		r->hits |= 1u << best;
+		if (has_region && s < re) {
+			if (e > re)
+				re = e;
+		} else {
+			if (has_region)
+				secret_redact_fill(buf + rs, re - rs);
+			rs = s;
+			re = e;
+			has_region = 1;
+		}
+		next[best] = secret_redact_find(r, best, buf, len, s + 1);
+	}
+	if (has_region)
+		secret_redact_fill(buf + rs, re - rs);
+	if (is_final)
+		return len;
+	keep = r->max_len > 0 ? r->max_len - 1 : 0;
+	return len > keep ? len - keep : 0;
 }

@@ -2,7 +2,9 @@
  * Sentinels in streams and bodies (common/secret_scan.c): a sentinel cut
  * anywhere by the pieces a stream arrives in is still found, the body
  * rules (replace with body: true, keep for the secret's own host without
- * it, refuse elsewhere), and the set's checks against a policy.
+ * it, refuse elsewhere), the set's checks against a policy, and the
+ * response redactor: a value cut anywhere by the pieces a response
+ * arrives in is still overwritten whole, in place, same length.
  */
 #include "config.h"
 
@@ -240,6 +242,192 @@ test_set_checks(void **state)
 	policy_free(one);
 }
 
+/* What a value of len bytes is overwritten with. */
+static void
+redaction(char *out, size_t len)
+{
+	static const char mark[] = SECRET_REDACTION;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		out[i] = i < sizeof mark - 1 ? mark[i] : 'x';
+}
+
+/*
+ * Pass text through r as airlock-proxy does: in pieces ending at cuts[],
+ * each put behind what the last call held back, the clean bytes passed
+ * on.  out gets what the client would see; returns how many bytes.
+ */
+static size_t
+redact_stream(struct secret_redact *r, const char *text, size_t len,
+    const size_t *cuts, size_t n_cuts, char *out)
+{
+	char hold[1024];
+	size_t held = 0, at = 0, o = 0, i, end, clean;
+
+	for (i = 0; i <= n_cuts; i++) {
+		end = i < n_cuts ? cuts[i] : len;
+		assert_true(held + end - at <= sizeof hold);
+		memcpy(hold + held, text + at, end - at);
+		held += end - at;
+		at = end;
+		clean = secret_redact_buf(r, hold, held, i == n_cuts);
+		/* Bounded: never more than the longest value - 1 held. */
+		assert_true(held - clean < r->max_len);
+		memcpy(out + o, hold, clean);
+		o += clean;
+		memmove(hold, hold + clean, held - clean);
+		held -= clean;
+	}
+	assert_int_equal(held, 0);
+	return o;
+}
+
+static void
+redact_setup(struct secret_redact *r)
+{
+	secret_redact_init(r);
+	assert_int_equal(
+	    secret_redact_add(r, forge, forge->value, forge->value_len, 0), 0);
+	assert_int_equal(
+	    secret_redact_add(r, pkgs, pkgs->value, pkgs->value_len, 0), 0);
+}
+
+/* Both values, twice and back to back, cut at every position and at
+ * every pair of positions: always overwritten whole, nothing else moved. */
+static void
+test_redact_every_cut(void **state)
+{
+	static const char text[] =
+	    "GET /x?k=FORGE-REAL HTTP/1.1\r\n"
+	    "X: PKGS-REALFORGE-REAL\r\n\r\nbody PKGS-REAL.";
+	size_t len = sizeof text - 1, cuts[2], i, j, n;
+	char want[sizeof text], got[sizeof text];
+	struct secret_redact r;
+	const char *p;
+
+	(void)state;
+	memcpy(want, text, len);
+	for (p = text; (p = strstr(p, "FORGE-REAL")) != NULL; p++)
+		redaction(want + (p - text), 10);
+	for (p = text; (p = strstr(p, "PKGS-REAL")) != NULL; p++)
+		redaction(want + (p - text), 9);
+	for (i = 0; i <= len; i++) {
+		for (j = i; j <= len; j++) {
+			char copy[sizeof text];
+
+			memcpy(copy, text, len);
+			redact_setup(&r);
+			cuts[0] = i;
+			cuts[1] = j;
+			n = redact_stream(&r, copy, len, cuts, 2, got);
+			assert_int_equal(n, len);
+			assert_memory_equal(got, want, len);
+			assert_int_equal(r.hits, 3);
+			secret_redact_reset(&r);
+		}
+	}
+}
+
+/* Byte by byte, as a chunked body of one-byte chunks would come. */
+static void
+test_redact_byte_by_byte(void **state)
+{
+	static const char text[] = "aFORGE-REALbPKGS-REALcFORGE-REA";
+	size_t len = sizeof text - 1, cuts[sizeof text], i;
+	char got[sizeof text];
+	struct secret_redact r;
+
+	(void)state;
+	for (i = 0; i < len; i++)
+		cuts[i] = i;
+	redact_setup(&r);
+	assert_int_equal(redact_stream(&r, text, len, cuts, len, got), len);
+	assert_memory_equal(got,
+	    "a[airlock:rb[airlock:c"
+	    "FORGE-REA",
+	    len);
+	secret_redact_reset(&r);
+}
+
+/* Values that overlap, or one inside another, are both overwritten
+ * whole; a value longer than the marker is padded with 'x'. */
+static void
+test_redact_overlaps(void **state)
+{
+	static const char long_value[] = "0123456789abcdefghijklmnopqrstuv";
+	struct secret_redact r;
+	char buf[128];
+	size_t n;
+
+	(void)state;
+	secret_redact_init(&r);
+	assert_int_equal(secret_redact_add(&r, forge, "abcdef", 6, 0), 0);
+	assert_int_equal(secret_redact_add(&r, pkgs, "defghi", 6, 0), 0);
+	strcpy(buf, "--abcdefghi--defghi--");
+	n = strlen(buf);
+	assert_int_equal(secret_redact_buf(&r, buf, n, 1), n);
+	assert_string_equal(buf, "--[airlock:--[airlo--");
+	secret_redact_reset(&r);
+
+	secret_redact_init(&r);
+	assert_int_equal(secret_redact_add(&r, forge, "VALUE", 5, 0), 0);
+	assert_int_equal(secret_redact_add(&r, pkgs, "SECRETVALUE", 11, 0), 0);
+	strcpy(buf, "a VALUE b SECRETVALUE c");
+	n = strlen(buf);
+	assert_int_equal(secret_redact_buf(&r, buf, n, 1), n);
+	assert_string_equal(buf, "a [airl b [airlock:re c");
+	assert_int_equal(r.hits, 3);
+	secret_redact_reset(&r);
+
+	secret_redact_init(&r);
+	assert_int_equal(
+	    secret_redact_add(&r, forge, long_value, sizeof long_value - 1, 0),
+	    0);
+	snprintf(buf, sizeof buf, "<%s>", long_value);
+	n = strlen(buf);
+	/* Not final: the last 31 bytes may begin a value; held back. */
+	assert_int_equal(secret_redact_buf(&r, buf, n, 0), n - 31);
+	assert_string_equal(buf, "<[airlock:redacted]xxxxxxxxxxxxxx>");
+	assert_int_equal(secret_redact_buf(&r, buf, 10, 0), 0);
+	secret_redact_reset(&r);
+}
+
+/* The table: a pattern once, a bounded number, owned copies freed (ASan
+ * sees a leak otherwise), nothing noted finds nothing. */
+static void
+test_redact_table(void **state)
+{
+	struct secret_redact r;
+	char src[8], buf[32];
+	size_t i;
+
+	(void)state;
+	secret_redact_init(&r);
+	strcpy(buf, "FORGE-REAL");
+	assert_int_equal(secret_redact_buf(&r, buf, 10, 0), 10);
+	assert_string_equal(buf, "FORGE-REAL");
+	assert_int_equal(secret_redact_add(&r, forge, "", 0, 0), 0);
+	assert_int_equal(r.n, 0);
+	strcpy(src, "tok-1");
+	assert_int_equal(secret_redact_add(&r, forge, src, 5, 1), 0);
+	assert_int_equal(secret_redact_add(&r, forge, "tok-1", 5, 1), 0);
+	assert_int_equal(r.n, 1);
+	src[0] = 'X'; /* the copy is the table's own */
+	strcpy(buf, "a tok-1 b");
+	assert_int_equal(secret_redact_buf(&r, buf, 9, 1), 9);
+	assert_string_equal(buf, "a [airl b");
+	for (i = 1; i < SECRET_REDACT_MAX; i++) {
+		snprintf(src, sizeof src, "v%zu", i);
+		assert_int_equal(
+		    secret_redact_add(&r, pkgs, src, strlen(src), 1), 0);
+	}
+	assert_int_equal(secret_redact_add(&r, pkgs, "one-more", 8, 1), -1);
+	secret_redact_reset(&r);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(r.max_len, 0);
+}
+
 int
 main(void)
 {
@@ -250,6 +438,10 @@ main(void)
 		cmocka_unit_test(test_scan_long_stream),
 		cmocka_unit_test(test_replace_body),
 		cmocka_unit_test(test_set_checks),
+		cmocka_unit_test(test_redact_every_cut),
+		cmocka_unit_test(test_redact_byte_by_byte),
+		cmocka_unit_test(test_redact_overlaps),
+		cmocka_unit_test(test_redact_table),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
