@@ -393,6 +393,18 @@ run_load_policy(const struct session_info *si, const char *cmd)
 	return pol;
 }
 
+int
+run_take_secrets(const struct session_info *si, const char *cmd)
+{
+	struct policy *pol = run_load_policy(si, cmd);
+
+	if (pol == NULL)
+		return -1;
+	run_secrets_take_env(pol);
+	policy_free(pol);
+	return 0;
+}
+
 static int
 run_policy_intercepts(const struct policy *pol)
 {

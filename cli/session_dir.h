@@ -125,6 +125,12 @@ struct run_opts {
 	char **argv;
 };
 int run_in_session(struct session_info *si, const struct run_opts *ro);
+
+/* Take the env secrets of si's policy out of the environment now, before
+ * a daemon inherits it (`airlock resume -- CMD` starts airlock-fs first);
+ * run_in_session() finds them taken.  Returns 0, or -1 (printed) when the
+ * policy no longer loads. */
+int run_take_secrets(const struct session_info *si, const char *cmd);
 /* An ordinary user's isolated session mounts its view outside the home
  * (cmd_run.c says why); sets si->mountpoint.  0, or -1 (printed). */
 int run_view_place(struct session_info *si, const char *cmd);

@@ -229,6 +229,20 @@ check_not "airlock-fs's environment holds no value" has_real "/proc/$fp/environ"
 check_not "airlock run's own environment is wiped" has_real "/proc/$RUN_PID/environ"
 kill "$RUN_PID" 2>/dev/null || true
 wait "$RUN_PID" 2>/dev/null || true
+# resume starts airlock-fs before the proxy: the values are out of the
+# environment before it inherits it all the same
+wait_for 30 sh -c "! $AIRLOCK sessions 2>/dev/null | grep -q 'sec2.*running'" || true
+EXAMPLE_TOKEN=$ENV_REAL "$AIRLOCK" resume sec2 -- sh -c 'touch running2; sleep 30' \
+	>/dev/null 2>"$T/run6.err" &
+RUN_PID=$!
+at_exit "kill $RUN_PID"
+wait_for 30 test -e "$S2/upper/running2" || fail "the resumed agent did not start: $(cat "$T/run6.err")"
+fp=$(cat "$S2/fs.pid")
+check "resume: airlock-fs runs" test -e "/proc/$fp/environ"
+check_not "resume: airlock-fs's environment holds no value" has_real "/proc/$fp/environ"
+check_not "resume: the proxy's environment holds no value" has_real "/proc/$(cat "$S2/proxy.pid")/environ"
+kill "$RUN_PID" 2>/dev/null || true
+wait "$RUN_PID" 2>/dev/null || true
 
 # A file secret under --no-isolate cannot be masked: it is left out, and
 # says why; the env secret still holds a sentinel.
