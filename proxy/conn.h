@@ -150,6 +150,11 @@ struct conn {
 	struct evbuffer *sec_buf; /* SEC_BODY_BUFFER: the body so far */
 	const struct secret_value *sec_refused;
 	char sec_reason[384]; /* the audit reason of a refusal */
+	/* The real values this request carried: its response is redacted
+	 * (n > 0) and its body goes through sec_hold, which keeps what is
+	 * not yet known to be clean. */
+	struct secret_redact sec_redact;
+	struct evbuffer *sec_hold;
 };
 
 /* Accept a client socket (fd is owned by the connection from now on). */

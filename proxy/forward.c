@@ -285,12 +285,18 @@ forward_response_done(struct conn *c)
 static int
 forward_send_head(struct conn *c, const uint64_t *length)
 {
-	static const char *const skip_plain[] = { "host", NULL };
-	static const char *const skip_whole[] = { "host", "content-length",
-		"expect", NULL };
+	/* A request that carries real values asks for an uncompressed
+	 * answer, which can be checked for them (sentinel_redacts()). */
+	static const char *const skip_plain[2][3] = { { "host", NULL },
+		{ "host", "accept-encoding", NULL } };
+	static const char *const skip_whole[2][5] = {
+		{ "host", "content-length", "expect", NULL },
+		{ "host", "content-length", "expect", "accept-encoding", NULL }
+	};
 	const struct http_request *r = c->req;
 	struct evbuffer *out = bufferevent_get_output(c->ubev);
 	size_t before = evbuffer_get_length(out);
+	int ident = c->sec_in_head || sentinel_redacts(c);
 
 	evbuffer_add_printf(out, "%s ", c->method);
 	if (c->sec_in_head) {
@@ -309,8 +315,10 @@ forward_send_head(struct conn *c, const uint64_t *length)
 		evbuffer_add_printf(out, ":%u", c->port);
 	evbuffer_add(out, "\r\n", 2);
 	if (forward_copy_headers(c, out, r->headers, r->n_headers,
-	        length != NULL ? skip_whole : skip_plain) != 0)
+	        length != NULL ? skip_whole[ident] : skip_plain[ident]) != 0)
 		goto fail;
+	if (ident)
+		evbuffer_add(out, "Accept-Encoding: identity\r\n", 27);
 	if (length != NULL)
 		evbuffer_add_printf(out, "Content-Length: %llu\r\n",
 		    (unsigned long long)*length);
@@ -520,7 +528,32 @@ forward_client_drained(struct conn *c)
 		forward_upstream_reading(c, 1);
 }
 
-/* Write the response head to the client.  Returns 0 or -1 (malformed). */
+/* Nonzero when a body comes in a coding other than identity (chunked
+ * aside): one that a redacted response may not have. */
+static int
+forward_is_encoded(const struct conn *c, const struct http_response *resp)
+{
+	const struct http_header *h = resp->headers;
+	size_t n = resp->n_headers;
+	int i;
+
+	if (c->resp_body == HTTP_BODY_NONE)
+		return 0;
+	for (i = http_header_find(h, n, 0, "content-encoding"); i >= 0;
+	     i = http_header_find(h, n, (size_t)i + 1, "content-encoding"))
+		if (!(h[i].value_len == 8 &&
+		        strncasecmp(h[i].value, "identity", 8) == 0))
+			return 1;
+	for (i = http_header_find(h, n, 0, "transfer-encoding"); i >= 0;
+	     i = http_header_find(h, n, (size_t)i + 1, "transfer-encoding"))
+		if (!(h[i].value_len == 7 &&
+		        strncasecmp(h[i].value, "chunked", 7) == 0))
+			return 1;
+	return 0;
+}
+
+/* Write the response head to the client.  Returns 0, -1 (malformed) or
+ * -2 (a redacted response in a coding that cannot be checked). */
 static int
 forward_response_head(
     struct conn *c, const struct http_response *resp, size_t head_len)
@@ -534,6 +567,8 @@ forward_response_head(
 	if (http_response_body(
 	        resp, c->is_head_request, &c->resp_body, &c->resp_left) != 0)
 		return -1;
+	if (sentinel_redacts(c) && forward_is_encoded(c, resp))
+		return -2;
 	keep = c->client_keeps_alive && c->resp_body != HTTP_BODY_CLOSE;
 	evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", resp->status,
 	    (int)resp->reason_len, resp->reason);
@@ -557,6 +592,72 @@ forward_response_head(
 	return 0;
 }
 
+static void
+forward_hold_data(void *arg, const char *data, size_t len)
+{
+	evbuffer_add(arg, data, len);
+}
+
+/*
+ * The body of a response to a request that carried real values: its
+ * data goes through the hold (sentinel_redact_flush()), which passes on
+ * what is known clean and keeps the rest until more comes or the body
+ * ends (is_eof: the upstream closed).  A chunked body is passed on in
+ * chunks of our own: the values are overwritten in the data, whatever
+ * the chunk sizes cut.  Returns as forward_body().
+ */
+static int
+forward_body_redacted(
+    struct conn *c, struct evbuffer *in, struct evbuffer *out, int is_eof)
+{
+	struct evbuffer *hold = sentinel_hold(c);
+	struct evbuffer_iovec vec[16];
+	size_t len = evbuffer_get_length(in), take, i;
+	ssize_t r;
+	int n, done = 0;
+
+	if (hold == NULL)
+		return -1;
+	switch (c->resp_body) {
+	case HTTP_BODY_NONE:
+		done = 1;
+		break;
+	case HTTP_BODY_LENGTH:
+		take =
+		    (uint64_t)len < c->resp_left ? len : (size_t)c->resp_left;
+		evbuffer_remove_buffer(in, hold, take);
+		c->resp_left -= take;
+		c->bytes_in += take;
+		done = c->resp_left == 0;
+		break;
+	case HTTP_BODY_CLOSE:
+		c->bytes_in += len;
+		evbuffer_add_buffer(hold, in);
+		break;
+	case HTTP_BODY_CHUNKED:
+		do { /* as in forward_body() */
+			n = evbuffer_peek(in, -1, NULL, vec, 16);
+			take = 0;
+			for (i = 0; i < (size_t)(n > 16 ? 16 : n) && !done;
+			     i++) {
+				r = http_chunked_feed_data(&c->resp_chunk,
+				    vec[i].iov_base, vec[i].iov_len, &done,
+				    forward_hold_data, hold);
+				if (r < 0)
+					return -1;
+				take += (size_t)r;
+			}
+			evbuffer_drain(in, take);
+			c->bytes_in += take;
+		} while (!done && take > 0 && evbuffer_get_length(in) > 0);
+		break;
+	}
+	if (sentinel_redact_flush(
+	        c, out, done || is_eof, c->resp_body == HTTP_BODY_CHUNKED) != 0)
+		return -1;
+	return done;
+}
+
 /* Response bytes from the upstream.  May free the connection. */
 void
 forward_upstream_read(struct conn *c)
@@ -565,6 +666,7 @@ forward_upstream_read(struct conn *c)
 	struct evbuffer *out = bufferevent_get_output(c->cbev);
 	size_t len, n;
 	ssize_t r;
+	char *head;
 	int done;
 
 	conn_timer_set(c, c->w->proxy->cfg.idle_timeout_ms);
@@ -575,16 +677,24 @@ forward_upstream_read(struct conn *c)
 			return;
 		}
 		n = len < HTTP_MAX_HEAD ? len : HTTP_MAX_HEAD;
-		r = http_parse_response(
-		    (const char *)evbuffer_pullup(in, (ev_ssize_t)n), n,
-		    &forward_scratch);
+		head = (char *)evbuffer_pullup(in, (ev_ssize_t)n);
+		r = http_parse_response(head, n, &forward_scratch);
 		if (r == HTTP_PARSE_INCOMPLETE) {
 			conn_client_flush(c); /* an interim answer, if any */
 			return;
 		}
-		if (r < 0 ||
-		    forward_response_head(c, &forward_scratch, (size_t)r) !=
-		        0) {
+		/* The parsed head's slices point into head: redacted with
+		 * it, before any of it is copied out. */
+		if (r > 0 && sentinel_redacts(c))
+			sentinel_redact_head(c, head, (size_t)r);
+		done = r < 0
+		    ? -1
+		    : forward_response_head(c, &forward_scratch, (size_t)r);
+		if (done == -2) {
+			sentinel_cut_encoded(c);
+			return;
+		}
+		if (done != 0) {
 			c->client_keeps_alive = 0;
 			conn_reply_error(c, 502,
 			    "airlock: malformed response "
@@ -599,8 +709,11 @@ forward_upstream_read(struct conn *c)
 	}
 	if (c->resp_state != RESP_BODY)
 		return;
-	done = forward_body(in, out, c->resp_body, &c->resp_left,
-	    &c->resp_chunk, &c->bytes_in, NULL);
+	if (sentinel_redacts(c))
+		done = forward_body_redacted(c, in, out, 0);
+	else
+		done = forward_body(in, out, c->resp_body, &c->resp_left,
+		    &c->resp_chunk, &c->bytes_in, NULL);
 	conn_client_flush(c);
 	if (done < 0) {
 		conn_end_request(c);
@@ -633,7 +746,18 @@ forward_upstream_event(struct conn *c, short what)
 		return;
 	if (c->resp_state == RESP_BODY && c->resp_body == HTTP_BODY_CLOSE &&
 	    (what & BEV_EVENT_EOF) != 0) {
-		forward_upstream_read(c); /* whatever is still buffered */
+		if (!sentinel_redacts(c)) {
+			forward_upstream_read(c); /* whatever is buffered */
+		} else if (forward_body_redacted(c,
+		               bufferevent_get_input(c->ubev),
+		               bufferevent_get_output(c->cbev), 1) < 0) {
+			conn_end_request(c);
+			conn_free(c);
+			return;
+		} else {
+			/* ... and what the hold kept back, now known clean */
+			conn_client_flush(c);
+		}
 		c->client_keeps_alive = 0;
 		c->resp_keeps_alive = 0;
 		forward_response_done(c);

@@ -12,6 +12,7 @@
 
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "sentinel.h"
 #include "util.h"
@@ -213,6 +214,76 @@ sentinel_body_mode(struct conn *c)
 	return SEC_BODY_SCAN;
 }
 
+/*
+ * Note the values that host may receive (with need_body: of secrets with
+ * body: true) found in data[0..len), a request's bytes as they go out:
+ * the response is to be redacted for them.  Returns 0, or -1 with
+ * c->sec_refused set when they cannot all be noted (then they must not
+ * go: a value not noted would come back unredacted).  *first (unless
+ * NULL) is set to the first value found, if any.
+ */
+static int
+sentinel_note_sent(struct conn *c, const char *data, size_t len, int need_body,
+    const struct secret_value **first)
+{
+	const struct secret_set *set = &c->w->proxy->secrets;
+	const struct policy *pol = c->pol->pol;
+	const struct policy_secret *ps;
+	const struct secret_value *v;
+	size_t i, n_ps;
+
+	ps = policy_secrets(pol, &n_ps);
+	for (i = 0; i < set->n; i++) {
+		v = &set->v[i];
+		if (v->index >= n_ps || (need_body && !ps[v->index].body) ||
+		    v->value_len == 0 ||
+		    memmem(data, len, v->value, v->value_len) == NULL ||
+		    !policy_secret_host(pol, v->index, c->host))
+			continue;
+		if (first != NULL && *first == NULL)
+			*first = v;
+		if (secret_redact_add(
+		        &c->sec_redact, v, v->value, v->value_len, 0) != 0) {
+			c->sec_refused = v;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A Basic credential that got a value: the origin may echo it encoded,
+ * so the encoded token is noted too (a copy, wiped with the notes), and
+ * the values inside it.  Returns as sentinel_note_sent().
+ */
+static int
+sentinel_note_basic(struct conn *c, const char *hdr, size_t len)
+{
+	const struct secret_value *v = NULL;
+	const char *tok = hdr + 6;
+	size_t tok_len = len - 6;
+	unsigned char *dec;
+	int m, rc = -1;
+
+	dec = malloc(tok_len + 1);
+	if (dec == NULL)
+		return -1;
+	/* The value may also have been put in as it is (not base64). */
+	if (sentinel_note_sent(c, tok, tok_len, 0, &v) != 0)
+		goto out;
+	m = EVP_DecodeBlock(dec, (const unsigned char *)tok, (int)tok_len);
+	if (m >= 0 &&
+	    sentinel_note_sent(c, (const char *)dec, (size_t)m, 0, &v) != 0)
+		goto out;
+	if (secret_redact_add(&c->sec_redact, v, tok, tok_len, 1) != 0)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_cleanse(dec, tok_len + 1);
+	free(dec);
+	return rc;
+}
+
 int
 sentinel_add_replaced(struct conn *c, struct evbuffer *out, const char *in,
     size_t len, int is_header)
@@ -227,10 +298,22 @@ sentinel_add_replaced(struct conn *c, struct evbuffer *out, const char *in,
 	                    in, len, &tmp, &v)
 	              : secret_replace(&p->secrets, c->pol->pol, c->host, in,
 	                    len, &tmp, &v);
-	if (n >= 0)
-		evbuffer_add(out, tmp.data != NULL ? tmp.data : "", tmp.len);
-	else
+	if (n < 0) {
 		c->sec_refused = v;
+		goto out;
+	}
+	/* Note what goes out before it goes: fail closed. */
+	if (n > 0 &&
+	    (is_header && len > 6 && tmp.len > 6 &&
+	                strncasecmp(in, "Basic ", 6) == 0 &&
+	                strncasecmp(tmp.data, "Basic ", 6) == 0
+	            ? sentinel_note_basic(c, tmp.data, tmp.len)
+	            : sentinel_note_sent(c, tmp.data, tmp.len, 0, NULL)) != 0) {
+		n = -1;
+		goto out;
+	}
+	evbuffer_add(out, tmp.data != NULL ? tmp.data : "", tmp.len);
+out:
 	sentinel_buf_wipe(&tmp);
 	return n < 0 ? -1 : 0;
 }
@@ -289,6 +372,8 @@ sentinel_body_finish(struct conn *c)
 		c->sec_refused = v;
 		goto out;
 	}
+	if (n > 0 && sentinel_note_sent(c, tmp.data, tmp.len, 1, NULL) != 0)
+		goto out;
 	if (n > 0) {
 		evbuffer_drain(b, len);
 		evbuffer_add(b, tmp.data, tmp.len);
@@ -337,9 +422,132 @@ sentinel_refuse(struct conn *c, const struct secret_value *v, int can_answer)
 	conn_reply_error(c, 403, body);
 }
 
+int
+sentinel_redacts(const struct conn *c)
+{
+	return c->sec_redact.n > 0;
+}
+
+void
+sentinel_redact_head(struct conn *c, char *head, size_t len)
+{
+	(void)secret_redact_buf(&c->sec_redact, head, len, 1);
+}
+
+struct evbuffer *
+sentinel_hold(struct conn *c)
+{
+	if (c->sec_hold == NULL)
+		c->sec_hold = evbuffer_new();
+	return c->sec_hold;
+}
+
+int
+sentinel_redact_flush(
+    struct conn *c, struct evbuffer *out, int is_final, int is_chunked)
+{
+	struct evbuffer *h = c->sec_hold;
+	size_t len = h != NULL ? evbuffer_get_length(h) : 0, clean = 0;
+	char *data;
+
+	if (len > 0) {
+		/* One copy, on this path only: a value may straddle chains. */
+		data = (char *)evbuffer_pullup(h, -1);
+		if (data == NULL)
+			return -1;
+		clean = secret_redact_buf(&c->sec_redact, data, len, is_final);
+	}
+	if (clean > 0) {
+		if (is_chunked)
+			evbuffer_add_printf(out, "%zx\r\n", clean);
+		evbuffer_remove_buffer(h, out, clean);
+		if (is_chunked)
+			evbuffer_add(out, "\r\n", 2);
+	}
+	if (is_final && is_chunked)
+		evbuffer_add(out, "0\r\n\r\n", 5);
+	return 0;
+}
+
+void
+sentinel_cut_encoded(struct conn *c)
+{
+	const struct policy *pol = c->pol->pol;
+	const struct secret_value *v = c->sec_redact.pat[0].v;
+
+	c->verdict.decision = DECISION_DENY;
+	c->verdict.rule = "builtin:secrets";
+	snprintf(c->sec_reason, sizeof c->sec_reason,
+	    "the response of %s to a request that carried secret %s is "
+	    "compressed and cannot be checked for it: cut",
+	    c->host, secret_name(pol, v));
+	c->verdict.reason = c->sec_reason;
+	c->client_keeps_alive = 0;
+	fprintf(stderr, "airlock-proxy: %s %s: %s\n", c->method,
+	    c->target != NULL ? c->target : "?", c->sec_reason);
+	conn_reply_error(c, 502,
+	    "airlock: the upstream compressed a response that must be "
+	    "checked for credentials\n");
+}
+
+/* One audit record per secret whose value a response repeated. */
+static void
+sentinel_audit_redactions(struct conn *c)
+{
+	struct proxy *p = c->w->proxy;
+	const struct policy *pol = c->pol->pol;
+	const struct secret_redact *r = &c->sec_redact;
+	const struct policy_secret *ps;
+	const struct secret_value *v;
+	struct audit_event ev;
+	char target[300], reason[384];
+	size_t i, j, n_ps;
+
+	ps = policy_secrets(pol, &n_ps);
+	snprintf(target, sizeof target, "%s:%u", c->host, c->port);
+	for (i = 0; i < r->n; i++) {
+		if ((r->hits & (1u << i)) == 0)
+			continue;
+		v = r->pat[i].v;
+		for (j = 0; j < i; j++)
+			if ((r->hits & (1u << j)) != 0 && r->pat[j].v == v)
+				break;
+		if (j < i)
+			continue; /* this secret is recorded already */
+		snprintf(reason, sizeof reason,
+		    "secret %s echoed by %s: redacted", secret_name(pol, v),
+		    c->host);
+		fprintf(stderr, "airlock-proxy: %s %s: %s\n", c->method, target,
+		    reason);
+		if (p->audit == NULL)
+			continue;
+		memset(&ev, 0, sizeof ev);
+		ev.component = AUDIT_COMPONENT_PROXY;
+		ev.op = "redact";
+		ev.target = target;
+		ev.decision = DECISION_DENY;
+		ev.decided_by = AUDIT_DECIDER_POLICY;
+		ev.rule = v != NULL && v->index < n_ps ? ps[v->index].rule
+		                                       : "builtin:secrets";
+		ev.reason = reason;
+		ev.caller = &c->caller;
+		ev.duration_ms = -1;
+		(void)audit_log_event(p->audit, &ev);
+	}
+}
+
 void
 sentinel_end_request(struct conn *c)
 {
+	if (c->sec_redact.n > 0) { /* else nothing to wipe or record */
+		if (c->sec_redact.hits != 0 && c->pol != NULL)
+			sentinel_audit_redactions(c);
+		secret_redact_reset(&c->sec_redact);
+	}
+	if (c->sec_hold != NULL) {
+		evbuffer_free(c->sec_hold);
+		c->sec_hold = NULL;
+	}
 	if (c->sec_buf != NULL) {
 		evbuffer_free(c->sec_buf);
 		c->sec_buf = NULL;

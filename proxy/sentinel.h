@@ -14,7 +14,8 @@
  * are no sentinels in such a session to look for.
  *
  * The real values never appear in an audit record, a log line or an
- * answer: refusals name the secret and the host only.
+ * answer: refusals name the secret and the host only, and a response to
+ * a request that carried values has them overwritten (below).
  */
 #ifndef AIRLOCK_PROXY_SENTINEL_H
 #define AIRLOCK_PROXY_SENTINEL_H
@@ -85,7 +86,41 @@ int sentinel_body_finish(struct conn *c);
 void sentinel_refuse(
     struct conn *c, const struct secret_value *v, int can_answer);
 
-/* Free the per-request state (sec_buf). */
+/*
+ * Responses.  A request that carried real values (noted by
+ * sentinel_add_replaced() and sentinel_body_finish() as they go out) is
+ * sent with "Accept-Encoding: identity", and its response has every
+ * occurrence of those values overwritten in place, same length, so that
+ * an origin that echoes its request does not hand the room the value.
+ */
+
+/* Nonzero when the current request's response is to be redacted. */
+int sentinel_redacts(const struct conn *c);
+
+/* Redact a response head in place (buffered whole). */
+void sentinel_redact_head(struct conn *c, char *head, size_t len);
+
+/* The body data not yet known clean (c->sec_hold, made on first use), or
+ * NULL when out of memory. */
+struct evbuffer *sentinel_hold(struct conn *c);
+
+/*
+ * Redact what c->sec_hold holds and move the bytes known clean to out:
+ * all of them when is_final, else all but the last (longest value - 1),
+ * which wait for the next bytes.  is_chunked: each move goes out as one
+ * chunk, and is_final adds the last chunk (trailers are not passed on).
+ * Returns 0, or -1 when out of memory.
+ */
+int sentinel_redact_flush(
+    struct conn *c, struct evbuffer *out, int is_final, int is_chunked);
+
+/* A response to a redacted request came with a body coding other than
+ * identity (it cannot be checked): answer 502 and audit the cut.  May free
+ * the connection. */
+void sentinel_cut_encoded(struct conn *c);
+
+/* Audit the redactions of the request (one record per secret), wipe its
+ * notes, free the per-request state (sec_buf, sec_hold). */
 void sentinel_end_request(struct conn *c);
 
 #endif

@@ -8,14 +8,26 @@ method and path, is answered with its request line, its headers as
 received and its body (chunked bodies decoded), and the same text is
 appended to L once the request was read whole: a request that never
 arrived complete leaves nothing in L.
+
+A request header "X-Echo: MODE[,MODE...]" shapes the answer:
+  headers  also each received header back as a response header
+           "X-Echo-NAME: VALUE"
+  chunked  the body chunked, in chunks of 1, 2, ... 13 bytes, each
+           written and flushed on its own
+  split    (with Content-Length) the body written 5 bytes at a time
+  close    no Content-Length: the body ends when the connection closes
+  gzip     the body gzip-compressed, with Content-Encoding: gzip (sent
+           whatever Accept-Encoding said)
 """
 import argparse
+import gzip
 import http.server
 import os
 import socketserver
 import ssl
 import sys
 import threading
+import time
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -62,10 +74,42 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with self.lock:
             with open(self.log_path, "ab") as f:
                 f.write(text + b"\n----\n")
+        modes = {m.strip() for m in self.headers.get("X-Echo", "").split(",")}
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
+        if "headers" in modes:
+            for name, value in self.headers.items():
+                self.send_header("X-Echo-" + name, value)
+        if "gzip" in modes:
+            text = gzip.compress(text)
+            self.send_header("Content-Encoding", "gzip")
+        if "chunked" in modes:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            at, size = 0, 1
+            while at < len(text):
+                part = text[at:at + size]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.flush()
+                at += len(part)
+                size = size % 13 + 1
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        if "close" in modes:
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(text)
+            self.close_connection = True
+            return
         self.send_header("Content-Length", str(len(text)))
         self.end_headers()
+        if "split" in modes:
+            self.wfile.flush()
+            for at in range(0, len(text), 5):
+                self.wfile.write(text[at:at + 5])
+                self.wfile.flush()
+                time.sleep(0.001)
+            return
         self.wfile.write(text)
 
     do_GET = do_POST = do_PUT = echo

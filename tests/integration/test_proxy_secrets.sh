@@ -3,7 +3,8 @@
 # gets the real value in place of the sentinel (headers, Basic auth, the
 # URL; the body only with body: true), and a sentinel on its way anywhere
 # else is refused with 403, reaches nothing, and is audited as an
-# exfiltration attempt.  The real values appear in no audit record or log.
+# exfiltration attempt.  The real values appear in no audit record or log,
+# and a response that echoes them has them overwritten, same length.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
 
@@ -20,6 +21,11 @@ echo_origin() {
 	at_exit "kill $pid"
 	wait_for 10 test -s "$T/$name.port" || die "origin $name did not start: $(cat "$T/$name.log")"
 	printf -v "${name}_PORT" '%s' "$(cat "$T/$name.port")"
+}
+# last_req NAME: the last request origin NAME received whole (what the
+# client's answer no longer shows: the values in it are redacted).
+last_req() {
+	awk 'BEGIN { RS = "\n----\n" } { r = $0 } END { printf "%s", r }' "$T/$1.req"
 }
 echo_origin TA --cert "$T/origin.pem" --key "$T/origin.key" # api.test, origin.test
 echo_origin TB --cert "$T/origin.pem" --key "$T/origin.key" # other.test
@@ -114,13 +120,15 @@ I="pcurl --cacert $S/ca/ca.pem"
 
 # A: the value in place of the sentinel, in every header and the URL; api.test
 # is intercepted although tls.intercept does not name it.
-out=$($I -H "Authorization: Bearer $SA" -H "X-Api-Key: key=$SA;" \
-	"https://api.test:$TA_PORT/v1/x?key=$SA&b=1")
+$I -H "Authorization: Bearer $SA" -H "X-Api-Key: key=$SA;" \
+	"https://api.test:$TA_PORT/v1/x?key=$SA&b=1" >/dev/null
+out=$(last_req TA)
 check_contains "A: Bearer gets the value" "Authorization: Bearer $RA" "$out"
 check_contains "A: a custom header gets the value" "X-Api-Key: key=$RA;" "$out"
 check_contains "A: the URL query gets the value" "GET /v1/x?key=$RA&b=1 HTTP/1.1" "$out"
 check_not "A: no sentinel reached the origin" grep -q airlock-sentinel <<<"$out"
-out=$($I -u "me:$SA" "https://api.test:$TA_PORT/basic")
+$I -u "me:$SA" "https://api.test:$TA_PORT/basic" >/dev/null
+out=$(last_req TA)
 check_contains "A: Basic credentials get the value" \
 	"Authorization: Basic $(printf 'me:%s' "$RA" | base64 -w0)" "$out"
 # A's body keeps its sentinel (api_token has no body: true).
@@ -128,20 +136,24 @@ out=$($I --data-binary "t=$SA" "https://api.test:$TA_PORT/post")
 check_contains "A: a body keeps the sentinel of a secret without body: true" "t=$SA" "$out"
 check_not "A: ... and does not get the value" grep -q "$RA" <<<"$out"
 # body: true: the value in the body, Content-Length fixed up.
-out=$($I --data-binary "up=$SB&x=1" "https://origin.test:$TA_PORT/up")
+$I --data-binary "up=$SB&x=1" "https://origin.test:$TA_PORT/up" >/dev/null
+out=$(last_req TA)
 check_contains "body: true: the body gets the value" "up=$RB&x=1" "$out"
 check_contains "body: true: Content-Length fixed up" "Content-Length: $((${#RB} + 7))" "$out"
 # ... a chunked body too, over plain http://, across chunk boundaries.
-out=$(printf 'up=%s' "$SB" | pcurl -H 'Transfer-Encoding: chunked' --data-binary @- \
-	"http://origin.test:$PA_PORT/chunked")
+printf 'up=%s' "$SB" | pcurl -H 'Transfer-Encoding: chunked' --data-binary @- \
+	"http://origin.test:$PA_PORT/chunked" >/dev/null
+out=$(last_req PA)
 check_contains "body: true: a chunked body gets the value" "up=$RB" "$out"
-out=$($I -H "X-Up: $SB" "https://origin.test:$TA_PORT/h")
+$I -H "X-Up: $SB" "https://origin.test:$TA_PORT/h" >/dev/null
+out=$(last_req TA)
 check_contains "a header to the body secret's host gets its value" "X-Up: $RB" "$out"
 
 # A client that waits for "100 Continue" before its body gets it from the
 # proxy (the head waits for the body), and the origin sees no Expect.
-out=$($I --expect100-timeout 60 -H 'Expect: 100-continue' --data-binary "up=$SB" \
-	"https://origin.test:$TA_PORT/expect")
+$I --expect100-timeout 60 -H 'Expect: 100-continue' --data-binary "up=$SB" \
+	"https://origin.test:$TA_PORT/expect" >/dev/null
+out=$(last_req TA)
 check_contains "Expect: 100-continue: the body gets the value" "up=$RB" "$out"
 check_not "Expect: 100-continue: answered by the proxy, not passed on" \
 	grep -qi '^Expect:' <<<"$out"
@@ -157,6 +169,67 @@ check_eq "the streamed body arrived whole, its sentinel kept" \
 	"$(sha256sum <"$T/long")" "$(tail -c "$(wc -c <"$T/long")" "$T/long.echo" | sha256sum)"
 check "the streamed body went with its own Content-Length" \
 	grep -q "^Content-Length: $(wc -c <"$T/long")" "$T/long.echo"
+
+# Echoes: an origin that repeats the request (headers back as headers,
+# the body back as the body) hands the client no real value: each is
+# overwritten in place with a same-length redaction, in the head, in a
+# Content-Length body cut into 5-byte writes, in a chunked body cut into
+# 1..13-byte chunks, and in a body that ends with the connection.  curl
+# reads every answer to its end (a length gone wrong would fail it).
+R=[airlock:redacted]
+# redaction N: what a value of N bytes is overwritten with.
+redaction() {
+	local r=$R
+	while [ ${#r} -lt "$1" ]; do r+=x; done
+	printf '%s' "${r:0:$1}"
+}
+RDA=$(redaction ${#RA})
+RDB=$(redaction ${#RB})
+B64=$(printf 'me:%s' "$RA" | base64 -w0)
+for mode in headers headers,split headers,chunked headers,close; do
+	rc=0
+	$I -D "$T/echo.h" -o "$T/echo.b" -H "X-Echo: $mode" -H "Authorization: Bearer $SA" \
+		--compressed "https://api.test:$TA_PORT/echo?key=$SA" || rc=$?
+	check_eq "echo ($mode): the answer reads whole" 0 "$rc"
+	check_not "echo ($mode): no real value in the answer's headers" grep -q "$RA" "$T/echo.h"
+	check_not "echo ($mode): no real value in the answer's body" grep -q "$RA" "$T/echo.b"
+	check "echo ($mode): the echoed header is redacted" \
+		grep -qF "X-Echo-Authorization: Bearer $RDA" "$T/echo.h"
+	check "echo ($mode): the echoed body is redacted" \
+		grep -qF "Authorization: Bearer $RDA" "$T/echo.b"
+	check "echo ($mode): the echoed URL is redacted" grep -qF "GET /echo?key=$RDA HTTP/1.1" "$T/echo.b"
+	check "echo ($mode): the origin was asked for no coding" \
+		grep -qi '^Accept-Encoding: identity' <(last_req TA)
+	check "echo ($mode): the origin got the value" grep -qF "Bearer $RA" <(last_req TA)
+done
+$I -D "$T/echo.h" -o "$T/echo.b" -H 'X-Echo: headers,split' -H "Authorization: Bearer $SA" \
+	"https://api.test:$TA_PORT/len"
+check_eq "echo: Content-Length is the body's length" \
+	"$(wc -c <"$T/echo.b")" "$(tr -d '\r' <"$T/echo.h" | sed -n 's/^Content-Length: //Ip')"
+# Basic credentials come back encoded: the token is redacted too.
+$I -D "$T/echo.h" -o "$T/echo.b" -H 'X-Echo: headers,chunked' -u "me:$SA" \
+	"https://api.test:$TA_PORT/basic-echo"
+check_not "echo: no encoded Basic credential in the answer" grep -qF "$B64" "$T/echo.h" "$T/echo.b"
+check "echo: the Basic credential is redacted" grep -qF "Basic $(redaction ${#B64})" "$T/echo.h"
+# A body: true value echoed in the body (plain http:// too).
+out=$($I -H 'X-Echo: chunked' --data-binary "up=$SB&x=1" "https://origin.test:$TA_PORT/up")
+check_contains "echo: the body's value is redacted" "up=$RDB&x=1" "$out"
+check_not "echo: the body's value is not in the answer" grep -qF "$RB" <<<"$out"
+out=$(pcurl -H 'X-Echo: split' --data-binary "up=$SB" "http://origin.test:$PA_PORT/up")
+check_contains "echo plain: the body's value is redacted" "up=$RDB" "$out"
+check_not "echo plain: the body's value is not in the answer" grep -qF "$RB" <<<"$out"
+# A request that carried no value is passed on as it came: no redaction,
+# its own Accept-Encoding.
+out=$($I -H 'X-Echo: headers' -H 'Accept-Encoding: br' "https://api.test:$TA_PORT/plain")
+check_contains "no value sent: the answer is untouched" "Accept-Encoding: br" "$out"
+check_not "no value sent: nothing redacted" grep -qF "$R" <<<"$out"
+# A compressed answer cannot be checked: cut, never passed on.
+rc=0
+code=$($I -o "$T/echo.b" -w '%{http_code}' -H 'X-Echo: gzip' -H "Authorization: Bearer $SA" \
+	"https://api.test:$TA_PORT/gz") || rc=$?
+check_eq "echo gzip: a compressed answer is cut (502)" 502 "$code"
+check "echo gzip: none of the compressed body passed, the proxy says why" \
+	grep -q "^airlock: the upstream compressed a response" "$T/echo.b"
 
 # B: every way out is refused, and B receives nothing.
 code=$($I -o "$T/b1" -w '%{http_code}' -H "Authorization: Bearer $SA" "https://other.test:$TB_PORT/x")
@@ -231,11 +304,13 @@ cp "$T/fewer.yaml" "$T/policy.yaml"
 kill -HUP "$PROXY_PID"
 check "a reload with fewer secrets is refused" wait_for 10 grep -q "reload refused" "$T/proxy.err"
 cp "$T/orig.yaml" "$T/policy.yaml"
-out=$($I --data-binary "up=$SB" "https://origin.test:$TA_PORT/up")
+$I --data-binary "up=$SB" "https://origin.test:$TA_PORT/up" >/dev/null
+out=$(last_req TA)
 check_contains "after the refused reload the old policy still replaces" "up=$RB" "$out"
 kill -HUP "$PROXY_PID"
 wait_for 10 grep -q "policy reloaded" "$T/proxy.err" || fail "reload of the same policy"
-out=$($I -H "Authorization: Bearer $SA" "https://api.test:$TA_PORT/again")
+$I -H "Authorization: Bearer $SA" "https://api.test:$TA_PORT/again" >/dev/null
+out=$(last_req TA)
 check_contains "after a reload the values are still put back" "Bearer $RA" "$out"
 
 stop_proxy
@@ -249,6 +324,15 @@ check_eq "no real value in the session dir (audit included)" 0 \
 	"$(grep -rl -e "$RA" -e "$RB" "$S" | wc -l)"
 check_eq "no real value in the proxy's output" 0 \
 	"$(cat "$T/proxy.err" "$T/proxy.out" | grep -c -e "$RA" -e "$RB" || true)"
+n=$(grep -c '"op":"redact".*"decision":"deny".*"reason":"secret api_token echoed by api.test: redacted"' "$S/audit.jsonl" || true)
+# One per response that repeated api_token's value, however often it
+# did: A's first two, the four echo modes, the length and Basic echoes,
+# and the one after the reload (the gzip one was cut before any).
+check_eq "each echo audited once, as a redaction" 9 "$n"
+check "a body's echo audited as a redaction" grep -q \
+	'"op":"redact".*"reason":"secret upload_token echoed by origin.test: redacted"' "$S/audit.jsonl"
+check "the compressed answer's cut is audited" grep -q \
+	'"reason":"the response of api.test to a request that carried secret api_token is compressed and cannot be checked for it: cut"' "$S/audit.jsonl"
 check "the OTLP export carries the refusals" grep -q "exfiltration attempt" "$T/otlp.raw"
 check_eq "no real value in the OTLP export" 0 "$(grep -c -a -e "$RA" -e "$RB" "$T/otlp.raw" || true)"
 check "the values did reach A" grep -q "$RA" "$T/TA.req"
