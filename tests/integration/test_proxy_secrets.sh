@@ -218,6 +218,15 @@ check_not "echo: the body's value is not in the answer" grep -qF "$RB" <<<"$out"
 out=$(pcurl -H 'X-Echo: split' --data-binary "up=$SB" "http://origin.test:$PA_PORT/up")
 check_contains "echo plain: the body's value is redacted" "up=$RDB" "$out"
 check_not "echo plain: the body's value is not in the answer" grep -qF "$RB" <<<"$out"
+for mode in headers,chunked headers,close; do
+	rc=0
+	pcurl -D "$T/echo.h" -o "$T/echo.b" -H "X-Echo: $mode" -H "X-Up: $SB" \
+		"http://origin.test:$PA_PORT/h" || rc=$?
+	check_eq "echo plain ($mode): the answer reads whole" 0 "$rc"
+	check_not "echo plain ($mode): no real value in the answer" grep -qF "$RB" "$T/echo.h" "$T/echo.b"
+	check "echo plain ($mode): the echoed header is redacted" grep -qF "X-Echo-X-Up: $RDB" "$T/echo.h"
+	check "echo plain ($mode): the echoed body is redacted" grep -qF "X-Up: $RDB" "$T/echo.b"
+done
 # A request that carried no value is passed on as it came: no redaction,
 # its own Accept-Encoding.
 out=$($I -H 'X-Echo: headers' -H 'Accept-Encoding: br' "https://api.test:$TA_PORT/plain")
