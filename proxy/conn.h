@@ -150,10 +150,10 @@ struct conn {
 	struct evbuffer *sec_buf; /* SEC_BODY_BUFFER: the body so far */
 	const struct secret_value *sec_refused;
 	char sec_reason[384]; /* the audit reason of a refusal */
-	/* The real values this request carried: its response is redacted
-	 * (n > 0) and its body goes through sec_hold, which keeps what is
-	 * not yet known to be clean. */
-	struct secret_redact sec_redact;
+	/* The real values this request carried (NULL: none, the common
+	 * case; made on the first): its response is redacted and its body
+	 * goes through sec_hold, which keeps what is not yet known clean. */
+	struct secret_redact *sec_redact;
 	struct evbuffer *sec_hold;
 };
 

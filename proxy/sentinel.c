@@ -214,6 +214,21 @@ sentinel_body_mode(struct conn *c)
 	return SEC_BODY_SCAN;
 }
 
+/* Note s[0..len) of v for the response's redaction; the table is made
+ * on first use.  Returns as secret_redact_add(). */
+static int
+sentinel_note(struct conn *c, const struct secret_value *v, const char *s,
+    size_t len, int copy)
+{
+	if (c->sec_redact == NULL) {
+		c->sec_redact = malloc(sizeof *c->sec_redact);
+		if (c->sec_redact == NULL)
+			return -1;
+		secret_redact_init(c->sec_redact);
+	}
+	return secret_redact_add(c->sec_redact, v, s, len, copy);
+}
+
 /*
  * Note the values that host may receive (with need_body: of secrets with
  * body: true) found in data[0..len), a request's bytes as they go out:
@@ -242,8 +257,7 @@ sentinel_note_sent(struct conn *c, const char *data, size_t len, int need_body,
 			continue;
 		if (first != NULL && *first == NULL)
 			*first = v;
-		if (secret_redact_add(
-		        &c->sec_redact, v, v->value, v->value_len, 0) != 0) {
+		if (sentinel_note(c, v, v->value, v->value_len, 0) != 0) {
 			c->sec_refused = v;
 			return -1;
 		}
@@ -275,7 +289,7 @@ sentinel_note_basic(struct conn *c, const char *hdr, size_t len)
 	if (m >= 0 &&
 	    sentinel_note_sent(c, (const char *)dec, (size_t)m, 0, &v) != 0)
 		goto out;
-	if (secret_redact_add(&c->sec_redact, v, tok, tok_len, 1) != 0)
+	if (sentinel_note(c, v, tok, tok_len, 1) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -425,13 +439,13 @@ sentinel_refuse(struct conn *c, const struct secret_value *v, int can_answer)
 int
 sentinel_redacts(const struct conn *c)
 {
-	return c->sec_redact.n > 0;
+	return c->sec_redact != NULL && c->sec_redact->n > 0;
 }
 
 void
 sentinel_redact_head(struct conn *c, char *head, size_t len)
 {
-	(void)secret_redact_buf(&c->sec_redact, head, len, 1);
+	(void)secret_redact_buf(c->sec_redact, head, len, 1);
 }
 
 struct evbuffer *
@@ -455,7 +469,7 @@ sentinel_redact_flush(
 		data = (char *)evbuffer_pullup(h, -1);
 		if (data == NULL)
 			return -1;
-		clean = secret_redact_buf(&c->sec_redact, data, len, is_final);
+		clean = secret_redact_buf(c->sec_redact, data, len, is_final);
 	}
 	if (clean > 0) {
 		if (is_chunked)
@@ -473,7 +487,7 @@ void
 sentinel_cut_encoded(struct conn *c)
 {
 	const struct policy *pol = c->pol->pol;
-	const struct secret_value *v = c->sec_redact.pat[0].v;
+	const struct secret_value *v = c->sec_redact->pat[0].v;
 
 	c->verdict.decision = DECISION_DENY;
 	c->verdict.rule = "builtin:secrets";
@@ -496,7 +510,7 @@ sentinel_audit_redactions(struct conn *c)
 {
 	struct proxy *p = c->w->proxy;
 	const struct policy *pol = c->pol->pol;
-	const struct secret_redact *r = &c->sec_redact;
+	const struct secret_redact *r = c->sec_redact;
 	const struct policy_secret *ps;
 	const struct secret_value *v;
 	struct audit_event ev;
@@ -539,10 +553,12 @@ sentinel_audit_redactions(struct conn *c)
 void
 sentinel_end_request(struct conn *c)
 {
-	if (c->sec_redact.n > 0) { /* else nothing to wipe or record */
-		if (c->sec_redact.hits != 0 && c->pol != NULL)
+	if (c->sec_redact != NULL) {
+		if (c->sec_redact->hits != 0 && c->pol != NULL)
 			sentinel_audit_redactions(c);
-		secret_redact_reset(&c->sec_redact);
+		secret_redact_reset(c->sec_redact);
+		free(c->sec_redact);
+		c->sec_redact = NULL;
 	}
 	if (c->sec_hold != NULL) {
 		evbuffer_free(c->sec_hold);
