@@ -245,15 +245,17 @@ loop_job_fi(struct loop_job *j, const struct fuse_file_info *fi)
 }
 
 /*
- * Nonzero when the policy may hold some file operation on path: then the
- * request goes to a worker, where guard_check() may wait.  Every operation
- * is asked rather than the ones the handler will check, so that this
- * stays right whatever a handler checks.  path is built as the handler
- * will build it; a request that runs here while a worker renames its
- * parent could still be held here (the loop then waits with it).
+ * Nonzero when the policy may hold some file operation on path (or, with
+ * is_below, on any name beneath it, which a change of what path names
+ * may be decided by): then the request goes to a worker, where guard may
+ * wait.  Every operation is asked, one at a time (a deny on one must not
+ * hide a hold on another), rather than the ones the handler will ask, so
+ * that this stays right whatever a handler asks.  A request that runs
+ * here while a worker renames its parent could still be held here (the
+ * loop then waits with it).
  */
 static int
-loop_may_hold(const char *path)
+loop_may_hold(const char *path, int is_below)
 {
 	struct policy_verdict v;
 	size_t len = strlen(path);
@@ -270,16 +272,24 @@ loop_may_hold(const char *path)
 			policy_eval_fs(fsd.pol, op, path, len, &v);
 		if (v.decision == DECISION_HOLD)
 			return 1;
+		if (!is_below)
+			continue;
+		policy_eval_fs_below(
+		    fsd.pol, op, path, len, POLICY_BELOW_ANY, &v, NULL);
+		if (v.decision == DECISION_HOLD)
+			return 1;
 	}
 	return 0;
 }
 
 /* Nonzero when an operation on node ino (child name, or the node itself
- * for NULL) may be held.  When the path cannot be built the handler runs
- * here and answers the error itself.  *is_upper, when not NULL, tells
- * whether the node is in upper/ already (else a copy-up may follow). */
+ * for NULL) may be held; is_below as for loop_may_hold().  When the path
+ * cannot be built the handler runs here and answers the error itself.
+ * *is_upper, when not NULL, tells whether the node is in upper/ already
+ * (else a copy-up may follow). */
 static int
-loop_node_may_hold(fuse_ino_t ino, const char *name, int *is_upper)
+loop_node_may_hold(
+    fuse_ino_t ino, const char *name, int is_below, int *is_upper)
 {
 	char path[PATH_MAX];
 	struct node_state ns;
@@ -290,7 +300,7 @@ loop_node_may_hold(fuse_ino_t ino, const char *name, int *is_upper)
 		return 0;
 	if (is_upper != NULL)
 		*is_upper = ns.is_upper;
-	return loop_may_hold(path);
+	return loop_may_hold(path, is_below);
 }
 
 static void
@@ -300,10 +310,11 @@ loop_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	is_write = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
 	if (is_write)
-		is_slow = loop_node_may_hold(ino, NULL, &is_upper) || !is_upper;
+		is_slow =
+		    loop_node_may_hold(ino, NULL, 0, &is_upper) || !is_upper;
 	else
 		is_slow =
-		    fsd.checks_reads && loop_node_may_hold(ino, NULL, NULL);
+		    fsd.checks_reads && loop_node_may_hold(ino, NULL, 0, NULL);
 	if (!is_slow)
 		loop_inner->open(req, ino, fi);
 	else
@@ -318,7 +329,7 @@ loop_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 {
 	struct loop_job *j;
 
-	if (!loop_node_may_hold(parent, name, NULL)) {
+	if (!loop_node_may_hold(parent, name, 1, NULL)) {
 		loop_inner->create(req, parent, name, mode, fi);
 		return;
 	}
@@ -332,7 +343,7 @@ loop_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct loop_job *j;
 
-	if (!loop_node_may_hold(parent, name, NULL)) {
+	if (!loop_node_may_hold(parent, name, 1, NULL)) {
 		loop_inner->mkdir(req, parent, name, mode);
 		return;
 	}
@@ -347,31 +358,26 @@ loop_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 {
 	struct loop_job *j;
 
-	if (!loop_node_may_hold(parent, name, NULL)) {
-		loop_inner->mknod(req, parent, name, mode, rdev);
-		return;
-	}
 	j = loop_job_new(LOOP_MKNOD, req, parent, name, NULL, NULL, 0);
 	j->mode = mode;
 	j->rdev = rdev;
 	loop_submit(j);
 }
 
+/* A symlink may be decided by where it points as well as by its name, and
+ * mknod is rare: always a worker's. */
 static void
 loop_symlink(
     fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	if (!loop_node_may_hold(parent, name, NULL))
-		loop_inner->symlink(req, link, parent, name);
-	else
-		loop_submit(loop_job_new(LOOP_SYMLINK, req, parent, name, NULL,
-		    link, strlen(link) + 1));
+	loop_submit(loop_job_new(
+	    LOOP_SYMLINK, req, parent, name, NULL, link, strlen(link) + 1));
 }
 
 static void
 loop_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	if (!loop_node_may_hold(parent, name, NULL))
+	if (!loop_node_may_hold(parent, name, 1, NULL))
 		loop_inner->unlink(req, parent, name);
 	else
 		loop_submit(loop_job_new(
@@ -381,7 +387,7 @@ loop_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void
 loop_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	if (!loop_node_may_hold(parent, name, NULL))
+	if (!loop_node_may_hold(parent, name, 1, NULL))
 		loop_inner->rmdir(req, parent, name);
 	else
 		loop_submit(
@@ -420,7 +426,7 @@ loop_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 	struct loop_job *j;
 	int is_upper;
 
-	if (!loop_node_may_hold(ino, NULL, &is_upper) && is_upper) {
+	if (!loop_node_may_hold(ino, NULL, 0, &is_upper) && is_upper) {
 		loop_inner->setattr(req, ino, attr, valid, fi);
 		return;
 	}

@@ -7,10 +7,11 @@
  * comes; a pool of readers hands each request to another thread.  A
  * request that may block for long goes to a worker thread instead, so that
  * the loop never waits on it: one the policy may hold (an action waiting
- * for a person, checked on the paths it names for every file operation),
- * a copy-up of a project file (an open for writing or a setattr of one, a
- * rename, a link), an fsync, and the extended attributes' changes.  A
- * worker answers its request itself.
+ * for a person, checked for every file operation on the name a request
+ * names and, for a name it adds or removes, on every name beneath), a
+ * copy-up of a project file (an open for writing or a setattr of one, a
+ * rename, a link), symlinks and mknod, an fsync, and the extended
+ * attributes' changes.  A worker answers its request itself.
  */
 #ifndef AIRLOCK_FS_LOOP_H
 #define AIRLOCK_FS_LOOP_H
