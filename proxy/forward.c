@@ -405,6 +405,37 @@ forward_buffer_data(void *arg, const char *data, size_t len)
 }
 
 /*
+ * Move a chunked body's data, without its framing, from in to the end of
+ * to: until the body ends (*done), in is empty, or to holds more than
+ * max.  Returns how many bytes of in it took, or -1 when malformed.
+ */
+static ssize_t
+forward_dechunk(struct evbuffer *in, struct http_chunked *ch,
+    struct evbuffer *to, size_t max, int *done)
+{
+	struct evbuffer_iovec vec[16];
+	size_t take, all = 0, i;
+	ssize_t r;
+	int n;
+
+	do { /* as in forward_body() */
+		n = evbuffer_peek(in, -1, NULL, vec, 16);
+		take = 0;
+		for (i = 0; i < (size_t)(n > 16 ? 16 : n) && !*done; i++) {
+			r = http_chunked_feed_data(ch, vec[i].iov_base,
+			    vec[i].iov_len, done, forward_buffer_data, to);
+			if (r < 0)
+				return -1;
+			take += (size_t)r;
+		}
+		evbuffer_drain(in, take);
+		all += take;
+	} while (!*done && take > 0 && evbuffer_get_length(in) > 0 &&
+	    evbuffer_get_length(to) <= max);
+	return (ssize_t)all;
+}
+
+/*
  * SEC_BODY_BUFFER: gather the body (a chunked one without its framing);
  * once whole, replace what may be replaced and send head and body.
  * Returns 1 when sent, 0 when more is to come, or answers the client and
@@ -413,37 +444,20 @@ forward_buffer_data(void *arg, const char *data, size_t len)
 static int
 forward_buffer(struct conn *c, struct evbuffer *in)
 {
-	struct evbuffer_iovec vec[16];
-	size_t len = evbuffer_get_length(in), take = 0, i;
+	size_t len = evbuffer_get_length(in), take = 0;
 	uint64_t whole;
-	ssize_t r;
-	int n, done = 0;
+	int done = 0;
 
 	if (c->req_body == HTTP_BODY_LENGTH) {
 		take = (uint64_t)len < c->req_left ? len : (size_t)c->req_left;
 		evbuffer_remove_buffer(in, c->sec_buf, take);
 		c->req_left -= take;
 		done = c->req_left == 0;
-	} else {
-		do { /* as in forward_body() */
-			n = evbuffer_peek(in, -1, NULL, vec, 16);
-			take = 0;
-			for (i = 0; i < (size_t)(n > 16 ? 16 : n) && !done;
-			     i++) {
-				r = http_chunked_feed_data(&c->req_chunk,
-				    vec[i].iov_base, vec[i].iov_len, &done,
-				    forward_buffer_data, c->sec_buf);
-				if (r < 0) {
-					conn_reply_error(c, 400,
-					    "airlock: malformed chunked "
-					    "request body\n");
-					return -1;
-				}
-				take += (size_t)r;
-			}
-			evbuffer_drain(in, take);
-		} while (!done && take > 0 && evbuffer_get_length(in) > 0 &&
-		    evbuffer_get_length(c->sec_buf) <= SENTINEL_BODY_MAX);
+	} else if (forward_dechunk(in, &c->req_chunk, c->sec_buf,
+	               SENTINEL_BODY_MAX, &done) < 0) {
+		conn_reply_error(
+		    c, 400, "airlock: malformed chunked request body\n");
+		return -1;
 	}
 	if (evbuffer_get_length(c->sec_buf) > SENTINEL_BODY_MAX) {
 		forward_too_large(c);
@@ -592,12 +606,6 @@ forward_response_head(
 	return 0;
 }
 
-static void
-forward_hold_data(void *arg, const char *data, size_t len)
-{
-	evbuffer_add(arg, data, len);
-}
-
 /*
  * The body of a response to a request that carried real values: its
  * data goes through the hold (sentinel_redact_flush()), which passes on
@@ -611,10 +619,9 @@ forward_body_redacted(
     struct conn *c, struct evbuffer *in, struct evbuffer *out, int is_eof)
 {
 	struct evbuffer *hold = sentinel_hold(c);
-	struct evbuffer_iovec vec[16];
-	size_t len = evbuffer_get_length(in), take, i;
+	size_t len = evbuffer_get_length(in), take;
 	ssize_t r;
-	int n, done = 0;
+	int done = 0;
 
 	if (hold == NULL)
 		return -1;
@@ -635,21 +642,10 @@ forward_body_redacted(
 		evbuffer_add_buffer(hold, in);
 		break;
 	case HTTP_BODY_CHUNKED:
-		do { /* as in forward_body() */
-			n = evbuffer_peek(in, -1, NULL, vec, 16);
-			take = 0;
-			for (i = 0; i < (size_t)(n > 16 ? 16 : n) && !done;
-			     i++) {
-				r = http_chunked_feed_data(&c->resp_chunk,
-				    vec[i].iov_base, vec[i].iov_len, &done,
-				    forward_hold_data, hold);
-				if (r < 0)
-					return -1;
-				take += (size_t)r;
-			}
-			evbuffer_drain(in, take);
-			c->bytes_in += take;
-		} while (!done && take > 0 && evbuffer_get_length(in) > 0);
+		r = forward_dechunk(in, &c->resp_chunk, hold, SIZE_MAX, &done);
+		if (r < 0)
+			return -1;
+		c->bytes_in += (uint64_t)r;
 		break;
 	}
 	if (sentinel_redact_flush(
