@@ -150,7 +150,8 @@ ops_dir_list(struct ops_dir *d, const char *path, int is_upper,
 	if (!lower_visible)
 		return 0;
 	n_upper = d->n_ents;
-	qsort(d->ents, n_upper, sizeof *d->ents, ops_dirent_cmp);
+	if (n_upper > 1) /* ents is NULL when there is none */
+		qsort(d->ents, n_upper, sizeof *d->ents, ops_dirent_cmp);
 	dp = ops_opendir_at(fsd.lower_fd, path, &err);
 	if (dp == NULL)
 		return err == -ENOENT || err == -ENOTDIR ? 0 : err;
@@ -440,6 +441,41 @@ ops_fsyncdir(
 	fuse_reply_err(req, ret < 0 ? -ret : 0);
 }
 
+/* The path of parent/name, to be added; *ps is parent's state.  Returns
+ * 0 or -errno. */
+static int
+ops_add_path(
+    struct node *parent, const char *name, char *path, struct node_state *ps)
+{
+	int ret;
+
+	if (strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
+	ret = node_path(parent, name, path, PATH_MAX, ps);
+	return ret < 0 ? ret : 0;
+}
+
+/* The upper directory that will hold path (parent's, made when it is
+ * only in lower), opened.  Returns its fd (release with layer_put()) or
+ * -errno. */
+static int
+ops_add_open(struct node *parent, const char *path, struct node_state *ps,
+    const char **leaf)
+{
+	char ppath[PATH_MAX];
+	int ret;
+
+	if (!ps->is_upper) {
+		ret = node_path(parent, NULL, ppath, sizeof ppath, ps);
+		if (ret < 0)
+			return ret;
+		ret = ops_upper_dir(parent, ppath, ps);
+		if (ret != 0)
+			return ret;
+	}
+	return layer_open_parent(fsd.upper_fd, path, leaf);
+}
+
 /*
  * The common start of every operation that adds parent/name: the paths,
  * the policy's word (op), and the upper parent directory, opened.
@@ -449,29 +485,18 @@ static int
 ops_prepare_add(fuse_req_t req, struct node *parent, const char *name,
     enum fs_op op, char *path, const char **leaf)
 {
-	char ppath[PATH_MAX];
 	struct guard_who who;
 	struct node_state ps;
 	int ret;
 
-	if (strlen(name) > NAME_MAX)
-		return -ENAMETOOLONG;
-	ret = node_path(parent, name, path, PATH_MAX, &ps);
-	if (ret < 0)
+	ret = ops_add_path(parent, name, path, &ps);
+	if (ret != 0)
 		return ret;
 	ops_who(req, &who);
 	ret = guard_check(&who, op, path, 1);
 	if (ret != 0)
 		return ret;
-	if (!ps.is_upper) {
-		ret = node_path(parent, NULL, ppath, sizeof ppath, &ps);
-		if (ret < 0)
-			return ret;
-		ret = ops_upper_dir(parent, ppath, &ps);
-		if (ret != 0)
-			return ret;
-	}
-	return layer_open_parent(fsd.upper_fd, path, leaf);
+	return ops_add_open(parent, path, &ps, leaf);
 }
 
 /* Give a new upper entry to the caller who made it (when we are root). */
@@ -574,8 +599,24 @@ ops_symlink(
 	const char *leaf;
 	int pfd;
 
-	pfd = ops_prepare_add(
-	    req, node_from_id(parent), name, FS_OP_CREATE, path, &leaf);
+	struct guard_ask a;
+	struct guard_who who;
+	struct node_state ps;
+
+	/* A symlink at path makes path/x name whatever x is beneath its
+	 * target: a rule whose patterns reach beneath path because of path
+	 * itself (".git/hooks" for the pattern ".git/hooks/") governs it too. */
+	pfd = ops_add_path(node_from_id(parent), name, path, &ps);
+	if (pfd == 0) {
+		ops_who(req, &who);
+		guard_ask_init(&a);
+		guard_ask_path(&a, FS_OP_CREATE, path);
+		guard_ask_below(
+		    &a, GUARD_OPS_PLACED, path, POLICY_BELOW_ANCHORED);
+		pfd = guard_decide(&who, FS_OP_CREATE, path, &a, 1);
+	}
+	if (pfd == 0)
+		pfd = ops_add_open(node_from_id(parent), path, &ps, &leaf);
 	if (pfd < 0) {
 		fuse_reply_err(req, -pfd);
 		return;
@@ -596,7 +637,9 @@ ops_link(
 	struct node *n = node_from_id(ino);
 	char path[PATH_MAX], spath[PATH_MAX];
 	const char *leaf, *sleaf;
-	struct node_state ns;
+	struct node_state ns, ps;
+	struct guard_who who;
+	struct guard_ask a;
 	int pfd, spfd = -1, ret;
 
 	ret = node_path(n, NULL, spath, sizeof spath, &ns);
@@ -606,8 +649,18 @@ ops_link(
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	pfd = ops_prepare_add(
-	    req, node_from_id(newparent), newname, FS_OP_LINK, path, &leaf);
+	/* Writes through the new name change the file: the link needs what
+	 * the new name needs and what a write to the old one needs. */
+	pfd = ops_add_path(node_from_id(newparent), newname, path, &ps);
+	if (pfd == 0) {
+		ops_who(req, &who);
+		guard_ask_init(&a);
+		guard_ask_path(&a, FS_OP_LINK | FS_OP_CREATE, path);
+		guard_ask_path(&a, FS_OP_LINK | FS_OP_WRITE, spath);
+		pfd = guard_decide(&who, FS_OP_LINK, path, &a, 1);
+	}
+	if (pfd == 0)
+		pfd = ops_add_open(node_from_id(newparent), path, &ps, &leaf);
 	if (pfd < 0) {
 		fuse_reply_err(req, -pfd);
 		return;
@@ -637,6 +690,7 @@ ops_remove(fuse_req_t req, struct node *parent, const char *name, int is_dir)
 {
 	char path[PATH_MAX];
 	struct guard_who who;
+	struct guard_ask a;
 	struct node_state ps;
 	struct layer_ent le;
 	const char *leaf;
@@ -644,10 +698,6 @@ ops_remove(fuse_req_t req, struct node *parent, const char *name, int is_dir)
 
 	ret = node_path(parent, name, path, sizeof path, &ps);
 	if (ret < 0)
-		return ret;
-	ops_who(req, &who);
-	ret = guard_check(&who, FS_OP_DELETE, path, 1);
-	if (ret != 0)
 		return ret;
 	ret = layer_lookup(path, &ps, &le);
 	if (ret != 0)
@@ -663,6 +713,19 @@ ops_remove(fuse_req_t req, struct node *parent, const char *name, int is_dir)
 		if (ret == 0)
 			return -ENOTEMPTY;
 	}
+	/* An empty directory takes only its own name away.  A symlink
+	 * takes away what every name beneath it named. */
+	ops_who(req, &who);
+	if (S_ISLNK(le.st.st_mode)) {
+		guard_ask_init(&a);
+		guard_ask_path(&a, FS_OP_DELETE, path);
+		guard_ask_below(
+		    &a, GUARD_OPS_GONE, path, POLICY_BELOW_ANCHORED);
+		ret = guard_decide(&who, FS_OP_DELETE, path, &a, 1);
+	} else
+		ret = guard_check(&who, FS_OP_DELETE, path, 1);
+	if (ret != 0)
+		return ret;
 	if (!is_dir)
 		ops_file_pin(node_child(parent, name));
 	if (le.is_upper) {
@@ -723,6 +786,158 @@ ops_rename_target(const char *dst, const struct node_state *dps,
 	return 1;
 }
 
+/* How many names beneath a renamed directory are asked about one by one,
+ * and how deep, before the strictest answer any name beneath could get
+ * stands for them all. */
+#define OPS_WALK_MAX 10000
+#define OPS_WALK_DEPTH 128
+
+struct ops_walk {
+	struct guard_ask *src_ask;
+	struct guard_ask *dst_ask;
+	char src[PATH_MAX]; /* the name beneath the source being asked */
+	char dst[PATH_MAX]; /* and where it lands */
+	size_t n_seen;
+	int is_over; /* too many or too deep: not every name was asked */
+	int is_done; /* both denied: nothing can be stricter */
+};
+
+/*
+ * Ask about every name beneath directory w->src (its view: *le) as it
+ * leaves w->src (GUARD_OPS_GONE) and lands beneath w->dst
+ * (GUARD_OPS_PLACED); a symlink also for what it names beneath.
+ * Returns 0 or -errno; sets w->is_over when it stopped short.
+ */
+static int
+ops_walk_below(struct ops_walk *w, const struct layer_ent *le, int depth)
+{
+	size_t i, sl = strlen(w->src), dl = strlen(w->dst), nl;
+	struct node_state ds;
+	struct layer_ent cle;
+	struct ops_dir d;
+	int ret;
+
+	if (depth >= OPS_WALK_DEPTH) {
+		w->is_over = 1;
+		return 0;
+	}
+	memset(&d, 0, sizeof d);
+	ret = ops_dir_list(&d, w->src, le->is_upper, le->lower_visible, 0);
+	memset(&ds, 0, sizeof ds);
+	ds.is_dir = 1;
+	ds.is_upper = (uint8_t)le->is_upper;
+	ds.lower_visible = (uint8_t)le->lower_visible;
+	for (i = 0; ret == 0 && i < d.n_ents && !w->is_over && !w->is_done;
+	     i++) {
+		nl = strlen(d.ents[i].name);
+		if (++w->n_seen > OPS_WALK_MAX ||
+		    sl + 1 + nl >= sizeof w->src ||
+		    dl + 1 + nl >= sizeof w->dst) {
+			w->is_over = 1;
+			break;
+		}
+		w->src[sl] = '/';
+		memcpy(w->src + sl + 1, d.ents[i].name, nl + 1);
+		w->dst[dl] = '/';
+		memcpy(w->dst + dl + 1, d.ents[i].name, nl + 1);
+		guard_ask_path(w->src_ask, GUARD_OPS_GONE, w->src);
+		guard_ask_path(w->dst_ask, GUARD_OPS_PLACED, w->dst);
+		if (d.ents[i].type != DT_REG) {
+			ret = layer_lookup(w->src, &ds, &cle);
+			if (ret == -ENOENT) {
+				ret = 0; /* gone meanwhile */
+				continue;
+			}
+			if (ret != 0)
+				break;
+			if (S_ISLNK(cle.st.st_mode)) {
+				guard_ask_below(w->src_ask, GUARD_OPS_GONE,
+				    w->src, POLICY_BELOW_ANCHORED);
+				guard_ask_below(w->dst_ask, GUARD_OPS_PLACED,
+				    w->dst, POLICY_BELOW_ANCHORED);
+			} else if (S_ISDIR(cle.st.st_mode))
+				ret = ops_walk_below(w, &cle, depth + 1);
+		}
+		w->is_done = guard_ask_decision(w->src_ask) == DECISION_DENY &&
+		    guard_ask_decision(w->dst_ask) == DECISION_DENY;
+	}
+	w->src[sl] = '\0';
+	w->dst[dl] = '\0';
+	ops_dir_clear(&d);
+	free(d.ents);
+	return ret;
+}
+
+/*
+ * Renaming directory src (view *sle) to dst changes what every name
+ * beneath both names: when some rule reaches beneath either, ask about
+ * each name that moves; past OPS_WALK_MAX names, the strictest answer any
+ * name beneath could get.  Returns 0 or -errno (the walk failed: the
+ * rename fails, it never goes unasked).
+ */
+static int
+ops_rename_guard_tree(const char *src, const char *dst,
+    const struct layer_ent *sle, struct guard_ask *sa, struct guard_ask *da)
+{
+	struct policy_verdict sv, dv;
+	struct ops_walk *w;
+	int ret;
+
+	policy_eval_fs_below(fsd.pol, GUARD_OPS_GONE, src, strlen(src),
+	    POLICY_BELOW_ANY, &sv, NULL);
+	policy_eval_fs_below(fsd.pol, GUARD_OPS_PLACED, dst, strlen(dst),
+	    POLICY_BELOW_ANY, &dv, NULL);
+	if (sv.decision == DECISION_ALLOW && dv.decision == DECISION_ALLOW)
+		return 0; /* no rule reaches beneath either name */
+	w = xcalloc(1, sizeof *w);
+	w->src_ask = sa;
+	w->dst_ask = da;
+	(void)str_copy(w->src, src, sizeof w->src);
+	(void)str_copy(w->dst, dst, sizeof w->dst);
+	ret = ops_walk_below(w, sle, 0);
+	if (ret == 0 && w->is_over) {
+		guard_ask_below(sa, GUARD_OPS_GONE, src, POLICY_BELOW_ANY);
+		guard_ask_below(da, GUARD_OPS_PLACED, dst, POLICY_BELOW_ANY);
+	}
+	free(w);
+	return ret;
+}
+
+/*
+ * The policy's word on renaming src (view *sle) to dst (replacing what is
+ * there when has_dst): src's names go, dst's are placed, and beneath a
+ * directory or a symlink so are the names under them.  One decision for
+ * each end, audited as a rename of that end.
+ */
+static int
+ops_rename_guard(fuse_req_t req, const char *src, const char *dst,
+    const struct layer_ent *sle, int has_dst)
+{
+	struct guard_ask sa, da;
+	struct guard_who who;
+	int ret = 0;
+
+	guard_ask_init(&sa);
+	guard_ask_init(&da);
+	guard_ask_path(&sa, GUARD_OPS_GONE, src);
+	guard_ask_path(
+	    &da, GUARD_OPS_PLACED | (has_dst ? FS_OP_DELETE : 0), dst);
+	if (S_ISLNK(sle->st.st_mode)) {
+		guard_ask_below(
+		    &sa, GUARD_OPS_GONE, src, POLICY_BELOW_ANCHORED);
+		guard_ask_below(
+		    &da, GUARD_OPS_PLACED, dst, POLICY_BELOW_ANCHORED);
+	} else if (S_ISDIR(sle->st.st_mode))
+		ret = ops_rename_guard_tree(src, dst, sle, &sa, &da);
+	if (ret != 0)
+		return ret;
+	ops_who(req, &who);
+	ret = guard_decide(&who, FS_OP_RENAME, src, &sa, 1);
+	if (ret == 0)
+		ret = guard_decide(&who, FS_OP_RENAME, dst, &da, 1);
+	return ret;
+}
+
 static int
 ops_do_rename(fuse_req_t req, struct node *parent, const char *name,
     struct node *newparent, const char *newname, unsigned int flags)
@@ -730,7 +945,6 @@ ops_do_rename(fuse_req_t req, struct node *parent, const char *name,
 	char src[PATH_MAX], dst[PATH_MAX], dpath[PATH_MAX];
 	struct node_state ps, dps, cs;
 	struct layer_ent sle, dle;
-	struct guard_who who;
 	struct node *n = NULL;
 	const char *sleaf, *dleaf;
 	struct stat st;
@@ -745,18 +959,16 @@ ops_do_rename(fuse_req_t req, struct node *parent, const char *name,
 		ret = node_path(newparent, newname, dst, sizeof dst, &dps);
 	if (ret < 0)
 		return ret;
-	ops_who(req, &who);
-	ret = guard_check(&who, FS_OP_RENAME, src, 1);
-	if (ret == 0)
-		ret = guard_check(&who, FS_OP_RENAME, dst, 1);
-	if (ret == 0)
-		ret = layer_lookup(src, &ps, &sle);
+	ret = layer_lookup(src, &ps, &sle);
 	if (ret != 0)
 		return ret;
 	has_dst = ops_rename_target(dst, &dps, &sle, flags, &dle);
 	if (has_dst < 0)
 		return has_dst;
 	is_dir = S_ISDIR(sle.st.st_mode);
+	ret = ops_rename_guard(req, src, dst, &sle, has_dst);
+	if (ret != 0)
+		return ret;
 
 	/* hold the source's node while it moves */
 	memset(&cs, 0, sizeof cs);
