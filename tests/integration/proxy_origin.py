@@ -5,7 +5,7 @@
 
 Binds 127.0.0.1:0 (or --bind A --port P) and writes the port to F.  Paths:
   /hello            "hello from origin\\n" (Content-Length)
-  /headers          the request head as received, as the body
+  /headers          the request head as received, as the body (and to stderr)
   /chunked          a chunked response of N (?n=) lines
   /big?mb=N         N MiB of zeros (Content-Length)
   POST /echo        "<length> <sha256>\\n" of the request body (chunked or not)
@@ -61,6 +61,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_body(200, b"hello from origin\n")
         if u.path == "/headers":
             head = self.requestline + "\r\n" + str(self.headers)
+            # also to stderr (the test's log): what arrived, whatever
+            # the proxy does to the answer
+            sys.stderr.write(head)
+            sys.stderr.flush()
             return self.send_body(200, head.encode())
         if u.path == "/chunked":
             n = int(q.get("n", ["5"])[0])
