@@ -392,6 +392,8 @@ glob_compile(struct glob *g, const char *pattern, size_t len,
 	}
 	glob_compute_checks(g, len, arena);
 	glob_compute_dir_key(g, len, arena);
+	g->is_floating = g->n_comps == 2 && g->comps[0].is_globstar &&
+	    !g->comps[1].is_globstar;
 	rc = 0;
 out:
 	free(gb);
@@ -569,6 +571,10 @@ glob_match_below(const struct glob *g, const char *path, size_t len)
 	size_t n = g->n_comps, n_words = (n + 1 + 63) / 64, i, si, ce;
 	unsigned out = 0;
 
+	/* "**\/name" reaches below every directory, whatever its name, and
+	 * covers none (the most common pattern: answered without a walk). */
+	if (g->is_floating)
+		return GLOB_BELOW_REACH;
 	/* Every match starts with g->prefix: "path/" must agree with it. */
 	if (len > 0)
 		for (i = 0; i < g->prefix_len && i <= len; i++)

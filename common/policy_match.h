@@ -50,6 +50,7 @@ struct glob {
 	const char *dir_key; /* leading literal components, "a/b" */
 	size_t dir_key_len;
 	size_t dir_depth; /* how many components dir_key holds */
+	int is_floating; /* "**\/name": matches the same names anywhere */
 };
 
 /*
