@@ -35,27 +35,6 @@ json_skip_ws(const char **p)
 		(*p)++;
 }
 
-static int
-json_hex4(const char *p, unsigned *out)
-{
-	unsigned v = 0;
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		v <<= 4;
-		if (p[i] >= '0' && p[i] <= '9')
-			v |= (unsigned)(p[i] - '0');
-		else if (p[i] >= 'a' && p[i] <= 'f')
-			v |= (unsigned)(p[i] - 'a' + 10);
-		else if (p[i] >= 'A' && p[i] <= 'F')
-			v |= (unsigned)(p[i] - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 static void
 json_add_utf8(struct buf *b, unsigned cp)
 {
@@ -112,11 +91,11 @@ json_parse_string(const char **p, char **out)
 			buf_adds(&b, "\t");
 			break;
 		case 'u':
-			if (json_hex4(s + 1, &cp) != 0)
+			if (hex4_decode(s + 1, &cp) != 0)
 				goto fail;
 			s += 4;
 			if (cp >= 0xd800 && cp < 0xdc00 && s[1] == '\\' &&
-			    s[2] == 'u' && json_hex4(s + 3, &lo) == 0 &&
+			    s[2] == 'u' && hex4_decode(s + 3, &lo) == 0 &&
 			    lo >= 0xdc00 && lo < 0xe000) {
 				cp = 0x10000 + ((cp - 0xd800) << 10) +
 				    (lo - 0xdc00);

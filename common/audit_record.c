@@ -247,23 +247,13 @@ audit_record_get(const struct audit_record *rec, const char *key)
 	return NULL;
 }
 
+/* Four hex digits the record's syntax check has let through. */
 static unsigned
 audit_hex4(const char *p)
 {
 	unsigned v = 0;
-	int i;
 
-	for (i = 0; i < 4; i++) {
-		char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else
-			v |= (unsigned)(c - 'A' + 10);
-	}
+	(void)hex4_decode(p, &v);
 	return v;
 }
 

@@ -358,6 +358,27 @@ time_format_rfc3339(unsigned long long wall_ns, char *out, size_t len)
 	snprintf(out, len, "%s.%09luZ", date, nsec);
 }
 
+int
+hex4_decode(const char *p, unsigned *out)
+{
+	unsigned v = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		v <<= 4;
+		if (p[i] >= '0' && p[i] <= '9')
+			v |= (unsigned)(p[i] - '0');
+		else if (p[i] >= 'a' && p[i] <= 'f')
+			v |= (unsigned)(p[i] - 'a' + 10);
+		else if (p[i] >= 'A' && p[i] <= 'F')
+			v |= (unsigned)(p[i] - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 size_t
 utf8_encode(unsigned cp, char u[4])
 {

@@ -29,6 +29,10 @@ int fd_write_all(int fd, const void *data, size_t len);
 int fd_send_rights(int sock, int fd);
 int fd_recv_rights(int sock);
 
+/* The value of four hex digits at p (a JSON \uXXXX escape) into *out;
+ * 0, or -1 when one is not a hex digit. */
+int hex4_decode(const char *p, unsigned *out);
+
 /* The UTF-8 bytes of code point cp (at most U+10FFFF; the caller has
  * refused surrogates) into u; returns how many (1 to 4). */
 size_t utf8_encode(unsigned cp, char u[4]);

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util.h"
+
 enum rl_where {
 	RL_ROOT, /* at the project root only */
 	RL_ANY, /* in any directory */
@@ -243,27 +245,6 @@ rl_ws(struct rl_json *j)
 		j->p++;
 }
 
-static int
-rl_hex4(const char *p, unsigned *out)
-{
-	unsigned v = 0;
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		v <<= 4;
-		if (p[i] >= '0' && p[i] <= '9')
-			v |= (unsigned)(p[i] - '0');
-		else if (p[i] >= 'a' && p[i] <= 'f')
-			v |= (unsigned)(p[i] - 'a' + 10);
-		else if (p[i] >= 'A' && p[i] <= 'F')
-			v |= (unsigned)(p[i] - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /*
  * A JSON string at j->p.  When key is not NULL, its decoded value goes
  * there, NUL-terminated, as far as it fits: an escape that decodes to a
@@ -306,7 +287,8 @@ rl_string(struct rl_json *j, char *key, size_t key_len)
 				c = (char)0x80; /* in no script name */
 				break;
 			case 'u':
-				if (j->end - j->p < 4 || rl_hex4(j->p, &v) != 0)
+				if (j->end - j->p < 4 ||
+				    hex4_decode(j->p, &v) != 0)
 					return -1;
 				j->p += 4;
 				c = v > 0 && v < 0x80 ? (char)v : (char)0x80;
