@@ -332,9 +332,15 @@ conn_close_idle(struct worker *w)
 
 	for (c = LIST_FIRST(&w->conns); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
-		if (c->state == CONN_HEAD &&
-		    evbuffer_get_length(bufferevent_get_input(c->cbev)) == 0)
+		if (c->state != CONN_HEAD ||
+		    evbuffer_get_length(bufferevent_get_input(c->cbev)) != 0)
+			continue;
+		/* Between requests, but the last response may still be on
+		 * its way to a slow reader: it goes out first. */
+		if (conn_client_pending(c) == 0)
 			conn_free(c);
+		else
+			conn_close_after_flush(c);
 	}
 }
 
