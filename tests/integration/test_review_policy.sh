@@ -141,41 +141,13 @@ st_add secret/two.pem "two
 "
 printf '{"id": "i", "project": "%s", "policy": "%s", "policy_hash": "%s"}\n' \
 	"$R/proj" "$T/held.yaml" "$HASH" >"$R/sess/session.json"
-cat >"$T/answer.py" <<'PY'
-# answer.py ANSWERS ARGV...: run ARGV on a new pty, answer each "[y/N]"
-# prompt with the next character of ANSWERS; print what it wrote and
-# "exit N".  Bounded: 30 s in all.
-import os, pty, select, sys, time
-answers, argv = list(sys.argv[1]), sys.argv[2:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(argv[0], argv)
-out, seen, end = b"", 0, time.monotonic() + 30
-while time.monotonic() < end:
-    r, _, _ = select.select([fd], [], [], 0.5)
-    if not r:
-        continue
-    try:
-        data = os.read(fd, 4096)
-    except OSError:
-        break
-    if not data:
-        break
-    out += data
-    while out.count(b"[y/N]") > seen:
-        seen += 1
-        os.write(fd, (answers.pop(0) if answers else "n").encode() + b"\n")
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-print("exit %d" % os.waitstatus_to_exitcode(status))
-PY
-out=$(python3 "$T/answer.py" yn "$AIRLOCK" commit --session "$R/sess")
+out=$(python3 "$AIRLOCK_SRC/tests/integration/pty_answer.py" yn "$AIRLOCK" commit --session "$R/sess")
 check_contains "terminal: asks with rule and reason" "held by $T/held.yaml:4: keys need a person" "$out"
 check_contains "terminal: one no refuses the commit" "exit 4" "$out"
 check "terminal: nothing written after a no" test ! -e "$R/proj/secret/one.pem"
 check_eq "terminal: the no is audited" 1 \
 	"$(grep -c '"outcome":"denied","decided_by":"human"' "$R/sess/audit.jsonl" || true)"
-out=$(python3 "$T/answer.py" yy "$AIRLOCK" commit --session "$R/sess")
+out=$(python3 "$AIRLOCK_SRC/tests/integration/pty_answer.py" yy "$AIRLOCK" commit --session "$R/sess")
 check_contains "terminal: yes to each commits" "exit 0" "$out"
 check_eq "terminal: committed" "one two" "$(cat "$R/proj/secret/one.pem" "$R/proj/secret/two.pem" | tr '\n' ' ' | sed 's/ $//')"
 # three yeses in all: one in the refused run, two in this one

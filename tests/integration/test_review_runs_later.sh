@@ -140,37 +140,11 @@ st_add .envrc "export B=2
 "
 printf '{"id": "i", "project": "%s", "policy": "%s", "policy_hash": "%s"}\n' \
 	"$R/proj" "$T/allow.yaml" "$(sha256sum "$T/allow.yaml" | cut -d' ' -f1)" >"$R/sess/session.json"
-cat >"$T/answer.py" <<'PY'
-# answer.py ANSWER ARGV...: run ARGV on a new pty, answer "[y/N]" prompts
-# with ANSWER; print what it wrote and "exit N".  Bounded: 30 s.
-import os, pty, select, sys, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-out, seen, end = b"", 0, time.monotonic() + 30
-while time.monotonic() < end:
-    r, _, _ = select.select([fd], [], [], 0.5)
-    if not r:
-        continue
-    try:
-        data = os.read(fd, 4096)
-    except OSError:
-        break
-    if not data:
-        break
-    out += data
-    while out.count(b"[y/N]") > seen:
-        seen += 1
-        os.write(fd, sys.argv[1].encode() + b"\n")
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-print("exit %d" % os.waitstatus_to_exitcode(status))
-PY
-out=$(python3 "$T/answer.py" n "$AIRLOCK" commit --session "$R/sess")
+out=$(python3 "$AIRLOCK_SRC/tests/integration/pty_answer.py" n "$AIRLOCK" commit --session "$R/sess")
 check_contains "terminal: asked with why" "runs later: direnv runs it" "$out"
 check_contains "terminal: no refuses (exit 5)" "exit 5" "$out"
 check "terminal: not written after no" test ! -e "$R/proj/.envrc"
-out=$(python3 "$T/answer.py" y "$AIRLOCK" commit --session "$R/sess")
+out=$(python3 "$AIRLOCK_SRC/tests/integration/pty_answer.py" y "$AIRLOCK" commit --session "$R/sess")
 check_contains "terminal: yes commits" "exit 0" "$out"
 check_eq "terminal: written" "export B=2" "$(cat "$R/proj/.envrc")"
 line=$(grep '"target":".envrc"' "$R/sess/audit.jsonl" | grep '"outcome":"approved"' || true)
