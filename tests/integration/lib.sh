@@ -81,6 +81,32 @@ wait_for() {
 
 is_mounted() { mountpoint -q "$1"; }
 
+# session_held_id SESSION TARGET-RE: the id of the action held in SESSION
+# whose target matches TARGET-RE from its start (waits up to 10 s).
+session_held_id() {
+	local i out
+	for ((i = 0; i < 200; i++)); do
+		out=$("$AIRLOCK" pending --session "$1" --json 2>/dev/null || true)
+		if [[ $out =~ \"id\":\"([fp][0-9]+)\",\"kind\":\"[a-z]+\",\"op\":\"[a-zA-Z]+\",\"target\":\"$2 ]]; then
+			echo "${BASH_REMATCH[1]}"
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# session_audit_has SESSION WORDS...: some audit line of SESSION holds
+# every word.
+session_audit_has() {
+	local s=$1
+	shift
+	"$AIRLOCK" audit --session "$s" --json 2>/dev/null | python3 -c '
+import sys
+want = sys.argv[1:]
+sys.exit(0 if any(all(w in l for w in want) for l in sys.stdin) else 1)' "$@"
+}
+
 # unmount_all MNT: best-effort lazy unmount of a FUSE mount.
 unmount_fuse() {
 	fusermount3 -u -z "$1" 2>/dev/null || umount -l "$1" 2>/dev/null || true

@@ -41,19 +41,8 @@ PID=$(cat "$S/fs.pid")
 at_exit "unmount_fuse $M"
 at_exit "kill -9 $PID"
 
-# pending_id TARGET: the id of the action held on TARGET (waits 5 s).
-pending_id() {
-	local i out
-	for ((i = 0; i < 100; i++)); do
-		out=$("$AIRLOCK" pending --session "$S" --json 2>/dev/null || true)
-		if [[ $out =~ \"id\":\"(f[0-9]+)\",\"kind\":\"fs\",\"op\":\"[a-z]+\",\"target\":\"$1\" ]]; then
-			echo "${BASH_REMATCH[1]}"
-			return 0
-		fi
-		sleep 0.05
-	done
-	return 1
-}
+# pending_id TARGET: the id of the action held on TARGET (waits 10 s).
+pending_id() { session_held_id "$S" "$1"; }
 n_pending() {
 	"$AIRLOCK" pending --session "$S" --json 2>/dev/null | grep -o '"kind":"fs"' | wc -l
 }
@@ -78,15 +67,7 @@ held() {
 # in_mnt CMD...: run CMD in $M, right away (it must not be held).
 in_mnt() { (cd "$M" && timeout 10 "$@"); }
 # audit_has WORDS...: some audit line holds every word.
-audit_has() {
-	"$AIRLOCK" audit --session "$S" --json 2>/dev/null | python3 -c '
-import json, sys
-want = sys.argv[1:]
-for line in sys.stdin:
-    if all(w in line for w in want):
-        sys.exit(0)
-sys.exit(1)' "$@"
-}
+audit_has() { session_audit_has "$S" "$@"; }
 # audit_count FIELD=VALUE...: how many audit records have every field.
 audit_count() {
 	"$AIRLOCK" audit --session "$S" --json 2>/dev/null | python3 -c '

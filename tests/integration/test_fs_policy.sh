@@ -41,28 +41,9 @@ at_exit "kill -9 $PID"
 TP=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01
 
 # pending_id TARGET: the id of the held action on TARGET (waits for it).
-pending_id() {
-	local i out
-	for ((i = 0; i < 100; i++)); do
-		out=$("$AIRLOCK" pending --session "$S" --json 2>/dev/null || true)
-		if [[ $out =~ \"id\":\"(f[0-9]+)\",\"kind\":\"fs\",\"op\":\"[a-z]+\",\"target\":\"$1\" ]]; then
-			echo "${BASH_REMATCH[1]}"
-			return 0
-		fi
-		sleep 0.05
-	done
-	return 1
-}
+pending_id() { session_held_id "$S" "$1"; }
 # audit_has WORDS...: some audit line holds every word.
-audit_has() {
-	"$AIRLOCK" audit --session "$S" --json 2>/dev/null | python3 -c '
-import json, sys
-want = sys.argv[1:]
-for line in sys.stdin:
-    if all(w in line for w in want):
-        sys.exit(0)
-sys.exit(1)' "$@"
-}
+audit_has() { session_audit_has "$S" "$@"; }
 
 echo "# deny"
 check_not "a denied create fails" bash -c "echo x 2>/dev/null >'$M/denied/x'"

@@ -73,27 +73,9 @@ at_exit "kill -9 $FS_PID"
 start_proxy --policy "$T/policy.yaml" --hosts "$T/hosts" --session "$S" --threads 1
 
 # pending_id SESSION TARGET-REGEX: the id of the held action (bounded wait).
-pending_id() {
-	local i out
-	for ((i = 0; i < 200; i++)); do
-		out=$("$AIRLOCK" pending --session "$1" --json 2>/dev/null || true)
-		if [[ $out =~ \"id\":\"([fp][0-9]+)\",\"kind\":\"[a-z]+\",\"op\":\"[a-zA-Z]+\",\"target\":\"[^\"]*$2 ]]; then
-			echo "${BASH_REMATCH[1]}"
-			return 0
-		fi
-		sleep 0.05
-	done
-	return 1
-}
+pending_id() { session_held_id "$1" "[^\"]*$2"; }
 # audit_has SESSION WORDS...: some audit line holds every word.
-audit_has() {
-	local s=$1
-	shift
-	"$AIRLOCK" audit --session "$s" --json 2>/dev/null | python3 -c '
-import sys
-want = sys.argv[1:]
-sys.exit(0 if any(all(w in l for w in want) for l in sys.stdin) else 1)' "$@"
-}
+audit_has() { session_audit_has "$@"; }
 # request_for TARGET-SUBSTRING [N]: the Nth (default last) request the
 # fixture reviewer got for a target, pretty-printed.
 request_for() {
