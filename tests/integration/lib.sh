@@ -113,3 +113,25 @@ unmount_fuse() {
 }
 
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
+
+# new_test_user PREFIX: an ordinary user with a home, removed (with its
+# /tmp/airlock-UID views) at exit; sets U, H and UID_.
+new_test_user() {
+	U=$1$$
+	H=/home/$U
+	useradd -m -d "$H" -s /bin/bash "$U" || die "useradd $U failed"
+	at_exit "userdel -r -f $U"
+	UID_=$(id -u "$U")
+	at_exit "rm -rf /tmp/airlock-$UID_"
+}
+
+# open_dev_fuse: give /dev/fuse mode 0666 (as Debian's udev rule does on
+# a workstation; CI's containers leave it 0600) until exit.  The mode is
+# the machine's: one test (or bench/session) at a time changes it, under
+# a lock held on fd 9 (close it, 9>&-, for long-lived children).
+open_dev_fuse() {
+	exec 9>/run/airlock-devfuse.lock
+	flock -w 900 9 || die "/dev/fuse stayed locked by another test for 15 minutes"
+	at_exit "chmod $(stat -c %a /dev/fuse) /dev/fuse"
+	chmod 0666 /dev/fuse
+}

@@ -262,15 +262,8 @@ check_not "--no-isolate: no real value for the agent" has_real <<<"$out4"
 # An ordinary user's room (a user namespace): the same sentinels, the
 # masked copy the user's own; /dev/fuse is 0666 for it, as in
 # test_run_unpriv.sh, under the same lock.
-U=asec$$
-H=/home/$U
-useradd -m -d "$H" -s /bin/bash "$U" || die "useradd $U failed"
-at_exit "userdel -r -f $U"
-at_exit "rm -rf /tmp/airlock-$(id -u "$U")"
-exec 9>/run/airlock-devfuse.lock
-flock -w 900 9 || die "/dev/fuse stayed locked by another test for 15 minutes"
-at_exit "chmod $(stat -c %a /dev/fuse) /dev/fuse"
-chmod 0666 /dev/fuse
+new_test_user asec
+open_dev_fuse
 chmod 0711 "$T"
 chmod 0644 "$T/policy.yaml"
 UB=$T/bin

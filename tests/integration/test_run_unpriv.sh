@@ -17,20 +17,8 @@ need_root
 [ -e /dev/fuse ] || die "/dev/fuse is missing"
 command -v fusermount3 >/dev/null || die "fusermount3 is missing (package fuse3)"
 
-U=alu$$
-H=/home/$U
-useradd -m -d "$H" -s /bin/bash "$U" || die "useradd $U failed"
-at_exit "userdel -r -f $U"
-UID_=$(id -u "$U")
-at_exit "rm -rf /tmp/airlock-$UID_"
-
-# /dev/fuse's mode (and /run/user) are the machine's: one test (or
-# bench/session) at a time changes them and puts them back
-exec 9>/run/airlock-devfuse.lock
-flock -w 900 9 || die "/dev/fuse stayed locked by another test for 15 minutes"
-fuse_mode=$(stat -c %a /dev/fuse)
-at_exit "chmod $fuse_mode /dev/fuse"
-chmod 0666 /dev/fuse
+new_test_user alu
+open_dev_fuse
 
 # The binaries where the user can run them, whatever the build dir's mode.
 chmod 0711 "$T"
