@@ -97,7 +97,8 @@ POLICY_TESTS = tests/unit/test_policy_glob tests/unit/test_policy_host \
 	tests/unit/test_policy_registries tests/unit/test_policy_secrets
 check_PROGRAMS += $(POLICY_TESTS)
 TESTS += $(POLICY_TESTS)
-tests_unit_test_policy_glob_SOURCES = tests/unit/test_policy_glob.c
+tests_unit_test_policy_glob_SOURCES = tests/unit/test_policy_glob.c \
+	tests/unit/glob_random.h
 tests_unit_test_policy_glob_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_policy_glob_LDADD = $(UNIT_LIBS)
 tests_unit_test_policy_host_SOURCES = tests/unit/test_policy_host.c \
@@ -121,7 +122,7 @@ tests_unit_test_policy_secrets_LDADD = $(UNIT_LIBS)
 check_PROGRAMS += tests/unit/test_policy_below
 TESTS += tests/unit/test_policy_below
 tests_unit_test_policy_below_SOURCES = tests/unit/test_policy_below.c \
-	tests/unit/policy_testenv.h
+	tests/unit/policy_testenv.h tests/unit/glob_random.h
 tests_unit_test_policy_below_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_policy_below_LDADD = $(UNIT_LIBS)
 

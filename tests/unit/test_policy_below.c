@@ -20,32 +20,8 @@
 #include "policy.h"
 #include "policy_priv.h"
 #include "policy_testenv.h"
-
-static uint32_t rng_state = 2463534242u;
-
-static uint32_t
-rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return rng_state;
-}
-
-static void
-random_comp(char *out, size_t *n, int allow_wild)
-{
-	static const char *const atoms[] = { "a", "b", ".", "*", "?", "[ab]",
-		"[!a]" };
-	int k = 1 + (int)(rng() % 3), i;
-
-	for (i = 0; i < k; i++) {
-		const char *a = atoms[rng() % (allow_wild ? 7 : 3)];
-
-		memcpy(out + *n, a, strlen(a));
-		*n += strlen(a);
-	}
-}
+#define GLOB_RANDOM_SEED 2463534242u
+#include "glob_random.h"
 
 static int
 is_dots(const char *s, size_t n)

@@ -18,6 +18,8 @@
 
 #include "policy_arena.h"
 #include "policy_match.h"
+#define GLOB_RANDOM_SEED 12345
+#include "glob_random.h"
 
 static int
 gm(const char *pattern, const char *path)
@@ -311,32 +313,6 @@ ref_path(const char *p, const char *s)
 	if (!ref_comp(p, pe, s, se))
 		return 0;
 	return ref_path(*pe ? pe + 1 : pe, *se ? se + 1 : se);
-}
-
-static uint32_t rng_state = 12345;
-
-static uint32_t
-rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return rng_state;
-}
-
-static void
-random_comp(char *out, size_t *n, int allow_wild)
-{
-	static const char *const atoms[] = { "a", "b", ".", "*", "?", "[ab]",
-		"[!a]" };
-	int k = 1 + (int)(rng() % 3), i;
-
-	for (i = 0; i < k; i++) {
-		const char *a = atoms[rng() % (allow_wild ? 7 : 3)];
-
-		memcpy(out + *n, a, strlen(a));
-		*n += strlen(a);
-	}
 }
 
 static void
