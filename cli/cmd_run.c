@@ -40,6 +40,8 @@ extern char **environ;
 #define RUN_EXIT_FAIL 125
 
 static volatile sig_atomic_t run_child;
+/* A stop asked for before the agent runs: the signal's number. */
+static volatile sig_atomic_t run_stop_sig;
 
 static void
 run_usage(FILE *f)
@@ -210,13 +212,20 @@ run_env_free(char **env)
 	free(env);
 }
 
-/* The agent gets the terminal's signals itself; we only pass on what
- * is sent to us alone (kill airlock-run-pid). */
+/*
+ * The agent gets the terminal's signals itself; we only pass on what is
+ * sent to us alone (kill airlock-run-pid).  Before the agent runs there is
+ * nobody to pass it to: the start-up notes it and stops at its next step,
+ * tearing down what it started, rather than die with the daemons left
+ * running.  SA_RESTART: a start-up step is not cut short by it.
+ */
 static void
-run_forward(int sig)
+run_on_signal(int sig)
 {
 	if (run_child > 0)
 		(void)kill(run_child, sig);
+	else
+		run_stop_sig = sig;
 }
 
 static void
@@ -225,11 +234,31 @@ run_signals(int on)
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on ? run_forward : SIG_DFL;
+	sa.sa_handler = on ? run_on_signal : SIG_DFL;
+	sa.sa_flags = on ? SA_RESTART : 0;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+}
+
+void
+run_catch_signals(void)
+{
+	run_signals(1);
+}
+
+/* 0 when start-up may go on, else 128 + the signal that stopped it. */
+static int
+run_stopped(const char *cmd)
+{
+	if (run_stop_sig == 0)
+		return 0;
+	fprintf(stderr,
+	    "airlock %s: stopped by signal %d during start-up; the "
+	    "session's daemons are stopped and CMD did not run\n",
+	    cmd, (int)run_stop_sig);
+	return 128 + run_stop_sig;
 }
 
 static int
@@ -1098,8 +1127,10 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 	fprintf(stderr, "airlock %s: session %s: %s %s, proxy %s\n", ro->cmd,
 	    si->id, ro->isolate ? "the view is at" : "the view is",
 	    ro->isolate ? si->project : si->mountpoint, url);
-	run_child = pid;
 	run_signals(1);
+	if ((status = run_stopped(ro->cmd)) != 0)
+		goto out;
+	status = RUN_EXIT_FAIL;
 	if (room_release(go) != 0) {
 		go = -1;
 		fprintf(stderr, "airlock %s: the agent's process went away\n",
@@ -1108,6 +1139,10 @@ run_in_session(struct session_info *si, const struct run_opts *ro)
 	}
 	go = -1;
 	started = 1;
+	/* a signal between the check and here found no child to pass to */
+	run_child = pid;
+	if (run_stop_sig != 0)
+		(void)kill(pid, run_stop_sig);
 	status = run_wait(pid);
 	pid = -1;
 out:
@@ -1119,9 +1154,10 @@ out:
 		close(lfd);
 	if (pid > 0) {
 		(void)run_wait(pid);
-		status = RUN_EXIT_FAIL;
+		if (status == 0)
+			status = RUN_EXIT_FAIL;
 	}
-	run_signals(0);
+	/* the handler stays: a second Ctrl-C must not cut the teardown */
 	run_child = 0;
 	if (session_stop(si, ro->cmd) != 0 && status == 0)
 		status = RUN_EXIT_FAIL;
@@ -1155,6 +1191,7 @@ out:
 	run_secrets_free(&rs);
 	if (pol != NULL)
 		policy_free(pol);
+	run_signals(0);
 	return status;
 }
 
@@ -1294,7 +1331,7 @@ cmd_run(int argc, char **argv)
 	struct policy *pol;
 	char *const *hosts;
 	char real[PATH_MAX], polreal[PATH_MAX];
-	int ch, show_env = 0;
+	int ch, show_env = 0, rc = 0;
 
 	memset(&ro, 0, sizeof ro);
 	ro.cmd = "run";
@@ -1408,6 +1445,8 @@ cmd_run(int argc, char **argv)
 		    err.text[0] != '\0' ? err.text : "cannot load");
 		return RUN_EXIT_FAIL;
 	}
+	/* from the first thing made on: a signal tears it down again */
+	run_catch_signals();
 	if (session_dir_create(name, &si) != 0) {
 		fprintf(stderr,
 		    "airlock run: cannot create the session%s%s: "
@@ -1445,11 +1484,13 @@ cmd_run(int argc, char **argv)
 		return RUN_EXIT_FAIL;
 	}
 	if (run_view_place(&si, "run") != 0 ||
-	    session_start_fs(&si, "run") != 0) {
+	    session_start_fs(&si, "run") != 0 ||
+	    (rc = run_stopped("run")) != 0) {
 		(void)session_stop(&si, "run");
 		str_copy(si.state, "ended", sizeof si.state);
 		(void)session_info_write(&si);
-		return RUN_EXIT_FAIL;
+		run_signals(0);
+		return rc != 0 ? rc : RUN_EXIT_FAIL;
 	}
 	return run_in_session(&si, &ro);
 }

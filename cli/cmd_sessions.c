@@ -334,6 +334,8 @@ cmd_resume(int argc, char **argv)
 	 * the end of a run or a reboot empties */
 	if (run_view_place(&si, "resume") != 0)
 		goto failed;
+	if (has_cmd)
+		run_catch_signals();
 	/* the values go to the proxy alone, not into airlock-fs's environ */
 	if (has_cmd && run_take_secrets(&si, "resume") != 0)
 		goto failed;

@@ -830,6 +830,34 @@ room_drop_user(const struct room_cfg *cfg)
 		room_fail("could regain root after dropping to %s", cfg->user);
 }
 
+/*
+ * The room's processes take SIGTERM, SIGINT and SIGHUP only once they can
+ * act on them: pass them on (room_wait_exit) or be CMD (room_exec).
+ * Until then they stay pending, so that one airlock run passes on while
+ * the room is being made is neither lost (the handler inherited from
+ * airlock run would swallow it) nor kills a room half-made.
+ */
+static void
+room_signals(int how, void (*handler)(int))
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (how == SIG_UNBLOCK) {
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+	}
+	sigprocmask(how, &set, NULL);
+}
+
 static void __attribute__((noreturn)) room_exec(const struct room_cfg *cfg)
 {
 	const char *cwd =
@@ -844,6 +872,9 @@ static void __attribute__((noreturn)) room_exec(const struct room_cfg *cfg)
 			room_fail("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	}
 	room_drop_user(cfg);
+	/* CMD starts with the signals as they were: one sent meanwhile
+	 * ends it now, as it would have */
+	room_signals(SIG_UNBLOCK, SIG_DFL);
 	execvpe(cfg->argv[0], cfg->argv, cfg->envp);
 	e = errno;
 	fprintf(stderr, "airlock %s: %s: %s%s\n", cfg->cmd_name, cfg->argv[0],
@@ -871,17 +902,11 @@ room_forward(int sig)
  * other child is reaped on the way (as pid 1, orphans come to us). */
 static void __attribute__((noreturn)) room_wait_exit(pid_t pid)
 {
-	struct sigaction sa;
 	pid_t w;
 	int status;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = room_forward;
-	sigemptyset(&sa.sa_mask);
 	room_target = pid;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	room_signals(SIG_UNBLOCK, room_forward);
 	for (;;) {
 		w = wait(&status);
 		if (w < 0 && errno == EINTR)
@@ -969,6 +994,7 @@ room_child(const struct room_cfg *cfg, int sock)
 pid_t
 room_start(const struct room_cfg *cfg, int *listen_fd, int *go_fd)
 {
+	sigset_t set, old;
 	int sv[2];
 	pid_t pid;
 
@@ -980,7 +1006,15 @@ room_start(const struct room_cfg *cfg, int *listen_fd, int *go_fd)
 		return -1;
 	}
 	fflush(NULL);
+	/* the child starts with them blocked (room_signals) */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &old);
 	pid = fork();
+	if (pid != 0)
+		sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		fprintf(stderr, "airlock %s: fork: %s\n", cfg->cmd_name,
 		    strerror(errno));

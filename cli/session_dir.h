@@ -125,6 +125,10 @@ struct run_opts {
 	char **argv;
 };
 int run_in_session(struct session_info *si, const struct run_opts *ro);
+/* From here on SIGTERM, SIGINT and SIGHUP stop the start-up at its next
+ * step, and run_in_session() tears down what was started (exit 128+N);
+ * once the agent runs they are passed on to it. */
+void run_catch_signals(void);
 
 /* Take the env secrets of si's policy out of the environment now, before
  * a daemon inherits it (`airlock resume -- CMD` starts airlock-fs first);
