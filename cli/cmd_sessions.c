@@ -12,8 +12,9 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "session.h"
 #include "room.h"
+#include "run_secrets.h"
+#include "session.h"
 #include "session_dir.h"
 #include "util.h"
 
@@ -46,6 +47,51 @@ sessions_daemons_text(const struct session_info *si)
 	return "fs+proxy";
 }
 
+/*
+ * Append the names of the session's secrets to b (SESSION/secrets holds
+ * "NAME SENTINEL" lines, never a value): as JSON strings joined by ",",
+ * or as text joined by ", ".  Returns how many; 0 without the file.
+ */
+static int
+sessions_secrets(const char *dir, struct buf *b, int json)
+{
+	char path[PATH_MAX + 16], line[512];
+	int n = 0;
+	size_t len;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", dir, RUN_SECRETS_FILE);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f) != NULL) {
+		len = strcspn(line, " \n");
+		if (len == 0)
+			continue;
+		line[len] = '\0';
+		if (n++ > 0)
+			buf_adds(b, json ? "," : ", ");
+		if (json)
+			buf_add_json_string(b, line);
+		else
+			buf_adds(b, line);
+	}
+	fclose(f);
+	return n;
+}
+
+/* "  secrets: A, B" under a session's row, when it has any. */
+static void
+sessions_secret_line(struct buf *b, const char *dir)
+{
+	size_t mark = b->len;
+
+	buf_adds(b, "  secrets: ");
+	if (sessions_secrets(dir, b, 0) == 0)
+		b->len = mark;
+	else
+		buf_adds(b, "\n");
+}
+
 static int
 sessions_cmp(const void *a, const void *b)
 {
@@ -65,8 +111,10 @@ sessions_usage(FILE *f)
 	    "state\n(running, ended, or stale: marked running but a "
 	    "daemon is gone;\n`airlock resume ID` or `airlock end ID` "
 	    "clears it), its daemons (fs+proxy,\nor which one is dead), "
-	    "creation time, staged entries and project.\n--json adds "
-	    "\"fs\" and \"proxy\": alive, dead or stopped.\n\n"
+	    "creation time, staged entries and project; under it, the names "
+	    "of the\nsecrets its policy declares (never a value).\n--json adds "
+	    "\"fs\" and \"proxy\": alive, dead or stopped,\nand "
+	    "\"secrets\": their names.\n\n"
 	    "Exit status: 0; 3 when the state directory cannot be read.\n");
 }
 
@@ -152,12 +200,16 @@ cmd_sessions(int argc, char **argv)
 			    "\"dir\":",
 			    staged, list[i].isolated ? "true" : "false");
 			buf_add_json_string(&b, list[i].dir);
-			buf_adds(&b, "}");
-		} else
+			buf_adds(&b, ",\"secrets\":[");
+			(void)sessions_secrets(list[i].dir, &b, 1);
+			buf_adds(&b, "]}");
+		} else {
 			buf_addf(&b, "%-28s %-8s %-10s %-20.19s %6ld  %s\n",
 			    list[i].id, session_state_now(&list[i]),
 			    sessions_daemons_text(&list[i]), list[i].created,
 			    staged, list[i].project);
+			sessions_secret_line(&b, list[i].dir);
+		}
 	}
 	if (json)
 		buf_adds(&b, n > 0 ? "\n]\n" : "]\n");

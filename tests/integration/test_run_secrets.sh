@@ -160,6 +160,16 @@ check_contains "a warning names the skipped secret" "secret 'absent' (" "$err"
 check_not "no real value in airlock run's messages" has_real <<<"$err"
 check_eq "the session's sentinels file is 0600" 600 "$(stat -c %a "$S/secrets")"
 check_contains "it maps names to sentinels" "example $sent" "$(cat "$S/secrets")"
+sj=$("$AIRLOCK" sessions --json | python3 -c '
+import json, sys
+for s in json.load(sys.stdin):
+    if s["id"] == "sec1":
+        print(",".join(s["secrets"]))')
+check_eq "airlock sessions --json names the secrets the session declares" "example,netrc,tool,absent,nomatch" "$sj"
+sl=$("$AIRLOCK" sessions)
+check_contains "airlock sessions lists them under the session" "  secrets: example, netrc, tool, absent, nomatch" "$sl"
+check_not "airlock sessions shows no sentinel" grep -qF "$sent" <<<"$sl"
+check_not "airlock sessions shows no value" has_real <<<"$sl"
 check_not "no real value anywhere in the session directory" has_real -r "$S"
 check_not "no real value in airlock audit" has_real <<<"$("$AIRLOCK" audit --session sec1 2>&1)"
 
