@@ -111,10 +111,10 @@ sessions_usage(FILE *f)
 	    "state\n(running, ended, or stale: marked running but a "
 	    "daemon is gone;\n`airlock resume ID` or `airlock end ID` "
 	    "clears it), its daemons (fs+proxy,\nor which one is dead), "
-	    "creation time, staged entries and project; under it, the names "
-	    "of the\nsecrets its policy declares (never a value).\n--json adds "
-	    "\"fs\" and \"proxy\": alive, dead or stopped,\nand "
-	    "\"secrets\": their names.\n\n"
+	    "creation time, staged entries and project;\nunder a row, "
+	    "the names of the secrets its policy declares (never a\n"
+	    "value).  --json adds \"fs\" and \"proxy\": alive, dead or "
+	    "stopped, and\n\"secrets\": those names.\n\n"
 	    "Exit status: 0; 3 when the state directory cannot be read.\n");
 }
 
