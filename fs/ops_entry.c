@@ -112,7 +112,10 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 	 * stale on every close (i_blocks), so that each stat after a
 	 * close (grep, tar, make) costs a GETATTR round trip, and it sends
 	 * the data at close anyway.  Written pages are still cached, and
-	 * a write of up to max_write is one request.
+	 * a write of up to max_write is one request.  Measured with it on
+	 * (bench/fs --quick, 6.18): the buffered write row gained nothing
+	 * (0.21x of native against 0.25x), 500 reads and stats of closed
+	 * files took 2383 requests against 1501.
 	 */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	/* Nobody else writes the lower or the upper during a session, so

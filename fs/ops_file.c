@@ -1,7 +1,7 @@
 /*
  * ops_file: open files: open (where a write intent is decided, once),
- * read and write (spliced, no copy through the daemon where the kernel
- * allows it), fsync, fallocate, lseek, release.
+ * read (spliced from the backing file, no copy through the daemon), write
+ * (one pwrite, see ops_write_buf()), fsync, fallocate, lseek, release.
  */
 #include "config.h"
 
@@ -230,6 +230,13 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
+/*
+ * A write decides nothing: its hold was decided at open.  Its data comes
+ * in libfuse's buffer, not a pipe: libfuse splices a request in only when
+ * it can grow its pipe to max_write plus a page, past fs.pipe-max-size
+ * (1 MiB), which takes the CAP_SYS_RESOURCE the sandbox drops.  So
+ * fuse_buf_copy() is one pwrite of up to max_write.
+ */
 static void
 ops_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
     off_t off, struct fuse_file_info *fi)
