@@ -97,20 +97,30 @@ layer_put(int fd)
 		close(fd);
 }
 
+/*
+ * A name directly under root is one fstatat.  Deeper, the whole path is
+ * opened O_PATH in one openat2 (a trailing symlink gives an fd of the link
+ * itself, as lstat would see it) and fstat'ed: the same three calls as
+ * opening its parent, but a name that is not there (most failed lookups,
+ * and every create asks about one) costs the openat2 alone.
+ */
 int
 layer_stat(int root, const char *path, struct stat *st)
 {
-	const char *name;
-	int pfd, ret = 0;
+	int fd, ret = 0;
 
 	if (*path == '\0')
 		return fstat(root, st) == 0 ? 0 : -errno;
-	pfd = layer_open_parent(root, path, &name);
-	if (pfd < 0)
-		return pfd;
-	if (fstatat(pfd, name, st, AT_SYMLINK_NOFOLLOW) != 0)
+	if (strchr(path, '/') == NULL)
+		return fstatat(root, path, st, AT_SYMLINK_NOFOLLOW) == 0
+		    ? 0
+		    : -errno;
+	fd = layer_open(root, path, O_PATH, 0);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, st) != 0)
 		ret = -errno;
-	layer_put(pfd);
+	close(fd);
 	return ret;
 }
 
