@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -35,6 +36,8 @@
  * upstream brings (forward.c), so that a bulk body costs one write per
  * read; 256 KiB took two writes for each read, 3x the system calls. */
 #define CONN_MAX_SINGLE_IO (1024 * 1024)
+/* One read of a plain client: a request head, or a piece of a body. */
+#define CONN_CLIENT_READ (256 * 1024)
 
 /* The parser's scratch space: one per thread, never held across events. */
 static __thread struct http_request conn_scratch;
@@ -48,6 +51,9 @@ static void conn_upstream_write_cb(struct bufferevent *bev, void *arg);
 static void conn_upstream_event_cb(
     struct bufferevent *bev, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_client_readable(evutil_socket_t fd, short what, void *arg);
+static void conn_client_input_cb(
+    struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg);
 static void conn_read_head(struct conn *c);
 static void conn_peek(struct conn *c, int is_timeout, int server_spoke);
 static void conn_upstream_connected(struct conn *c);
@@ -137,7 +143,11 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa, socklen_t len)
 	    sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
 	c->timer = evtimer_new(w->base, conn_timer_cb, c);
 	c->cbev = bufferevent_socket_new(w->base, fd, 0);
-	if (c->timer == NULL || c->cbev == NULL)
+	c->crd = event_new(
+	    w->base, fd, EV_READ | EV_PERSIST, conn_client_readable, c);
+	if (c->timer == NULL || c->cbev == NULL || c->crd == NULL ||
+	    evbuffer_add_cb(bufferevent_get_input(c->cbev),
+	        conn_client_input_cb, c) == NULL)
 		goto fail;
 	w->n_conns++;
 	LIST_INSERT_HEAD(&w->conns, c, entry);
@@ -145,6 +155,10 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa, socklen_t len)
 	return;
 fail:
 	if (c != NULL) {
+		if (c->crd != NULL)
+			event_free(c->crd);
+		if (c->cbev != NULL)
+			bufferevent_free(c->cbev);
 		if (c->timer != NULL)
 			event_free(c->timer);
 		free(c);
@@ -221,20 +235,129 @@ conn_client_flush(struct conn *c)
 		bufferevent_enable(c->cbev, EV_WRITE);
 }
 
+/*
+ * A plain client is read here rather than by its bufferevent, which asks
+ * the kernel how much is readable (ioctl FIONREAD) before every read: one
+ * system call per request head for nothing.  The bytes go into the
+ * bufferevent's input, which the rest of proxy/ reads as before; the
+ * bufferevent still does the writing.  Reading stops while the input
+ * holds CONN_READ_HIGH (backpressure, like a read high-watermark) and
+ * resumes when it drained below (conn_client_input_cb).
+ */
+void
+conn_client_reading(struct conn *c, int on)
+{
+	if (c->crd == NULL) {
+		if (c->cbev == NULL)
+			return;
+		if (on)
+			bufferevent_enable(c->cbev, EV_READ);
+		else
+			bufferevent_disable(c->cbev, EV_READ);
+		return;
+	}
+	c->is_client_reading = on;
+	if (on &&
+	    evbuffer_get_length(bufferevent_get_input(c->cbev)) <
+	        CONN_READ_HIGH)
+		event_add(c->crd, NULL);
+	else
+		event_del(c->crd);
+}
+
+/* The input drained below CONN_READ_HIGH: read again if wanted. */
+static void
+conn_client_input_cb(
+    struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+
+	if (info->n_deleted == 0 || c->crd == NULL || !c->is_client_reading ||
+	    evbuffer_get_length(in) >= CONN_READ_HIGH ||
+	    event_pending(c->crd, EV_READ, NULL))
+		return;
+	event_add(c->crd, NULL);
+}
+
+/* A plain client's socket is readable.  May free the connection. */
+static void
+conn_client_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(c->cbev);
+	struct evbuffer_iovec vec[2];
+	size_t len = evbuffer_get_length(in), want;
+	ssize_t n;
+	int n_vec;
+
+	if (len >= CONN_READ_HIGH) {
+		event_del(c->crd);
+		return;
+	}
+	want = CONN_READ_HIGH - len;
+	if (want > CONN_CLIENT_READ)
+		want = CONN_CLIENT_READ;
+	/* A socket bufferevent freezes its input's end so that only it
+	 * fills it; it does the same around its own reads. */
+	evbuffer_unfreeze(in, 0);
+	n_vec = evbuffer_reserve_space(in, (ev_ssize_t)want, vec, 2);
+	if (n_vec <= 0) {
+		evbuffer_freeze(in, 0);
+		conn_end_request(c);
+		conn_free(c);
+		return;
+	}
+	n = readv(fd, (struct iovec *)vec, n_vec);
+	if (n > 0 && (size_t)n <= vec[0].iov_len) {
+		vec[0].iov_len = (size_t)n;
+		n_vec = 1;
+	} else if (n > 0) {
+		vec[1].iov_len = (size_t)n - vec[0].iov_len;
+	}
+	evbuffer_commit_space(in, vec, n > 0 ? n_vec : 0);
+	evbuffer_freeze(in, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* As the bufferevent does: stop reading, then say why. */
+		conn_client_reading(c, 0);
+		conn_client_event_cb(c->cbev,
+		    BEV_EVENT_READING |
+		        (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR),
+		    c);
+		return;
+	}
+	if (evbuffer_get_length(in) >= CONN_READ_HIGH)
+		event_del(c->crd);
+	conn_client_read_cb(c->cbev, c);
+}
+
+/* Stop reading a plain client here: TLS or a tunnel takes its socket. */
+static void
+conn_client_unwatch(struct conn *c)
+{
+	if (c->crd == NULL)
+		return;
+	event_free(c->crd);
+	c->crd = NULL;
+	c->is_client_reading = 0;
+}
+
 void
 conn_client_attach(struct conn *c)
 {
 	conn_tune_bev(c->cbev);
 	bufferevent_setcb(c->cbev, conn_client_read_cb, conn_client_write_cb,
 	    conn_client_event_cb, c);
-	bufferevent_setwatermark(c->cbev, EV_READ, 0, CONN_READ_HIGH);
 	/* A plain client is written by conn_client_flush(): no write event
-	 * until something does not fit. */
-	if (c->is_intercept)
+	 * until something does not fit; and read by conn_client_readable(),
+	 * which stops at CONN_READ_HIGH itself. */
+	if (c->is_intercept) {
+		bufferevent_setwatermark(c->cbev, EV_READ, 0, CONN_READ_HIGH);
 		bufferevent_enable(c->cbev, EV_READ | EV_WRITE);
-	else {
-		bufferevent_disable(c->cbev, EV_WRITE); /* on by default */
-		bufferevent_enable(c->cbev, EV_READ);
+	} else {
+		bufferevent_disable(c->cbev, EV_READ | EV_WRITE);
+		conn_client_reading(c, 1);
 	}
 	c->state = CONN_HEAD;
 	c->is_head_timed = 1;
@@ -307,6 +430,7 @@ conn_free(struct conn *c)
 		c->hold = NULL;
 	}
 	resolve_cancel(c);
+	conn_client_unwatch(c);
 	if (c->tun != NULL)
 		tunnel_free(c->tun);
 	if (c->cbev != NULL)
@@ -406,7 +530,7 @@ conn_linger(struct conn *c)
 	(void)shutdown(c->cfd, SHUT_WR);
 	evbuffer_drain(bufferevent_get_input(c->cbev),
 	    evbuffer_get_length(bufferevent_get_input(c->cbev)));
-	bufferevent_enable(c->cbev, EV_READ);
+	conn_client_reading(c, 1);
 	conn_timer_set(c, 2000);
 }
 
@@ -1164,6 +1288,9 @@ conn_peek(struct conn *c, int is_timeout, int server_spoke)
 		}
 	}
 	c->is_tls_peeked = 1;
+	/* The client's socket is read by OpenSSL's or the tunnel's own
+	 * watch from here on. */
+	conn_client_unwatch(c);
 	if (strcmp(c->verdict.rule, "tls.intercept") == 0) {
 		if (intercept_start(c) != 0) {
 			conn_end_request(c);
@@ -1182,7 +1309,7 @@ conn_next_request(struct conn *c)
 	c->state = CONN_HEAD;
 	c->is_head_timed = 0;
 	conn_timer_set(c, c->w->proxy->cfg.idle_timeout_ms);
-	bufferevent_enable(c->cbev, EV_READ);
+	conn_client_reading(c, 1);
 	if (c->w->is_stopping) {
 		conn_close_after_flush(c);
 		return;
@@ -1244,7 +1371,7 @@ conn_client_event_cb(struct bufferevent *bev, short what, void *arg)
 	        (c->state == CONN_FORWARD && c->req_done))) {
 		/* The client finished sending (half-close): answer it. */
 		c->client_keeps_alive = 0;
-		bufferevent_disable(bev, EV_READ);
+		conn_client_reading(c, 0);
 		return;
 	}
 	conn_end_request(c);
@@ -1272,7 +1399,7 @@ conn_upstream_write_cb(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 
 	if (c->state == CONN_FORWARD && c->cbev != NULL && !c->req_done)
-		bufferevent_enable(c->cbev, EV_READ);
+		conn_client_reading(c, 1);
 }
 
 static void

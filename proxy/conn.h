@@ -67,6 +67,9 @@ struct conn {
 	int is_tcp_client;
 	struct bufferevent
 	    *cbev; /* client side; a TLS filter when intercepting */
+	struct event *crd; /* a plain client's read watch (conn_client_reading):
+			      NULL once TLS or a tunnel reads it */
+	int is_client_reading; /* wanted, even while input is full */
 	struct bufferevent *ubev; /* upstream side */
 	int ufd; /* upstream socket (closed by conn_free) */
 	struct pool_conn *uread; /* forward.c reads a plain upstream itself,
@@ -163,6 +166,10 @@ void conn_accept(
 
 /* Let a bufferevent move up to 256 KiB per read or write call. */
 void conn_tune_bev(struct bufferevent *bev);
+
+/* Read the client, or stop: through c->crd for a plain client, else
+ * the bufferevent. */
+void conn_client_reading(struct conn *c, int on);
 
 /* Set the client callbacks on c->cbev and wait for a request head. */
 void conn_client_attach(struct conn *c);

@@ -531,7 +531,7 @@ forward_client_read(struct conn *c)
 		return;
 	}
 	if (evbuffer_get_length(out) >= FORWARD_HIGH)
-		bufferevent_disable(c->cbev, EV_READ);
+		conn_client_reading(c, 0);
 }
 
 /* The client took what we had for it: resume reading the upstream. */

@@ -21,7 +21,6 @@
 
 #include <event2/dns.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "conn.h"
 #include "pool.h"
@@ -256,31 +255,58 @@ listener_bind_all(struct proxy *p, const char *const *addrs, int n_addrs)
 }
 
 static void
-listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int len, void *arg)
-{
-	conn_accept(arg, fd, sa, (socklen_t)len);
-}
-
-static void
 listener_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	int i;
 
 	for (i = 0; i < w->n_listeners; i++)
-		evconnlistener_enable(w->listeners[i]);
+		event_add(w->listeners[i], NULL);
 }
 
+/* At most this many accepts per wake-up, so that a flood of new
+ * connections cannot starve the ones already open. */
+#define LISTENER_ACCEPT_MAX 64
+
+/*
+ * Accept new connections.  Looking for one more until accept4 fails with
+ * EAGAIN (what evconnlistener does) costs a failing system call on every
+ * wake-up; accepting one only (nginx without multi_accept) costs a whole
+ * loop turn for each connection still queued.  So: while this worker has
+ * other connections open, a queue is likely and we accept until it is
+ * empty; an idle worker (one client, a connection at a time) takes the
+ * one that woke it and stops.  The socket is watched level-triggered:
+ * anything left queued wakes the next turn.
+ * Measured with strace -c -f over 5,000 requests of bench/loadgen, per
+ * request: one client at a time 1.0 -> 0 failing accept4s; 50 in flight
+ * the same as before.
+ */
 static void
-listener_error_cb(struct evconnlistener *lev, void *arg)
+listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct worker *w = arg;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	struct timeval tv = { 0, 200 * 1000 };
+	int fd, i, n = 0;
 
+	do {
+		len = sizeof ss;
+		fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			break;
+		conn_accept(w, fd, (struct sockaddr *)&ss, len);
+	} while (
+	    ++n < LISTENER_ACCEPT_MAX && w->n_conns > 1 && !w->is_stopping);
+	/* Gone before we took it, or nothing after all: not an error. */
+	if (fd >= 0 || errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+		return;
 	/* EMFILE and friends: pause accepting instead of spinning. */
 	fprintf(stderr, "airlock-proxy: accept: %s\n", strerror(errno));
-	evconnlistener_disable(lev);
+	for (i = 0; i < w->n_listeners; i++)
+		event_del(w->listeners[i]);
 	if (!w->is_stopping)
 		event_base_once(
 		    w->base, -1, EV_TIMEOUT, listener_resume_cb, w, &tv);
@@ -304,7 +330,7 @@ listener_stop_cb(evutil_socket_t fd, short what, void *arg)
 
 	w->is_stopping = 1;
 	for (i = 0; i < w->n_listeners; i++) {
-		evconnlistener_free(w->listeners[i]);
+		event_free(w->listeners[i]);
 		w->listeners[i] = NULL;
 	}
 	w->n_listeners = 0;
@@ -397,12 +423,13 @@ listener_setup_worker(struct proxy *p, struct worker *w)
 		l = &p->listen[i];
 		fd = l->is_unix || l->is_inherited ? l->fds[0]
 		                                   : l->fds[w->index];
-		w->listeners[i] = evconnlistener_new(
-		    w->base, listener_accept_cb, w, 0, 0, fd);
+		w->listeners[i] = event_new(
+		    w->base, fd, EV_READ | EV_PERSIST, listener_accept_cb, w);
 		if (w->listeners[i] == NULL)
 			return -1;
-		evconnlistener_set_error_cb(w->listeners[i], listener_error_cb);
 		w->n_listeners = i + 1;
+		if (event_add(w->listeners[i], NULL) != 0)
+			return -1;
 	}
 	return 0;
 }

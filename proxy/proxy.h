@@ -30,7 +30,6 @@
 
 struct event_base;
 struct evdns_base;
-struct evconnlistener;
 struct event;
 struct ca;
 struct conn;
@@ -88,7 +87,7 @@ struct worker {
 	struct policy_cache *cache;
 	unsigned cache_generation;
 	struct pool *pool; /* idle upstream connections (pool.h) */
-	struct evconnlistener *listeners[PROXY_MAX_LISTEN];
+	struct event *listeners[PROXY_MAX_LISTEN]; /* listening sockets */
 	int n_listeners;
 	struct event *stop_ev; /* activated by the main thread on SIGTERM */
 	struct event *drain_ev; /* checks whether the last connection left */
