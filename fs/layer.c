@@ -866,6 +866,136 @@ layer_record_tree_rename(const char *src, const char *dst)
 	return ret;
 }
 
+/* Record that path now holds content of mode that came from elsewhere:
+ * a change of path's own project base (modified), or added when the
+ * project has nothing there.  Never renamed: the names an exchange moves
+ * content from still exist. */
+static int
+layer_record_swapped(const char *path, mode_t mode, int is_opaque)
+{
+	uint64_t hash;
+	int has, ret;
+
+	ret = layer_base(path, &has, &hash);
+	if (ret != 0)
+		return ret;
+	return layer_record(has ? STAGE_MODIFIED : STAGE_ADDED, path, NULL, has,
+	    hash, mode, is_opaque);
+}
+
+/*
+ * x's old tree now sits at upper/y: record gone every name beneath x that
+ * it held and that x's new tree lacks (a project name becomes a whiteout).
+ */
+static int
+layer_swap_gone(char *x, size_t xlen, char *y, size_t ylen)
+{
+	struct dirent *de;
+	struct stat st, xst;
+	size_t x2, y2;
+	DIR *d;
+	int ret = 0, err = 0;
+
+	d = layer_opendir(fsd.upper_fd, y, &err);
+	if (d == NULL)
+		return err;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		x2 = xlen;
+		y2 = ylen;
+		ret = layer_path_push(x, &x2, de->d_name);
+		if (ret == 0)
+			ret = layer_path_push(y, &y2, de->d_name);
+		if (ret == 0)
+			ret = layer_stat(fsd.upper_fd, y, &st);
+		if (ret == 0 && S_ISDIR(st.st_mode))
+			ret = layer_swap_gone(x, x2, y, y2);
+		if (ret == 0) {
+			ret = layer_stat(fsd.upper_fd, x, &xst);
+			if (ret == -ENOENT || ret == -ENOTDIR || ret == -ELOOP)
+				ret = layer_record_gone(x);
+		}
+		x[xlen] = '\0';
+		y[ylen] = '\0';
+		if (ret != 0)
+			break;
+	}
+	closedir(d);
+	return ret;
+}
+
+/* Record every name beneath x (all in upper/ now) as swapped in. */
+static int
+layer_swap_tree(char *x, size_t xlen)
+{
+	struct dirent *de;
+	struct stat st;
+	size_t x2;
+	DIR *d;
+	int ret = 0, err = 0;
+
+	d = layer_opendir(fsd.upper_fd, x, &err);
+	if (d == NULL)
+		return err;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		x2 = xlen;
+		ret = layer_path_push(x, &x2, de->d_name);
+		if (ret == 0)
+			ret = layer_stat(fsd.upper_fd, x, &st);
+		if (ret == 0)
+			ret = layer_record_swapped(
+			    x, st.st_mode, S_ISDIR(st.st_mode));
+		if (ret == 0 && S_ISDIR(st.st_mode))
+			ret = layer_swap_tree(x, x2);
+		x[xlen] = '\0';
+		if (ret != 0)
+			break;
+	}
+	closedir(d);
+	return ret;
+}
+
+/* Record the side x of an exchange with y (see layer_record_exchange()). */
+static int
+layer_swap_side(char *x, size_t xlen, char *y, size_t ylen)
+{
+	struct stat st, yst;
+	int ret;
+
+	ret = layer_stat(fsd.upper_fd, x, &st);
+	if (ret == 0)
+		ret = layer_stat(fsd.upper_fd, y, &yst);
+	if (ret == 0 && S_ISDIR(yst.st_mode))
+		ret = layer_swap_gone(x, xlen, y, ylen);
+	if (ret == 0)
+		ret = layer_record_swapped(x, st.st_mode, S_ISDIR(st.st_mode));
+	if (ret == 0 && S_ISDIR(st.st_mode))
+		ret = layer_swap_tree(x, xlen);
+	return ret;
+}
+
+int
+layer_record_exchange(const char *a, const char *b)
+{
+	char x[PATH_MAX], y[PATH_MAX];
+	size_t alen = strlen(a), blen = strlen(b);
+	int ret;
+
+	if (alen >= sizeof x || blen >= sizeof y)
+		return -ENAMETOOLONG;
+	memcpy(x, a, alen + 1);
+	memcpy(y, b, blen + 1);
+	ret = layer_swap_side(x, alen, y, blen);
+	if (ret == 0)
+		ret = layer_swap_side(y, blen, x, alen);
+	return ret;
+}
+
 void
 layer_clean_work(void)
 {

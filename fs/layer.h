@@ -100,6 +100,18 @@ int layer_copy_up_tree(const char *path);
 /* Record the rename of the (upper, complete) tree from src to dst. */
 int layer_record_tree_rename(const char *src, const char *dst);
 
+/*
+ * Record the exchange (renameat2 RENAME_EXCHANGE) of the entries at a and
+ * b, both complete in upper/ and already swapped there: each name now
+ * holds what the other held, trees for directories.  Every name that
+ * receives content is recorded as a change of its own project base
+ * (modified; added where the project has nothing; a directory opaque, as
+ * after a directory rename), every name beneath either that the swap took
+ * away is recorded gone.  Nothing is recorded as renamed: both names still
+ * exist, so there is no source to delete.
+ */
+int layer_record_exchange(const char *a, const char *b);
+
 /* Remove leftovers of interrupted copy-ups from work/. */
 void layer_clean_work(void);
 

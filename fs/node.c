@@ -477,16 +477,17 @@ node_is_below(const struct node *n, const struct node *dir)
 	return 0;
 }
 
-void
-node_rename(struct node *n, struct node *parent, const char *name,
+/* n's name parent/name becomes newparent/newname (see node_rename()).
+ * Lock held. */
+static void
+node_move(struct node *n, struct node *parent, const char *name,
     struct node *newparent, const char *newname, int is_opaque_tree)
 {
 	struct node *m;
 	size_t i;
 
-	pthread_rwlock_wrlock(&node_lock);
 	if (n == &node_root_node || !node_has_name(n, parent, name))
-		goto out;
+		return;
 	if (n->parent == parent && strcmp(n->name, name) == 0) {
 		node_name_remove(n);
 		free(n->name);
@@ -511,6 +512,29 @@ node_rename(struct node *n, struct node *parent, const char *name,
 			}
 		}
 	}
-out:
+}
+
+void
+node_rename(struct node *n, struct node *parent, const char *name,
+    struct node *newparent, const char *newname, int is_opaque_tree)
+{
+	pthread_rwlock_wrlock(&node_lock);
+	node_move(n, parent, name, newparent, newname, is_opaque_tree);
+	pthread_rwlock_unlock(&node_lock);
+}
+
+void
+node_exchange(struct node *a, struct node *aparent, const char *aname,
+    struct node *b, struct node *bparent, const char *bname, int is_a_tree,
+    int is_b_tree)
+{
+	pthread_rwlock_wrlock(&node_lock);
+	if (a != b) {
+		/* for a moment both are indexed under bparent/bname: the
+		 * index removes by node, never by name, so the second move
+		 * takes b out and no lookup runs in between (lock held) */
+		node_move(a, aparent, aname, bparent, bname, is_a_tree);
+		node_move(b, bparent, bname, aparent, aname, is_b_tree);
+	}
 	pthread_rwlock_unlock(&node_lock);
 }

@@ -115,4 +115,14 @@ void node_unlink(struct node *parent, const char *name, dev_t dev, ino_t ino);
 void node_rename(struct node *n, struct node *parent, const char *name,
     struct node *newparent, const char *newname, int is_opaque_tree);
 
+/*
+ * The names aparent/aname (of a) and bparent/bname (of b) were exchanged
+ * (renameat2 RENAME_EXCHANGE): a now answers to bparent/bname and b to
+ * aparent/aname, each keeping its inode number.  A directory moved as an
+ * opaque copy (is_a_tree, is_b_tree) is marked as node_rename() does.
+ */
+void node_exchange(struct node *a, struct node *aparent, const char *aname,
+    struct node *b, struct node *bparent, const char *bname, int is_a_tree,
+    int is_b_tree);
+
 #endif

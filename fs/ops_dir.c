@@ -904,9 +904,29 @@ ops_rename_guard_tree(const char *src, const char *dst,
 }
 
 /*
- * The policy's word on renaming src (view *sle) to dst (replacing what is
- * there when has_dst): src's names go, dst's are placed, and beneath a
- * directory or a symlink so are the names under them.  One decision for
+ * Add to *sa and *da what renaming src (view *sle) to dst asks (replacing
+ * what is there when has_dst): src's names go, dst's are placed, and
+ * beneath a directory or a symlink so are the names under them.  Returns
+ * 0 or -errno (a walk beneath failed).
+ */
+static int
+ops_rename_ask(const char *src, const char *dst, const struct layer_ent *sle,
+    int has_dst, struct guard_ask *sa, struct guard_ask *da)
+{
+	guard_ask_path(sa, GUARD_OPS_GONE, src);
+	guard_ask_path(
+	    da, GUARD_OPS_PLACED | (has_dst ? FS_OP_DELETE : 0), dst);
+	if (S_ISLNK(sle->st.st_mode)) {
+		guard_ask_below(sa, GUARD_OPS_GONE, src, POLICY_BELOW_ANCHORED);
+		guard_ask_below(
+		    da, GUARD_OPS_PLACED, dst, POLICY_BELOW_ANCHORED);
+	} else if (S_ISDIR(sle->st.st_mode))
+		return ops_rename_guard_tree(src, dst, sle, sa, da);
+	return 0;
+}
+
+/*
+ * The policy's word on renaming src (view *sle) to dst: one decision for
  * each end, audited as a rename of that end.
  */
 static int
@@ -915,20 +935,11 @@ ops_rename_guard(fuse_req_t req, const char *src, const char *dst,
 {
 	struct guard_ask sa, da;
 	struct guard_who who;
-	int ret = 0;
+	int ret;
 
 	guard_ask_init(&sa);
 	guard_ask_init(&da);
-	guard_ask_path(&sa, GUARD_OPS_GONE, src);
-	guard_ask_path(
-	    &da, GUARD_OPS_PLACED | (has_dst ? FS_OP_DELETE : 0), dst);
-	if (S_ISLNK(sle->st.st_mode)) {
-		guard_ask_below(
-		    &sa, GUARD_OPS_GONE, src, POLICY_BELOW_ANCHORED);
-		guard_ask_below(
-		    &da, GUARD_OPS_PLACED, dst, POLICY_BELOW_ANCHORED);
-	} else if (S_ISDIR(sle->st.st_mode))
-		ret = ops_rename_guard_tree(src, dst, sle, &sa, &da);
+	ret = ops_rename_ask(src, dst, sle, has_dst, &sa, &da);
 	if (ret != 0)
 		return ret;
 	ops_who(req, &who);
@@ -938,22 +949,182 @@ ops_rename_guard(fuse_req_t req, const char *src, const char *dst,
 	return ret;
 }
 
+/*
+ * The policy's word on exchanging a (view *ale) and b (view *ble): two
+ * renames, a over b and b over a, each asked in full.  What each name
+ * gives and receives is one decision, audited as a rename of that name;
+ * the stricter is acted on first, so a denial never waits behind a hold
+ * and nothing changes unless both are allowed.
+ */
+static int
+ops_exchange_guard(fuse_req_t req, const char *a, const char *b,
+    const struct layer_ent *ale, const struct layer_ent *ble)
+{
+	struct guard_ask aa, ba;
+	struct guard_who who;
+	int ret, is_b_first;
+
+	guard_ask_init(&aa);
+	guard_ask_init(&ba);
+	ret = ops_rename_ask(a, b, ale, 1, &aa, &ba);
+	if (ret == 0)
+		ret = ops_rename_ask(b, a, ble, 1, &ba, &aa);
+	if (ret != 0)
+		return ret;
+	ops_who(req, &who);
+	/* enum decision orders allow < hold < deny */
+	is_b_first = guard_ask_decision(&ba) > guard_ask_decision(&aa);
+	ret = guard_decide(
+	    &who, FS_OP_RENAME, is_b_first ? b : a, is_b_first ? &ba : &aa, 1);
+	if (ret == 0)
+		ret = guard_decide(&who, FS_OP_RENAME, is_b_first ? a : b,
+		    is_b_first ? &aa : &ba, 1);
+	return ret;
+}
+
+/* Make sure directory node dir (in state *st) exists in upper/. */
+static int
+ops_parent_upper(struct node *dir, struct node_state *st)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	if (st->is_upper)
+		return 0;
+	ret = node_path(dir, NULL, path, sizeof path, st);
+	if (ret < 0)
+		return ret;
+	return ops_upper_dir(dir, path, st);
+}
+
+/* Copy the entry at path (view *le, node n) up whole: a directory's tree,
+ * or a file, symlink or special file with its content. */
+static int
+ops_copy_up_whole(struct node *n, const char *path, const struct layer_ent *le)
+{
+	if (S_ISDIR(le->st.st_mode))
+		return layer_copy_up_tree(path);
+	return layer_copy_up(n, path, COPYUP_DATA);
+}
+
+/*
+ * Rename src to dst in upper/ (renameat2 with flags) under their parent
+ * directories, opened into *spfd and *dpfd (which the caller releases with
+ * layer_put(), also on failure; -1 when not opened); *dleaf is dst's last
+ * component.  Returns 0 or -errno.
+ */
+static int
+ops_upper_rename(const char *src, const char *dst, unsigned int flags,
+    int *spfd, int *dpfd, const char **dleaf)
+{
+	const char *sleaf;
+
+	*spfd = layer_open_parent(fsd.upper_fd, src, &sleaf);
+	*dpfd = layer_open_parent(fsd.upper_fd, dst, dleaf);
+	if (*spfd < 0 || *dpfd < 0)
+		return *spfd < 0 ? *spfd : *dpfd;
+	if (renameat2(*spfd, sleaf, *dpfd, *dleaf, flags) != 0)
+		return -errno;
+	return 0;
+}
+
+/* The node at parent/name (view *le), with a reference held. */
+static struct node *
+ops_hold_node(struct node *parent, const char *name, const struct layer_ent *le)
+{
+	struct node_state cs;
+
+	memset(&cs, 0, sizeof cs);
+	cs.is_dir = (uint8_t)S_ISDIR(le->st.st_mode);
+	cs.is_upper = (uint8_t)le->is_upper;
+	cs.lower_visible = (uint8_t)le->lower_visible;
+	return node_ref(
+	    parent, name, le->key_dev, le->key_ino, le->report_ino, &cs);
+}
+
+/*
+ * renameat2(RENAME_EXCHANGE) of parent/name and newparent/newname, two
+ * existing entries of any kinds.  Both are copied up (a directory as its
+ * whole tree) and swapped in upper/ with one renameat2, so the swap is as
+ * atomic there as in the view; each name then holds the other's content,
+ * recorded as a change of its own project base (see
+ * layer_record_exchange()).  Both nodes keep their inode numbers under
+ * their new names.  -ENOENT when either is missing.
+ */
+static int
+ops_do_exchange(fuse_req_t req, struct node *parent, const char *name,
+    struct node *newparent, const char *newname)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	struct node_state ps, dps;
+	struct layer_ent ale, ble;
+	struct node *na = NULL, *nb = NULL;
+	const char *bleaf;
+	int apfd = -1, bpfd = -1, ret;
+
+	ret = node_path(parent, name, a, sizeof a, &ps);
+	if (ret >= 0)
+		ret = node_path(newparent, newname, b, sizeof b, &dps);
+	if (ret < 0)
+		return ret;
+	ret = layer_lookup(a, &ps, &ale);
+	if (ret == 0)
+		ret = layer_lookup(b, &dps, &ble);
+	if (ret != 0)
+		return ret;
+	ret = ops_exchange_guard(req, a, b, &ale, &ble);
+	if (ret != 0)
+		return ret;
+
+	na = ops_hold_node(parent, name, &ale);
+	nb = ops_hold_node(newparent, newname, &ble);
+	if (na == nb)
+		goto out; /* two names of one file: nothing moves */
+	ret = ops_copy_up_whole(na, a, &ale);
+	if (ret == 0)
+		ret = ops_copy_up_whole(nb, b, &ble);
+	if (ret == 0)
+		ret = ops_parent_upper(parent, &ps);
+	if (ret == 0)
+		ret = ops_parent_upper(newparent, &dps);
+	if (ret != 0)
+		goto out;
+	ret = ops_upper_rename(a, b, RENAME_EXCHANGE, &apfd, &bpfd, &bleaf);
+	if (ret != 0)
+		goto out;
+	ret = layer_record_exchange(a, b);
+	node_exchange(na, parent, name, nb, newparent, newname,
+	    S_ISDIR(ale.st.st_mode), S_ISDIR(ble.st.st_mode));
+	ops_dir_changed(parent);
+	ops_dir_changed(newparent);
+out:
+	layer_put(apfd);
+	layer_put(bpfd);
+	if (na != NULL)
+		node_forget(na, 1);
+	if (nb != NULL)
+		node_forget(nb, 1);
+	return ret;
+}
+
 static int
 ops_do_rename(fuse_req_t req, struct node *parent, const char *name,
     struct node *newparent, const char *newname, unsigned int flags)
 {
-	char src[PATH_MAX], dst[PATH_MAX], dpath[PATH_MAX];
-	struct node_state ps, dps, cs;
+	char src[PATH_MAX], dst[PATH_MAX];
+	struct node_state ps, dps;
 	struct layer_ent sle, dle;
 	struct node *n = NULL;
-	const char *sleaf, *dleaf;
+	const char *dleaf;
 	struct stat st;
 	int spfd = -1, dpfd = -1, ret, has_dst, is_dir;
 
-	if (flags & ~RENAME_NOREPLACE)
-		return -EINVAL; /* RENAME_EXCHANGE, RENAME_WHITEOUT */
 	if (strlen(newname) > NAME_MAX)
 		return -ENAMETOOLONG;
+	if (flags == RENAME_EXCHANGE)
+		return ops_do_exchange(req, parent, name, newparent, newname);
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL; /* RENAME_WHITEOUT, or a mix with EXCHANGE */
 	ret = node_path(parent, name, src, sizeof src, &ps);
 	if (ret >= 0)
 		ret = node_path(newparent, newname, dst, sizeof dst, &dps);
@@ -971,35 +1142,17 @@ ops_do_rename(fuse_req_t req, struct node *parent, const char *name,
 		return ret;
 
 	/* hold the source's node while it moves */
-	memset(&cs, 0, sizeof cs);
-	cs.is_dir = (uint8_t)is_dir;
-	cs.is_upper = (uint8_t)sle.is_upper;
-	cs.lower_visible = (uint8_t)sle.lower_visible;
-	n = node_ref(
-	    parent, name, sle.key_dev, sle.key_ino, sle.report_ino, &cs);
-	if (is_dir)
-		ret = layer_copy_up_tree(src);
-	else
-		ret = layer_copy_up(n, src, COPYUP_DATA);
-	if (ret == 0 && !dps.is_upper) {
-		ret = node_path(newparent, NULL, dpath, sizeof dpath, &dps);
-		if (ret >= 0)
-			ret = ops_upper_dir(newparent, dpath, &dps);
-	}
+	n = ops_hold_node(parent, name, &sle);
+	ret = ops_copy_up_whole(n, src, &sle);
+	if (ret == 0)
+		ret = ops_parent_upper(newparent, &dps);
 	if (ret != 0)
 		goto out;
-	spfd = layer_open_parent(fsd.upper_fd, src, &sleaf);
-	dpfd = layer_open_parent(fsd.upper_fd, dst, &dleaf);
-	if (spfd < 0 || dpfd < 0) {
-		ret = spfd < 0 ? spfd : dpfd;
-		goto out;
-	}
 	if (has_dst && !S_ISDIR(dle.st.st_mode))
 		ops_file_pin(node_child(newparent, newname));
-	if (renameat(spfd, sleaf, dpfd, dleaf) != 0) {
-		ret = -errno;
+	ret = ops_upper_rename(src, dst, 0, &spfd, &dpfd, &dleaf);
+	if (ret != 0)
 		goto out;
-	}
 	if (is_dir)
 		ret = layer_record_tree_rename(src, dst);
 	else if (fstatat(dpfd, dleaf, &st, AT_SYMLINK_NOFOLLOW) != 0)
