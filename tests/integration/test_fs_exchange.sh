@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_fs_exchange: renameat2(RENAME_EXCHANGE) on a real airlock-fs mount:
 # two project files, a project file and a new one, two directories with
-# content, a file and a directory, two symlinks, across directories; each
+# content, a file and a directory, two symlinks, across directories, a
+# renamed file and a renamed tree, a tree exchanged and back; each
 # name keeps its inode number under its new name; a missing side is
 # ENOENT, RENAME_WHITEOUT stays EINVAL; the policy decides it as two
 # renames (a denied side, a rule beneath a directory, a held side approved
@@ -39,6 +40,9 @@ mkdir -p "$P/e1/b" "$P/e2"
 printf 'e1a\n' >"$P/e1/a"
 printf 'e1c\n' >"$P/e1/b/c"
 printf 'e2a\n' >"$P/e2/a"
+mkdir -p "$P/od" "$P/xd"
+printf 'm\n' >"$P/od/m"
+printf 'w\n' >"$P/xd/w"
 cp -a "$P" "$T/orig"
 cat >"$T/policy.yaml" <<'EOF'
 version: 1
@@ -149,6 +153,12 @@ check_eq "exchange two trees" ok "$(xchg "$M/e1" "$M/e2")"
 check_eq "and back" ok "$(xchg "$M/e2" "$M/e1")"
 check "e1 is as in the project" diff -r "$P/e1" "$M/e1"
 check "e2 is as in the project" diff -r "$P/e2" "$M/e2"
+mv "$M/od" "$M/nd"
+check_eq "exchange a renamed tree with a project one" ok "$(xchg "$M/nd" "$M/xd")"
+check_eq "xd/m came from od" m "$(cat "$M/xd/m")"
+check_eq "nd/w came from xd" w "$(cat "$M/nd/w")"
+check_not "xd/w is gone" test -e "$M/xd/w"
+check_not "od stays gone" test -e "$M/od"
 
 echo "# refused: nothing changes"
 check_eq "a missing side is ENOENT" ENOENT "$(xchg "$M/f1" "$M/nope")"
