@@ -804,43 +804,65 @@ layer_record_moved(const char *src, const char *dst, mode_t mode)
 	return layer_record(STAGE_ADDED, dst, NULL, 0, 0, mode, 0);
 }
 
+/*
+ * For each name in the upper directory a: push the name onto a (and onto
+ * b, a path walked alongside, unless b is NULL), lstat upper/a, call fn
+ * with the lengths that include the name, and pop it again.  Stops at the
+ * first error, which it returns.
+ */
+typedef int (*layer_child_fn)(
+    char *a, size_t alen, char *b, size_t blen, const struct stat *st);
+
 static int
-layer_tree_record(char *src, size_t slen, char *dst, size_t dlen)
+layer_each_child(char *a, size_t alen, char *b, size_t blen, layer_child_fn fn)
 {
 	struct dirent *de;
 	struct stat st;
+	size_t a2, b2 = 0;
 	DIR *d;
-	size_t s2, d2;
 	int ret = 0, err = 0;
 
-	d = layer_opendir(fsd.upper_fd, dst, &err);
+	d = layer_opendir(fsd.upper_fd, a, &err);
 	if (d == NULL)
 		return err;
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		s2 = slen;
-		d2 = dlen;
-		ret = layer_path_push(src, &s2, de->d_name);
+		a2 = alen;
+		b2 = blen;
+		ret = layer_path_push(a, &a2, de->d_name);
+		if (ret == 0 && b != NULL)
+			ret = layer_path_push(b, &b2, de->d_name);
 		if (ret == 0)
-			ret = layer_path_push(dst, &d2, de->d_name);
+			ret = layer_stat(fsd.upper_fd, a, &st);
 		if (ret == 0)
-			ret = layer_stat(fsd.upper_fd, dst, &st);
-		if (ret == 0 && S_ISDIR(st.st_mode)) {
-			ret = layer_record_gone(src);
-			if (ret == 0)
-				ret = layer_record_content(dst, st.st_mode, 1);
-			if (ret == 0)
-				ret = layer_tree_record(src, s2, dst, d2);
-		} else if (ret == 0)
-			ret = layer_record_moved(src, dst, st.st_mode);
-		src[slen] = '\0';
-		dst[dlen] = '\0';
+			ret = fn(a, a2, b, b2, &st);
+		a[alen] = '\0';
+		if (b != NULL)
+			b[blen] = '\0';
 		if (ret != 0)
 			break;
 	}
 	closedir(d);
+	return ret;
+}
+
+/* A name of a renamed tree, now at upper/dst, that was at src. */
+static int
+layer_tree_record_one(
+    char *dst, size_t dlen, char *src, size_t slen, const struct stat *st)
+{
+	int ret;
+
+	if (!S_ISDIR(st->st_mode))
+		return layer_record_moved(src, dst, st->st_mode);
+	ret = layer_record_gone(src);
+	if (ret == 0)
+		ret = layer_record_content(dst, st->st_mode, 1);
+	if (ret == 0)
+		ret = layer_each_child(
+		    dst, dlen, src, slen, layer_tree_record_one);
 	return ret;
 }
 
@@ -862,7 +884,7 @@ layer_record_tree_rename(const char *src, const char *dst)
 	if (ret == 0)
 		ret = layer_record_content(dst, st.st_mode, 1);
 	if (ret == 0)
-		ret = layer_tree_record(s, slen, d, dlen);
+		ret = layer_each_child(d, dlen, s, slen, layer_tree_record_one);
 	return ret;
 }
 
@@ -886,77 +908,38 @@ layer_record_swapped(const char *path, mode_t mode, int is_opaque)
 /*
  * x's old tree now sits at upper/y: record gone every name beneath x that
  * it held and that x's new tree lacks (a project name becomes a whiteout).
+ * Called for each name y of that old tree, with x alongside.
  */
 static int
-layer_swap_gone(char *x, size_t xlen, char *y, size_t ylen)
+layer_swap_gone(
+    char *y, size_t ylen, char *x, size_t xlen, const struct stat *st)
 {
-	struct dirent *de;
-	struct stat st, xst;
-	size_t x2, y2;
-	DIR *d;
-	int ret = 0, err = 0;
+	struct stat xst;
+	int ret = 0;
 
-	d = layer_opendir(fsd.upper_fd, y, &err);
-	if (d == NULL)
-		return err;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		x2 = xlen;
-		y2 = ylen;
-		ret = layer_path_push(x, &x2, de->d_name);
-		if (ret == 0)
-			ret = layer_path_push(y, &y2, de->d_name);
-		if (ret == 0)
-			ret = layer_stat(fsd.upper_fd, y, &st);
-		if (ret == 0 && S_ISDIR(st.st_mode))
-			ret = layer_swap_gone(x, x2, y, y2);
-		if (ret == 0) {
-			ret = layer_stat(fsd.upper_fd, x, &xst);
-			if (ret == -ENOENT || ret == -ENOTDIR || ret == -ELOOP)
-				ret = layer_record_gone(x);
-		}
-		x[xlen] = '\0';
-		y[ylen] = '\0';
-		if (ret != 0)
-			break;
+	if (S_ISDIR(st->st_mode))
+		ret = layer_each_child(y, ylen, x, xlen, layer_swap_gone);
+	if (ret == 0) {
+		ret = layer_stat(fsd.upper_fd, x, &xst);
+		if (ret == -ENOENT || ret == -ENOTDIR || ret == -ELOOP)
+			ret = layer_record_gone(x);
 	}
-	closedir(d);
 	return ret;
 }
 
-/* Record every name beneath x (all in upper/ now) as swapped in. */
+/* Record a name beneath a swapped tree (all in upper/ now) as swapped
+ * in, and the names beneath it. */
 static int
-layer_swap_tree(char *x, size_t xlen)
+layer_swap_tree(
+    char *x, size_t xlen, char *none, size_t nlen, const struct stat *st)
 {
-	struct dirent *de;
-	struct stat st;
-	size_t x2;
-	DIR *d;
-	int ret = 0, err = 0;
+	int ret;
 
-	d = layer_opendir(fsd.upper_fd, x, &err);
-	if (d == NULL)
-		return err;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		x2 = xlen;
-		ret = layer_path_push(x, &x2, de->d_name);
-		if (ret == 0)
-			ret = layer_stat(fsd.upper_fd, x, &st);
-		if (ret == 0)
-			ret = layer_record_swapped(
-			    x, st.st_mode, S_ISDIR(st.st_mode));
-		if (ret == 0 && S_ISDIR(st.st_mode))
-			ret = layer_swap_tree(x, x2);
-		x[xlen] = '\0';
-		if (ret != 0)
-			break;
-	}
-	closedir(d);
+	(void)none;
+	(void)nlen;
+	ret = layer_record_swapped(x, st->st_mode, S_ISDIR(st->st_mode));
+	if (ret == 0 && S_ISDIR(st->st_mode))
+		ret = layer_each_child(x, xlen, NULL, 0, layer_swap_tree);
 	return ret;
 }
 
@@ -971,11 +954,11 @@ layer_swap_side(char *x, size_t xlen, char *y, size_t ylen)
 	if (ret == 0)
 		ret = layer_stat(fsd.upper_fd, y, &yst);
 	if (ret == 0 && S_ISDIR(yst.st_mode))
-		ret = layer_swap_gone(x, xlen, y, ylen);
+		ret = layer_each_child(y, ylen, x, xlen, layer_swap_gone);
 	if (ret == 0)
 		ret = layer_record_swapped(x, st.st_mode, S_ISDIR(st.st_mode));
 	if (ret == 0 && S_ISDIR(st.st_mode))
-		ret = layer_swap_tree(x, xlen);
+		ret = layer_each_child(x, xlen, NULL, 0, layer_swap_tree);
 	return ret;
 }
 
