@@ -36,8 +36,11 @@
  * upstream brings (forward.c), so that a bulk body costs one write per
  * read; 256 KiB took two writes for each read, 3x the system calls. */
 #define CONN_MAX_SINGLE_IO (1024 * 1024)
-/* One read of a plain client: a request head, or a piece of a body. */
+/* One read of a plain client: a piece of a request body being relayed;
+ * anything else (a head, mostly) gets room for a large head at most, so
+ * that 1,000 slow clients holding half a head hold 16 MiB, not 256. */
 #define CONN_CLIENT_READ (256 * 1024)
+#define CONN_CLIENT_READ_HEAD (16 * 1024)
 
 /* The parser's scratch space: one per thread, never held across events. */
 static __thread struct http_request conn_scratch;
@@ -286,7 +289,7 @@ conn_client_readable(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(c->cbev);
 	struct evbuffer_iovec vec[2];
-	size_t len = evbuffer_get_length(in), want;
+	size_t len = evbuffer_get_length(in), want, max;
 	ssize_t n;
 	int n_vec;
 
@@ -294,9 +297,11 @@ conn_client_readable(evutil_socket_t fd, short what, void *arg)
 		event_del(c->crd);
 		return;
 	}
+	max = c->state == CONN_FORWARD && !c->req_done ? CONN_CLIENT_READ
+	                                               : CONN_CLIENT_READ_HEAD;
 	want = CONN_READ_HIGH - len;
-	if (want > CONN_CLIENT_READ)
-		want = CONN_CLIENT_READ;
+	if (want > max)
+		want = max;
 	/* A socket bufferevent freezes its input's end so that only it
 	 * fills it; it does the same around its own reads. */
 	evbuffer_unfreeze(in, 0);
