@@ -141,6 +141,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa, socklen_t len)
 	c->w = w;
 	c->cfd = fd;
 	c->ufd = -1;
+	c->spl_pipe[0] = c->spl_pipe[1] = -1;
 	/* TCP_NODELAY came with the socket: the listener has it set. */
 	c->is_tcp_client =
 	    sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
@@ -435,6 +436,7 @@ conn_free(struct conn *c)
 		c->hold = NULL;
 	}
 	resolve_cancel(c);
+	forward_splice_stop(c);
 	conn_client_unwatch(c);
 	if (c->tun != NULL)
 		tunnel_free(c->tun);

@@ -135,6 +135,12 @@ struct conn {
 	uint64_t resp_left;
 	struct http_chunked resp_chunk;
 	int resp_keeps_alive;
+	/* A Content-Length body spliced from upstream to client (forward.c,
+	 * forward_splice_start()): the pipe and what it holds, and a watch
+	 * for the client becoming writable.  spl_pipe[0] -1: none. */
+	int spl_pipe[2];
+	size_t spl_in_pipe;
+	struct event *spl_wr;
 
 	/* CONNECT tunnels and interception. */
 	int is_intercept; /* requests arrive inside our TLS */
@@ -237,6 +243,8 @@ void forward_client_read(struct conn *c);
 void forward_upstream_read(struct conn *c);
 void forward_upstream_event(struct conn *c, short what);
 void forward_client_drained(struct conn *c);
+/* Stop splicing a response body, if one is (conn_free). */
+void forward_splice_stop(struct conn *c);
 /* A plain upstream's socket is readable (its pool_conn watch). */
 void forward_upstream_readable(int fd, short what, void *arg);
 

@@ -3,6 +3,8 @@
  * tunnel), relayed to the upstream with hop-by-hop headers removed and
  * "Via" added, bodies streamed in both directions as they arrive
  * (Content-Length, chunked, or until close), keep-alive on both sides.
+ * A large Content-Length response body that nothing must see goes from
+ * socket to socket through a pipe (forward_may_splice()).
  *
  * The request head goes upstream only after the request was decided (by
  * conn.c): forward_start() is the first byte the upstream sees.
@@ -10,9 +12,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -21,6 +25,7 @@
 #include "conn.h"
 #include "pool.h"
 #include "sentinel.h"
+#include "tunnel.h"
 #include "util.h"
 
 /* Stop reading a side while the other side has this much unsent. */
@@ -29,8 +34,16 @@
 enum {
 	RESP_HEAD,
 	RESP_BODY,
+	RESP_SPLICE, /* a Content-Length body, through a pipe */
 	RESP_DONE,
 };
+
+/* Below this much body still to come, copying it costs no more. */
+#define FORWARD_SPLICE_MIN (64 * 1024)
+/* Rounds per wake-up, so that one large body cannot starve the others. */
+#define FORWARD_SPLICE_ROUNDS 16
+
+static void forward_splice_pump(struct conn *c);
 
 static __thread struct http_response forward_scratch;
 
@@ -54,6 +67,10 @@ forward_upstream_readable(int fd, short what, void *arg)
 	ssize_t n;
 	int n_vec;
 
+	if (c->state == CONN_FORWARD && c->resp_state == RESP_SPLICE) {
+		forward_splice_pump(c);
+		return;
+	}
 	/* A socket bufferevent freezes its input's end so that only it
 	 * fills it; it does the same around its own reads. */
 	evbuffer_unfreeze(in, 0);
@@ -534,12 +551,155 @@ forward_client_read(struct conn *c)
 		conn_client_reading(c, 0);
 }
 
-/* The client took what we had for it: resume reading the upstream. */
+/* The client took what we had for it: resume reading the upstream.
+ * May free the connection. */
 void
 forward_client_drained(struct conn *c)
 {
-	if (c->ubev != NULL && c->resp_state != RESP_DONE)
+	if (c->resp_state == RESP_SPLICE)
+		forward_splice_pump(c);
+	else if (c->ubev != NULL && c->resp_state != RESP_DONE)
 		forward_upstream_reading(c, 1);
+}
+
+/*
+ * Splicing a response body.  A body with a Content-Length, to a request
+ * that carried no real secret value (nothing to redact in it) and whose
+ * own body was sent whole, between two plain sockets, moves from the
+ * upstream socket to the client's through a pipe, as a CONNECT tunnel
+ * does, without a copy through user space: exactly the Content-Length
+ * bytes that were not read yet (what the head parser had read of it went
+ * to the client's output first, and is written before any spliced byte),
+ * then the connection reads the next request head.  Chunked bodies,
+ * bodies to end of stream, HEAD, 1xx/204/304, TLS on either side and
+ * redacted responses keep the buffered path.
+ */
+static int
+forward_may_splice(const struct conn *c)
+{
+	return c->resp_body == HTTP_BODY_LENGTH &&
+	    c->resp_left >= FORWARD_SPLICE_MIN && c->req_done &&
+	    !c->is_intercept && !c->up_is_tls && c->crd != NULL &&
+	    c->uread != NULL && c->ufd >= 0 && c->cbev != NULL &&
+	    !sentinel_redacts(c) &&
+	    evbuffer_get_length(bufferevent_get_input(c->ubev)) == 0;
+}
+
+void
+forward_splice_stop(struct conn *c)
+{
+	if (c->spl_wr != NULL) {
+		event_free(c->spl_wr);
+		c->spl_wr = NULL;
+	}
+	if (c->spl_pipe[0] < 0)
+		return;
+	if (c->spl_in_pipe == 0) {
+		tunnel_pipe_put(c->spl_pipe);
+	} else {
+		close(c->spl_pipe[0]); /* bytes that will never be written */
+		close(c->spl_pipe[1]);
+		c->spl_pipe[0] = c->spl_pipe[1] = -1;
+	}
+	c->spl_in_pipe = 0;
+}
+
+static void
+forward_splice_writable(evutil_socket_t fd, short what, void *arg)
+{
+	forward_splice_pump(arg);
+}
+
+/* Returns 0, or -1 when no pipe or event could be had (the buffered path
+ * goes on then). */
+static int
+forward_splice_start(struct conn *c)
+{
+	if (tunnel_pipe_get(c->spl_pipe) != 0) {
+		c->spl_pipe[0] = c->spl_pipe[1] = -1;
+		return -1;
+	}
+	c->spl_in_pipe = 0;
+	c->spl_wr = event_new(c->w->base, c->cfd, EV_WRITE | EV_PERSIST,
+	    forward_splice_writable, c);
+	if (c->spl_wr == NULL) {
+		forward_splice_stop(c);
+		return -1;
+	}
+	c->resp_state = RESP_SPLICE;
+	return 0;
+}
+
+/*
+ * Move what the upstream and the client allow: splice in at most what is
+ * left of the body, splice out what the pipe holds.  While the client is
+ * slow, the upstream is not read (backpressure: the pipe is the buffer);
+ * the write watch calls again.  May free the connection.
+ */
+static void
+forward_splice_pump(struct conn *c)
+{
+	ssize_t n;
+	size_t want;
+	int round, is_blocked = 0, moved;
+
+	/* Bytes the head parser read with the head go first: the
+	 * bufferevent writes them, then calls forward_client_drained(). */
+	conn_client_flush(c);
+	if (evbuffer_get_length(bufferevent_get_output(c->cbev)) > 0) {
+		forward_upstream_reading(c, 0);
+		event_del(c->spl_wr);
+		return;
+	}
+	conn_timer_set(c, c->w->proxy->cfg.idle_timeout_ms);
+	for (round = 0; round < FORWARD_SPLICE_ROUNDS; round++) {
+		moved = 0;
+		if (c->resp_left > 0) {
+			want = c->resp_left < FORWARD_READ_MAX
+			    ? (size_t)c->resp_left
+			    : FORWARD_READ_MAX;
+			n = splice(c->ufd, NULL, c->spl_pipe[1], NULL, want,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				c->resp_left -= (uint64_t)n;
+				c->spl_in_pipe += (size_t)n;
+				c->bytes_in += (uint64_t)n;
+				moved = 1;
+			} else if (n == 0 ||
+			    (errno != EAGAIN && errno != EINTR)) {
+				goto fail; /* the upstream ended mid-body */
+			}
+		}
+		if (c->spl_in_pipe > 0) {
+			n = splice(c->spl_pipe[0], NULL, c->cfd, NULL,
+			    c->spl_in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				c->spl_in_pipe -= (size_t)n;
+				moved = 1;
+			} else if (n < 0 && errno == EAGAIN) {
+				is_blocked = 1;
+			} else if (n == 0 || errno != EINTR) {
+				goto fail; /* the client went away */
+			}
+		}
+		if (c->resp_left == 0 && c->spl_in_pipe == 0) {
+			forward_splice_stop(c);
+			c->resp_state = RESP_BODY;
+			forward_response_done(c);
+			return;
+		}
+		if (!moved || is_blocked)
+			break;
+	}
+	forward_upstream_reading(c, !is_blocked && c->resp_left > 0);
+	if (is_blocked)
+		event_add(c->spl_wr, NULL);
+	else
+		event_del(c->spl_wr);
+	return;
+fail:
+	conn_end_request(c);
+	conn_free(c);
 }
 
 /* Nonzero when a body comes in a coding other than identity (chunked
@@ -726,6 +886,10 @@ forward_upstream_read(struct conn *c)
 			return;
 		}
 		forward_response_done(c);
+		return;
+	}
+	if (forward_may_splice(c) && forward_splice_start(c) == 0) {
+		forward_splice_pump(c);
 		return;
 	}
 	if (evbuffer_get_length(out) >= FORWARD_HIGH)

@@ -38,7 +38,7 @@
 static __thread int tunnel_pool[TUNNEL_POOL_MAX][2];
 static __thread int tunnel_pool_n;
 
-static int
+int
 tunnel_pipe_get(int p[2])
 {
 	if (tunnel_pool_n > 0) {
@@ -54,7 +54,7 @@ tunnel_pipe_get(int p[2])
 }
 
 /* Give back an empty pipe (or close it when the pool is full). */
-static void
+void
 tunnel_pipe_put(int p[2])
 {
 	if (p[0] < 0)

@@ -35,4 +35,14 @@ struct tunnel *tunnel_start(struct event_base *base, int cfd, int ufd,
 
 void tunnel_free(struct tunnel *t);
 
+/* An empty pipe from this thread's pool (1 MiB where the kernel allows),
+ * both ends non-blocking: 0, or -1 with errno.  Also used by forward.c
+ * to splice a response body. */
+int tunnel_pipe_get(int p[2]);
+
+/* Give back a pipe that is EMPTY (or close it when the pool is full);
+ * sets both ends to -1.  A pipe that still holds bytes is closed by its
+ * user instead. */
+void tunnel_pipe_put(int p[2]);
+
 #endif
