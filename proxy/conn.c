@@ -283,35 +283,25 @@ conn_client_input_cb(
 	event_add(c->crd, NULL);
 }
 
-/* A plain client's socket is readable.  May free the connection. */
-static void
-conn_client_readable(evutil_socket_t fd, short what, void *arg)
+/*
+ * One readv(2) of up to want bytes from fd straight into the end of a
+ * bufferevent's input (no FIONREAD, no copy).  Returns the bytes read,
+ * 0 at end of stream, -1 with errno, or -2 when no room could be had.
+ */
+ssize_t
+conn_read_into(int fd, struct evbuffer *in, size_t want)
 {
-	struct conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(c->cbev);
 	struct evbuffer_iovec vec[2];
-	size_t len = evbuffer_get_length(in), want, max;
 	ssize_t n;
 	int n_vec;
 
-	if (len >= CONN_READ_HIGH) {
-		event_del(c->crd);
-		return;
-	}
-	max = c->state == CONN_FORWARD && !c->req_done ? CONN_CLIENT_READ
-	                                               : CONN_CLIENT_READ_HEAD;
-	want = CONN_READ_HIGH - len;
-	if (want > max)
-		want = max;
 	/* A socket bufferevent freezes its input's end so that only it
 	 * fills it; it does the same around its own reads. */
 	evbuffer_unfreeze(in, 0);
 	n_vec = evbuffer_reserve_space(in, (ev_ssize_t)want, vec, 2);
 	if (n_vec <= 0) {
 		evbuffer_freeze(in, 0);
-		conn_end_request(c);
-		conn_free(c);
-		return;
+		return -2;
 	}
 	n = readv(fd, (struct iovec *)vec, n_vec);
 	if (n > 0 && (size_t)n <= vec[0].iov_len) {
@@ -322,6 +312,33 @@ conn_client_readable(evutil_socket_t fd, short what, void *arg)
 	}
 	evbuffer_commit_space(in, vec, n > 0 ? n_vec : 0);
 	evbuffer_freeze(in, 0);
+	return n;
+}
+
+/* A plain client's socket is readable.  May free the connection. */
+static void
+conn_client_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(c->cbev);
+	size_t len = evbuffer_get_length(in), want, max;
+	ssize_t n;
+
+	if (len >= CONN_READ_HIGH) {
+		event_del(c->crd);
+		return;
+	}
+	max = c->state == CONN_FORWARD && !c->req_done ? CONN_CLIENT_READ
+	                                               : CONN_CLIENT_READ_HEAD;
+	want = CONN_READ_HIGH - len;
+	if (want > max)
+		want = max;
+	n = conn_read_into(fd, in, want);
+	if (n == -2) {
+		conn_end_request(c);
+		conn_free(c);
+		return;
+	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {

@@ -172,6 +172,10 @@ void conn_accept(
 
 /* Let a bufferevent move up to 256 KiB per read or write call. */
 void conn_tune_bev(struct bufferevent *bev);
+/* One readv() of up to want bytes from fd into the end of in, a
+ * bufferevent's input: the bytes read, 0 at end of stream, -1 with errno,
+ * or -2 when in could not grow. */
+ssize_t conn_read_into(int fd, struct evbuffer *in, size_t want);
 
 /* Read the client, or stop: through c->crd for a plain client, else
  * the bufferevent. */

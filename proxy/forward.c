@@ -63,33 +63,21 @@ forward_upstream_readable(int fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(c->ubev);
-	struct evbuffer_iovec vec[2];
 	ssize_t n;
-	int n_vec;
 
 	if (c->state == CONN_FORWARD && c->resp_state == RESP_SPLICE) {
 		forward_splice_pump(c);
 		return;
 	}
-	/* A socket bufferevent freezes its input's end so that only it
-	 * fills it; it does the same around its own reads. */
-	evbuffer_unfreeze(in, 0);
-	n_vec = evbuffer_reserve_space(in, FORWARD_READ_MAX, vec, 2);
-	if (n_vec <= 0) {
-		evbuffer_freeze(in, 0);
+	n = conn_read_into(fd, in, FORWARD_READ_MAX);
+	if (n == -2) {
 		conn_end_request(c);
 		conn_free(c);
 		return;
 	}
-	n = readv(fd, (struct iovec *)vec, n_vec);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-		evbuffer_commit_space(in, vec, 0);
-		evbuffer_freeze(in, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	}
 	if (n <= 0) {
-		evbuffer_commit_space(in, vec, 0);
-		evbuffer_freeze(in, 0);
 		if (c->state != CONN_FORWARD) {
 			c->up_is_idle = 0;
 			conn_close_upstream(c); /* an idle upstream went away */
@@ -99,14 +87,6 @@ forward_upstream_readable(int fd, short what, void *arg)
 		    c, n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR);
 		return;
 	}
-	if ((size_t)n <= vec[0].iov_len) {
-		vec[0].iov_len = (size_t)n;
-		n_vec = 1;
-	} else {
-		vec[1].iov_len = (size_t)n - vec[0].iov_len;
-	}
-	evbuffer_commit_space(in, vec, n_vec);
-	evbuffer_freeze(in, 0);
 	if (c->state != CONN_FORWARD) {
 		c->up_is_idle = 0; /* an idle upstream should say nothing */
 		conn_close_upstream(c);
