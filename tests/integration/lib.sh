@@ -112,6 +112,18 @@ unmount_fuse() {
 	fusermount3 -u -z "$1" 2>/dev/null || umount -l "$1" 2>/dev/null || true
 }
 
+# fs_allow_all: the places of a mount test, P (project), M (mount point)
+# and S (session), P and M made, and $T/policy.yaml allowing every file
+# operation.
+fs_allow_all() {
+	P=$T/proj M=$T/mnt S=$T/sess
+	mkdir -p "$P" "$M"
+	cat >"$T/policy.yaml" <<'EOF'
+version: 1
+defaults: {fs: allow, net: deny, hold_timeout: 5s}
+EOF
+}
+
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
 
 # new_test_user PREFIX: an ordinary user with a home, removed (with its

@@ -34,6 +34,30 @@ start_origin() {
 	printf -v "${name}_PORT" '%s' "$(cat "$T/$name.port")"
 }
 
+# start_script_origin NAME SCRIPT [ARGS]: run a test's own origin,
+# `python3 SCRIPT PORTFILE [ARGS]`, which writes the port it listens on
+# to PORTFILE; sets NAME_PORT.
+start_script_origin() {
+	local name=$1 script=$2 pid
+	shift 2
+	python3 "$script" "$T/$name.port" "$@" >"$T/$name.log" 2>&1 &
+	pid=$!
+	at_exit "kill $pid"
+	wait_for 10 test -s "$T/$name.port" || die "origin $name did not start: $(cat "$T/$name.log")"
+	printf -v "${name}_PORT" '%s' "$(cat "$T/$name.port")"
+}
+
+# loopback_policy FILE: a policy that allows 127.0.0.1 and denies the rest.
+loopback_policy() {
+	cat >"$1" <<YAML
+version: 1
+defaults: {net: deny}
+net:
+  - cidrs: [127.0.0.1/32]
+    action: allow
+YAML
+}
+
 # start_proxy [airlock-proxy args]: start airlock-proxy on 127.0.0.1:0;
 # sets PROXY_PID, PROXY_PORT and PROXY (the URL for curl -x).
 start_proxy() {

@@ -9,12 +9,7 @@
 need_root
 [ -x "$AIRLOCK_FS" ] || die "missing $AIRLOCK_FS"
 
-P=$T/proj M=$T/mnt S=$T/sess
-mkdir -p "$P" "$M"
-cat >"$T/policy.yaml" <<'EOF'
-version: 1
-defaults: {fs: allow, net: deny, hold_timeout: 5s}
-EOF
+fs_allow_all
 
 # The project: files, a nested non-empty directory, a symlink, a hard link.
 mkdir -p "$P/src/lib/deep" "$P/docs" "$P/gone/sub"

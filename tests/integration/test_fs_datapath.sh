@@ -15,12 +15,7 @@
 need_root
 [ -x "$AIRLOCK_FS" ] || die "missing $AIRLOCK_FS"
 
-P=$T/proj M=$T/mnt S=$T/sess
-mkdir -p "$P" "$M"
-cat >"$T/policy.yaml" <<'EOF'
-version: 1
-defaults: {fs: allow, net: deny, hold_timeout: 5s}
-EOF
+fs_allow_all
 head -c 4194304 /dev/urandom >"$P/data.bin"
 printf 'small\n' >"$P/small.txt"
 

@@ -9,12 +9,7 @@ need_root
 
 LIMIT=20000
 N_DIRS=100 N_FILES=300 # 30,000 files, half as many again as the limit
-P=$T/proj M=$T/mnt S=$T/sess
-mkdir -p "$P" "$M"
-cat >"$T/policy.yaml" <<'EOF'
-version: 1
-defaults: {fs: allow, net: deny, hold_timeout: 5s}
-EOF
+fs_allow_all
 for d in $(seq 1 $N_DIRS); do
 	mkdir "$P/d$d"
 	for f in $(seq 1 $N_FILES); do echo "$d.$f" >"$P/d$d/f$f"; done

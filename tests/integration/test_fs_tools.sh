@@ -10,12 +10,7 @@ for t in git gcc make sqlite3 tar; do
 	command -v "$t" >/dev/null || die "missing $t"
 done
 
-P=$T/proj M=$T/mnt S=$T/sess
-mkdir -p "$P" "$M"
-cat >"$T/policy.yaml" <<'EOF'
-version: 1
-defaults: {fs: allow, net: deny, hold_timeout: 5s}
-EOF
+fs_allow_all
 
 # A small C project, already a git repository in the project.
 mkdir -p "$P/app/src"

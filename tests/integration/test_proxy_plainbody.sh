@@ -43,18 +43,9 @@ s = S(("127.0.0.1", 0), H)
 open(sys.argv[1], "w").write(str(s.server_address[1]))
 s.serve_forever()
 PY
-python3 "$T/origin.py" "$T/origin.port" >"$T/origin.log" 2>&1 &
-at_exit "kill $!"
-wait_for 10 test -s "$T/origin.port" || die "origin did not start"
-U=http://127.0.0.1:$(cat "$T/origin.port")
-
-cat >"$T/policy.yaml" <<YAML
-version: 1
-defaults: {net: deny}
-net:
-  - cidrs: [127.0.0.1/32]
-    action: allow
-YAML
+start_script_origin origin "$T/origin.py"
+U=http://127.0.0.1:$origin_PORT
+loopback_policy "$T/policy.yaml"
 start_proxy --policy "$T/policy.yaml" --threads 1 --audit "$T/audit.jsonl"
 
 # expected N SEED: the sha256 of /blob/N/SEED's body.

@@ -107,12 +107,8 @@ net:
 YAML
 start_proxy --policy "$T/policy.yaml" --audit "$T/audit.jsonl" --threads 1
 
-python3 "$T/origin.py" "$T/origin.port" "$T/origin.result" "$DOWN_MB" \
-	>"$T/origin.log" 2>&1 &
-origin_pid=$!
-at_exit "kill $origin_pid"
-wait_for 10 test -s "$T/origin.port" || die "origin did not start: $(cat "$T/origin.log")"
-oport=$(cat "$T/origin.port")
+start_script_origin origin "$T/origin.py" "$T/origin.result" "$DOWN_MB"
+oport=$origin_PORT
 
 got=$(timeout 90 python3 "$T/client.py" "$PROXY_PORT" "127.0.0.1:$oport" "$UP_MB") ||
 	fail "tunnel client: $got"
