@@ -145,6 +145,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa, socklen_t len)
 	/* TCP_NODELAY came with the socket: the listener has it set. */
 	c->is_tcp_client =
 	    sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
+	c->copies_to_client = proxy_relay_copies(p, sa);
 	c->timer = evtimer_new(w->base, conn_timer_cb, c);
 	c->cbev = bufferevent_socket_new(w->base, fd, 0);
 	c->crd = event_new(
@@ -1195,8 +1196,14 @@ conn_start_tunnel(struct conn *c)
 {
 	struct evbuffer *to_client = evbuffer_new();
 	struct evbuffer *to_upstream = evbuffer_new();
+	unsigned flags = 0;
 
 	conn_timer_set(c, 0);
+	if (c->copies_to_client)
+		flags |= TUNNEL_COPY_DOWN;
+	if (proxy_relay_copies(c->w->proxy,
+	        (const struct sockaddr *)&c->addrs[c->up_addr]))
+		flags |= TUNNEL_COPY_UP;
 	if (to_client == NULL || to_upstream == NULL)
 		goto fail;
 	evbuffer_add_buffer(to_client, bufferevent_get_output(c->cbev));
@@ -1210,7 +1217,8 @@ conn_start_tunnel(struct conn *c)
 	c->state = CONN_TUNNEL;
 	/* tunnel_start() owns both buffers from here, even on failure. */
 	c->tun = tunnel_start(c->w->base, c->cfd, c->ufd, to_client,
-	    to_upstream, c->w->proxy->cfg.idle_timeout_ms, conn_tunnel_done, c);
+	    to_upstream, c->w->proxy->cfg.idle_timeout_ms, flags,
+	    conn_tunnel_done, c);
 	to_client = to_upstream = NULL;
 	if (c->tun == NULL)
 		goto fail;

@@ -65,6 +65,8 @@ struct conn {
 	enum conn_state state;
 	int cfd; /* client socket (closed by conn_free) */
 	int is_tcp_client;
+	int copies_to_client; /* bytes to the client are copied, never
+				 spliced (proxy_relay_copies()) */
 	struct bufferevent
 	    *cbev; /* client side; a TLS filter when intercepting */
 	struct event *crd; /* a plain client's read watch (conn_client_reading):

@@ -551,15 +551,16 @@ forward_client_drained(struct conn *c)
  * bytes that were not read yet (what the head parser had read of it went
  * to the client's output first, and is written before any spliced byte),
  * then the connection reads the next request head.  Chunked bodies,
- * bodies to end of stream, HEAD, 1xx/204/304, TLS on either side and
- * redacted responses keep the buffered path.
+ * bodies to end of stream, HEAD, 1xx/204/304, TLS on either side,
+ * redacted responses and clients that are copied to (proxy_relay_copies():
+ * a reader on this host) keep the buffered path.
  */
 static int
 forward_may_splice(const struct conn *c)
 {
 	return c->resp_body == HTTP_BODY_LENGTH &&
 	    c->resp_left >= FORWARD_SPLICE_MIN && c->req_done &&
-	    !c->is_intercept && !c->up_is_tls && c->crd != NULL &&
+	    !c->copies_to_client && !c->is_intercept && !c->up_is_tls && c->crd != NULL &&
 	    c->uread != NULL && c->ufd >= 0 && c->cbev != NULL &&
 	    !sentinel_redacts(c) &&
 	    evbuffer_get_length(bufferevent_get_input(c->ubev)) == 0;

@@ -63,6 +63,7 @@ main_usage(FILE *f)
 	    "[--header-timeout T] [--idle-timeout T]\n"
 	    "                     [--connect-timeout T] [--peek-timeout T] "
 	    "[--drain-timeout T]\n"
+	    "                     [--relay auto|splice|copy]  (how bytes move)\n"
 	    "                     [--agent-uid UID]  (refused on proxy.sock)\n"
 	    "                     [--secrets-fd N]  (the secrets' values, "
 	    "from a pipe)\n"
@@ -321,6 +322,7 @@ main(int argc, char **argv)
 		{ "agent-uid", required_argument, NULL, 'u' },
 		{ "no-seccomp", no_argument, NULL, 6 },
 		{ "secrets-fd", required_argument, NULL, 7 },
+		{ "relay", required_argument, NULL, 8 },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -435,6 +437,21 @@ main(int argc, char **argv)
 				return 2;
 			}
 			secrets_fd = (int)fd_arg;
+			break;
+		case 8:
+			if (strcmp(optarg, "auto") == 0)
+				p->cfg.relay = PROXY_RELAY_AUTO;
+			else if (strcmp(optarg, "splice") == 0)
+				p->cfg.relay = PROXY_RELAY_SPLICE;
+			else if (strcmp(optarg, "copy") == 0)
+				p->cfg.relay = PROXY_RELAY_COPY;
+			else {
+				fprintf(stderr,
+				    "airlock-proxy: --relay %s: expected auto, "
+				    "splice or copy\n",
+				    optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			main_usage(stdout);

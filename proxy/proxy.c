@@ -3,8 +3,11 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "proxy.h"
 
@@ -69,6 +72,32 @@ proxy_addr_is_any(const struct sockaddr *sa)
  * this host is the proxy, which the default policy denies as loopback or
  * private anyway; a listener on a public address is matched exactly).
  */
+int
+proxy_relay_copies(const struct proxy *p, const struct sockaddr *sa)
+{
+	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0xff, 0xff };
+	const struct in6_addr *a6;
+
+	if (p->cfg.relay != PROXY_RELAY_AUTO)
+		return p->cfg.relay == PROXY_RELAY_COPY;
+	switch (sa->sa_family) {
+	case AF_UNIX:
+		return 1;
+	case AF_INET:
+		return (ntohl(((const struct sockaddr_in *)(const void *)sa)
+		                  ->sin_addr.s_addr) >>
+		           24) == 127;
+	case AF_INET6:
+		a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a6) ||
+		    (memcmp(a6->s6_addr, v4mapped, sizeof v4mapped) == 0 &&
+		        a6->s6_addr[12] == 127);
+	default:
+		return 0;
+	}
+}
+
 int
 proxy_is_self(const struct proxy *p, const struct sockaddr *sa)
 {

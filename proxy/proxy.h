@@ -50,6 +50,13 @@ struct proxy_listen {
 	int n_fds;
 };
 
+/* How tunnels and plain response bodies move bytes (--relay). */
+enum proxy_relay {
+	PROXY_RELAY_AUTO, /* copy toward a reader on this host, else splice */
+	PROXY_RELAY_SPLICE,
+	PROXY_RELAY_COPY,
+};
+
 struct proxy_config {
 	const char *policy_file; /* NULL: the built-in default */
 	const char *session_dir; /* NULL: no control socket, no CA */
@@ -67,6 +74,7 @@ struct proxy_config {
 	unsigned peek_timeout_ms;
 	unsigned drain_timeout_ms;
 	uid_t agent_uid; /* refused on proxy.sock; (uid_t)-1 for none */
+	enum proxy_relay relay;
 };
 
 /* A reference-counted policy (see above). */
@@ -126,6 +134,19 @@ void proxy_policy_swap(struct proxy *p, struct policy *pol);
 
 /* Nonzero when sa:port is one of the proxy's own listening addresses. */
 int proxy_is_self(const struct proxy *p, const struct sockaddr *sa);
+
+/*
+ * Nonzero when bytes bound for a socket connected to sa should be copied
+ * rather than spliced (--relay).  auto copies toward a reader on this
+ * host: a unix socket, or a loopback address (an agent in airlock run's
+ * room reaches the proxy over its own loopback).  Spliced bytes reach
+ * such a reader as the pages they arrived in, which it reads more slowly
+ * than bytes just written: measured with curl on loopback, 1 GiB through
+ * a CONNECT tunnel cost curl 1.8-2.3 s of CPU spliced against 1.4-1.8 s
+ * copied (doc/benchmarks.md).  Toward the network, splice saves the
+ * proxy two copies.
+ */
+int proxy_relay_copies(const struct proxy *p, const struct sockaddr *sa);
 
 /* listener.c: bind every --listen address (fatal errors print and return
  * -1), start the workers, stop them. */

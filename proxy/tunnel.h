@@ -1,9 +1,10 @@
 /*
  * tunnel: move bytes both ways between two connected sockets until both
- * directions have ended, without copying them through user space: each
- * direction splices from its source socket into a pipe and from the pipe
- * into the other socket (splice(2)).  Where splice is refused (EINVAL:
- * a socket type that cannot splice) a direction falls back to a buffer.
+ * directions have ended.  A direction either splices from its source
+ * socket into a pipe and from the pipe into the other socket (splice(2)),
+ * without copying the bytes through user space, or, when asked to (see
+ * TUNNEL_COPY_UP) or where splice is refused (EINVAL: a socket type that
+ * cannot splice), reads them into a buffer and writes them on.
  *
  * A direction that reaches end of file shuts down writing on the other
  * socket (half-close is carried through); an error or the idle timeout
@@ -24,6 +25,15 @@ typedef void (*tunnel_done_fn)(
     void *arg, uint64_t to_upstream, uint64_t to_client);
 
 /*
+ * Directions that copy instead of splicing (tunnel_start()'s flags).
+ * Spliced bytes reach the destination socket as the pages they arrived
+ * in; a reader on the same host then pays more for them than for bytes
+ * just written (proxy_relay_copies() in proxy.h says when to copy).
+ */
+#define TUNNEL_COPY_UP 0x1 /* client -> upstream */
+#define TUNNEL_COPY_DOWN 0x2 /* upstream -> client */
+
+/*
  * Start relaying between cfd (client) and ufd (upstream).  to_client and
  * to_upstream hold bytes already read that must go first; the tunnel takes
  * them over (and frees them, also on failure).  idle_ms 0: no idle
@@ -31,7 +41,7 @@ typedef void (*tunnel_done_fn)(
  */
 struct tunnel *tunnel_start(struct event_base *base, int cfd, int ufd,
     struct evbuffer *to_client, struct evbuffer *to_upstream, unsigned idle_ms,
-    tunnel_done_fn done, void *arg);
+    unsigned flags, tunnel_done_fn done, void *arg);
 
 void tunnel_free(struct tunnel *t);
 

@@ -71,6 +71,13 @@ start_proxy() {
 	PROXY=http://127.0.0.1:$PROXY_PORT
 }
 
+# proxy_pipe_fds: how many pipe ends airlock-proxy holds.  A spliced
+# tunnel or body keeps its pipes in a pool after it ends; copying makes
+# none, so the count before and after a transfer tells which ran.
+proxy_pipe_fds() {
+	find "/proc/$PROXY_PID/fd" -mindepth 1 -lname 'pipe:*' 2>/dev/null | wc -l
+}
+
 # stop_proxy: SIGTERM and wait (bounded); the proxy must exit 0 (a
 # sanitizer report at shutdown fails the test).
 stop_proxy() {

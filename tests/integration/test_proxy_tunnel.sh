@@ -3,11 +3,24 @@
 # writer: both directions stall on a full socket again and again (the relay
 # then stops watching the source until the destination has room), and every
 # byte still arrives, in order, with the audit record counting each way.
+# Once for each way of moving bytes (--relay splice, copy, and auto, which
+# copies toward loopback and splices toward other addresses), each shown
+# to have been used: spliced tunnels leave pipes in the proxy's pool,
+# copied ones make none.  In a network namespace of the test's own, where
+# a non-loopback address sits on the namespace's lo: no traffic leaves it.
+if [ -z "${AIRLOCK_IN_NETNS:-}" ]; then
+	[ "$(id -u)" -eq 0 ] || { echo "  skip needs root"; exit 77; }
+	exec unshare -n env AIRLOCK_IN_NETNS=1 bash "$0" "$@"
+fi
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
 
 DOWN_MB=48 # origin -> client
 UP_MB=24   # client -> origin
+FAR=11.22.33.45 # not loopback, yet on this namespace's lo
+
+ip link set lo up || die "lo up"
+ip addr add "$FAR/32" dev lo || die "add $FAR to lo"
 
 # An origin that speaks first (a tunnel that is not TLS, to a port other
 # than 443, is allowed) and at once: it sends DOWN_MB of a seeded stream in
@@ -17,10 +30,10 @@ UP_MB=24   # client -> origin
 # upload to its result file.
 cat >"$T/origin.py" <<'PY'
 import hashlib, os, random, socket, sys, threading, time
-port_file, result, down_mb = sys.argv[1], sys.argv[2], int(sys.argv[3])
+port_file, result, down_mb, addr = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
-srv.bind(("127.0.0.1", 0))
+srv.bind((addr, 0))
 srv.listen(1)
 with open(port_file + ".tmp", "w") as f:
     f.write("%d\n" % srv.getsockname()[1])
@@ -101,26 +114,51 @@ cat >"$T/policy.yaml" <<YAML
 version: 1
 defaults: {net: deny}
 net:
-  - cidrs: [127.0.0.1/32]
+  - cidrs: [127.0.0.1/32, $FAR/32]
     action: allow
     reason: the test origin
 YAML
-start_proxy --policy "$T/policy.yaml" --audit "$T/audit.jsonl" --threads 1
+# relay_round MODE PIPES [ADDR]: one tunnel through `--relay MODE` to an
+# origin on ADDR (127.0.0.1); PIPES is "none" when no pipe may be made,
+# "some" when the tunnel must splice.
+relay_round() {
+	local relay=$1 pipes=$2 addr=${3:-127.0.0.1} mode before after got line
+	mode=$relay${3:+-far} # names its files and checks
+	start_proxy --policy "$T/policy.yaml" --audit "$T/audit-$mode.jsonl" \
+		--threads 1 --relay "$relay"
+	before=$(proxy_pipe_fds)
+	local oname="origin_${mode//-/_}"
+	start_script_origin "$oname" "$T/origin.py" "$T/origin-$mode.result" "$DOWN_MB" "$addr"
+	local port_var="${oname}_PORT"
 
-start_script_origin origin "$T/origin.py" "$T/origin.result" "$DOWN_MB"
-oport=$origin_PORT
+	got=$(timeout 90 python3 "$T/client.py" "$PROXY_PORT" "$addr:${!port_var}" "$UP_MB") ||
+		fail "$mode: tunnel client: $got"
+	check_eq "$mode: $DOWN_MB MiB to a slow reader arrive whole and in order" \
+		"$(stream_sum 7 "$DOWN_MB")" "$got"
+	wait_for 10 test -s "$T/origin-$mode.result" ||
+		fail "$mode: origin wrote no result: $(cat "$T/$oname.log")"
+	check_eq "$mode: $UP_MB MiB uploaded at once to a slow reader arrive whole" \
+		"$(stream_sum 11 "$UP_MB")" "$(cat "$T/origin-$mode.result" 2>/dev/null)"
 
-got=$(timeout 90 python3 "$T/client.py" "$PROXY_PORT" "127.0.0.1:$oport" "$UP_MB") ||
-	fail "tunnel client: $got"
-check_eq "$DOWN_MB MiB to a slow reader arrive whole and in order" \
-	"$(stream_sum 7 "$DOWN_MB")" "$got"
-wait_for 10 test -s "$T/origin.result" || fail "origin wrote no result: $(cat "$T/origin.log")"
-check_eq "$UP_MB MiB uploaded at once to a slow reader arrive whole" \
-	"$(stream_sum 11 "$UP_MB")" "$(cat "$T/origin.result" 2>/dev/null)"
+	wait_for 10 grep -q '"op":"connect"' "$T/audit-$mode.jsonl"
+	line=$(grep '"op":"connect"' "$T/audit-$mode.jsonl" | tail -1)
+	check_contains "$mode: audit: bytes to the client" "\"bytes_in\":$((DOWN_MB << 20))" "$line"
+	check_contains "$mode: audit: bytes to the origin" "\"bytes_out\":$((UP_MB << 20))" "$line"
+	after=$(proxy_pipe_fds)
+	if [ "$pipes" = none ]; then
+		check_eq "$mode: no pipe was made (the bytes were copied)" "$before" "$after"
+	elif [ "$after" -gt "$before" ]; then
+		pass "$mode: the tunnel spliced (pipes $before -> $after)"
+	else
+		fail "$mode: the tunnel made no pipe (pipes $before -> $after)"
+	fi
+	stop_proxy
+}
 
-wait_for 10 grep -q '"op":"connect"' "$T/audit.jsonl"
-line=$(grep '"op":"connect"' "$T/audit.jsonl" | tail -1)
-check_contains "audit: bytes to the client" "\"bytes_in\":$((DOWN_MB << 20))" "$line"
-check_contains "audit: bytes to the origin" "\"bytes_out\":$((UP_MB << 20))" "$line"
-stop_proxy
+relay_round splice some
+relay_round copy none
+relay_round auto none # both ends are on loopback
+# The client is on loopback (copied to), the origin is not: the upload
+# is spliced.
+relay_round auto some "$FAR"
 finish
