@@ -25,6 +25,7 @@
 #include "conn.h"
 #include "pool.h"
 #include "proxy.h"
+#include "tunnel.h"
 #include "util.h"
 
 #define LISTEN_BACKLOG 4096
@@ -382,6 +383,7 @@ listener_worker_main(void *arg)
 	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
 	pool_free(w->pool);
 	w->pool = NULL;
+	tunnel_pools_free();
 	return NULL;
 }
 

@@ -107,6 +107,18 @@ tunnel_buf_put(char **buf)
 	*buf = NULL;
 }
 
+void
+tunnel_pools_free(void)
+{
+	while (tunnel_pool_n > 0) {
+		tunnel_pool_n--;
+		close(tunnel_pool[tunnel_pool_n][0]);
+		close(tunnel_pool[tunnel_pool_n][1]);
+	}
+	while (tunnel_bufs_n > 0)
+		free(tunnel_bufs[--tunnel_bufs_n]);
+}
+
 struct tunnel_dir {
 	struct tunnel *t;
 	int from, to;

@@ -55,4 +55,8 @@ int tunnel_pipe_get(int p[2]);
  * user instead. */
 void tunnel_pipe_put(int p[2]);
 
+/* Close and free what this thread's pools keep (pipes, buffers): a
+ * worker thread calls it once its loop has ended. */
+void tunnel_pools_free(void);
+
 #endif
