@@ -78,6 +78,20 @@ proxy_pipe_fds() {
 	find "/proc/$PROXY_PID/fd" -mindepth 1 -lname 'pipe:*' 2>/dev/null | wc -l
 }
 
+# check_relay_used LABEL none|some BEFORE: the transfers since BEFORE
+# (proxy_pipe_fds then) were copied (no pipe was made) or spliced.
+check_relay_used() {
+	local label=$1 want=$2 before=$3 after
+	after=$(proxy_pipe_fds)
+	if [ "$want" = none ]; then
+		check_eq "$label: no pipe was made (the bytes were copied)" "$before" "$after"
+	elif [ "$after" -gt "$before" ]; then
+		pass "$label: the bytes were spliced (pipes $before -> $after)"
+	else
+		fail "$label: nothing was spliced (pipes $before -> $after)"
+	fi
+}
+
 # stop_proxy: SIGTERM and wait (bounded); the proxy must exit 0 (a
 # sanitizer report at shutdown fails the test).
 stop_proxy() {
