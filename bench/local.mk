@@ -6,7 +6,8 @@ bench_audit_LDADD = $(AIRLOCK_LIBS)
 
 # fs, proxy: airlock against its peers (run by hand; see bench/README.md)
 EXTRA_DIST += bench/README.md bench/deps.sh bench/common.py bench/fs \
-	bench/proxy bench/session bench/loadgen.c doc/benchmarks.md
+	bench/proxy bench/session bench/loadgen.c bench/relay.c \
+	doc/benchmarks.md
 
 # policy: decisions/s with a generated 200-rule policy, cached and
 # uncached (common/policy*.c)
