@@ -638,6 +638,27 @@ approvals_find_pending(struct approvals *ap, const char *id)
 	return NULL;
 }
 
+int
+approvals_set_caller(
+    struct approvals *ap, const char *id, const struct caller *caller)
+{
+	struct held_entry *e;
+	int ret = -1;
+
+	pthread_mutex_lock(&ap->lock);
+	e = approvals_find_pending(ap, id);
+	if (e == NULL) {
+		errno = ENOENT;
+		goto out;
+	}
+	e->caller = *caller;
+	e->has_caller = 1;
+	ret = 0;
+out:
+	pthread_mutex_unlock(&ap->lock);
+	return ret;
+}
+
 /* Act on the reviewer's answer about job.  No lock held. */
 static void
 approvals_review_done(struct approvals *ap, const struct review_job *job,

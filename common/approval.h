@@ -97,6 +97,15 @@ int approvals_resolve(struct approvals *ap, const char *id,
     int remember);
 
 /*
+ * Name the caller of a pending action, found after it was submitted (a
+ * search that takes too long to make the hold wait for it).  Listings show
+ * it from now on; a reviewer already asked keeps what it was shown.
+ * Returns 0, or -1 with errno ENOENT when id is no longer pending.
+ */
+int approvals_set_caller(
+    struct approvals *ap, const char *id, const struct caller *caller);
+
+/*
  * Submit and wait (for a blocking worker thread, as in airlock-fs):
  * returns the resolution in *res.  Returns 0, or -1 with errno (*res is
  * then a denial).

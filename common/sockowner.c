@@ -87,20 +87,11 @@ sockowner_fmt(const struct sockaddr_storage *ss, char *v4, size_t v4_len,
 
 /* The client's half: its local address is our peer, its remote ours. */
 static int
-sockowner_key_make(int fd, struct sockowner_key *k)
+sockowner_key_make(const struct sockowner_query *q, struct sockowner_key *k)
 {
-	struct sockaddr_storage ours, theirs;
-	socklen_t len;
-
-	len = sizeof ours;
-	if (getsockname(fd, (struct sockaddr *)&ours, &len) != 0)
-		return -1;
-	len = sizeof theirs;
-	if (getpeername(fd, (struct sockaddr *)&theirs, &len) != 0)
-		return -1;
-	if (sockowner_fmt(&theirs, k->v4_local, sizeof k->v4_local, k->v6_local,
-	        sizeof k->v6_local) != 0 ||
-	    sockowner_fmt(&ours, k->v4_remote, sizeof k->v4_remote,
+	if (sockowner_fmt(&q->theirs, k->v4_local, sizeof k->v4_local,
+	        k->v6_local, sizeof k->v6_local) != 0 ||
+	    sockowner_fmt(&q->ours, k->v4_remote, sizeof k->v4_remote,
 	        k->v6_remote, sizeof k->v6_remote) != 0)
 		return -1;
 	return 0;
@@ -292,26 +283,45 @@ sockowner_find_holder(int procfd, unsigned long inode)
 }
 
 int
-sockowner_find(int fd, pid_t *pid, uid_t *uid)
+sockowner_query_make(int fd, struct sockowner_query *q)
 {
-	struct sockowner_key k;
-	struct sockowner_hit hit;
 	struct ucred cred;
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof ss;
-	int procfd, ret = -1;
+	socklen_t len;
 
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+	memset(q, 0, sizeof *q);
+	len = sizeof q->ours;
+	if (getsockname(fd, (struct sockaddr *)&q->ours, &len) != 0)
 		return -1;
-	if (ss.ss_family == AF_UNIX) {
+	if (q->ours.ss_family == AF_UNIX) {
 		len = sizeof cred;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
 			return -1;
-		*pid = cred.pid;
-		*uid = cred.uid;
+		q->is_known = 1;
+		q->pid = cred.pid;
+		q->uid = cred.uid;
 		return 0;
 	}
-	if (sockowner_key_make(fd, &k) != 0)
+	if (q->ours.ss_family != AF_INET && q->ours.ss_family != AF_INET6) {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	len = sizeof q->theirs;
+	return getpeername(fd, (struct sockaddr *)&q->theirs, &len);
+}
+
+int
+sockowner_query_run(const struct sockowner_query *q, pid_t *pid, uid_t *uid)
+{
+	struct sockowner_key k;
+	struct sockowner_hit hit;
+	int procfd, ret = -1;
+
+	if (q->is_known) {
+		*pid = q->pid;
+		*uid = q->uid;
+		return 0;
+	}
+	if (sockowner_key_make(q, &k) != 0)
 		return -1;
 	procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (procfd < 0)
@@ -327,4 +337,14 @@ sockowner_find(int fd, pid_t *pid, uid_t *uid)
 out:
 	close(procfd);
 	return ret;
+}
+
+int
+sockowner_find(int fd, pid_t *pid, uid_t *uid)
+{
+	struct sockowner_query q;
+
+	if (sockowner_query_make(fd, &q) != 0)
+		return -1;
+	return sockowner_query_run(&q, pid, uid);
 }

@@ -15,6 +15,7 @@
 
 #include "conn.h"
 #include "hold.h"
+#include "lookup.h"
 #include "reviewer.h"
 #include "sockowner.h"
 #include "util.h"
@@ -94,6 +95,7 @@ hold_wake_cb(evutil_socket_t fd, short what, void *arg)
 	res = h->res;
 	pthread_mutex_unlock(&h->lock);
 	c->hold = NULL;
+	c->lookup_id = 0; /* decided: a late caller is not wanted */
 	hold_detach(h);
 	fprintf(stderr, "airlock-proxy: %s %s: %s (%s)\n",
 	    c->is_connect ? "CONNECT" : c->method, c->target,
@@ -149,37 +151,69 @@ hold_detail_request(const struct conn *c)
 	return buf_release(&b);
 }
 
+/* What the lookup found, into c->caller.  The identity and trace context
+ * the request carried itself are kept: a traceparent header names the
+ * step more closely than the process's environment does. */
+static void
+hold_caller_merge(struct conn *c, const struct caller *found)
+{
+	c->caller.pid = found->pid;
+	c->caller.uid = found->uid;
+	c->caller.gid = found->gid;
+	memcpy(c->caller.exe, found->exe, sizeof c->caller.exe);
+	memcpy(c->caller.cmdline, found->cmdline, sizeof c->caller.cmdline);
+	memcpy(c->caller.intent, found->intent, sizeof c->caller.intent);
+	if (c->caller.trace_id[0] == '\0') {
+		memcpy(c->caller.trace_id, found->trace_id,
+		    sizeof c->caller.trace_id);
+		memcpy(c->caller.span_id, found->span_id,
+		    sizeof c->caller.span_id);
+	}
+}
+
 /*
  * Who asked, for the person deciding and the audit record: the process at
- * the other end of the client socket.  Looked up only here, when a request
- * is held, because it reads /proc at some length (sockowner.h); a request
- * that is allowed or denied at once never pays for it.  The identity and
- * trace context the request carried itself are kept: a traceparent header
- * names the step more closely than the process's environment does.
+ * the other end of the client socket.  Looked up only when a request is
+ * held, because it reads /proc at length (sockowner.h), and by the lookup
+ * thread (lookup.h), because that takes long enough to stall every other
+ * connection of this worker.  The hold does not wait for it: the answer
+ * lands in hold_caller_found(), or never (the search failed, or the queue
+ * was full), and the request then names no process.
  */
 static void
 hold_find_caller(struct conn *c)
 {
-	struct caller found;
-	pid_t pid = 0;
-	uid_t uid = 0;
+	struct worker *w = c->w;
+	struct sockowner_query q;
 
-	if (c->caller.pid != 0 || c->cfd < 0 ||
-	    sockowner_find(c->cfd, &pid, &uid) != 0 || pid == 0 ||
-	    caller_read(pid, uid, (gid_t)-1, &found) != 0)
+	if (c->caller.pid != 0 || c->cfd < 0 || w->proxy->lookup == NULL ||
+	    sockowner_query_make(c->cfd, &q) != 0)
 		return;
-	c->caller.pid = found.pid;
-	c->caller.uid = found.uid;
-	c->caller.gid = found.gid;
-	memcpy(c->caller.exe, found.exe, sizeof c->caller.exe);
-	memcpy(c->caller.cmdline, found.cmdline, sizeof c->caller.cmdline);
-	memcpy(c->caller.intent, found.intent, sizeof c->caller.intent);
-	if (c->caller.trace_id[0] == '\0') {
-		memcpy(c->caller.trace_id, found.trace_id,
-		    sizeof c->caller.trace_id);
-		memcpy(
-		    c->caller.span_id, found.span_id, sizeof c->caller.span_id);
-	}
+	if (lookup_submit(
+	        w->proxy->lookup, w->lookups, ++w->next_lookup_id, &q) == 0)
+		c->lookup_id = w->next_lookup_id;
+}
+
+void
+hold_caller_found(uint64_t id, const struct caller *found, void *arg)
+{
+	struct worker *w = arg;
+	struct conn *c;
+
+	/* By id, among this worker's connections: one freed meanwhile is
+	 * not in the list, one whose hold was decided no longer waits. */
+	for (c = LIST_FIRST(&w->conns); c != NULL; c = LIST_NEXT(c, entry))
+		if (c->lookup_id == id)
+			break;
+	if (c == NULL)
+		return;
+	c->lookup_id = 0;
+	if (found == NULL || c->hold == NULL)
+		return;
+	hold_caller_merge(c, found);
+	/* ENOENT: decided in the meantime, its wake is on the way */
+	(void)approvals_set_caller(
+	    w->proxy->approvals, c->hold->id, &c->caller);
 }
 
 void
@@ -218,7 +252,6 @@ hold_start(struct conn *c)
 	info.target = c->target;
 	info.rule = c->verdict.rule;
 	info.reason = c->verdict.reason;
-	hold_find_caller(c);
 	info.caller = &c->caller;
 	info.detail = hold_detail_request(c);
 	c->verdict.decision = DECISION_HOLD;
@@ -229,6 +262,7 @@ hold_start(struct conn *c)
 	if (r == 0) {
 		fprintf(stderr, "airlock-proxy: held %s %s as %s\n", info.op,
 		    c->target, h->id);
+		hold_find_caller(c);
 		return; /* the answer comes through hold_wake_cb() */
 	}
 	/* Remembered (1) or failed (-1): no callback will come. */

@@ -14,6 +14,9 @@
 #ifndef AIRLOCK_PROXY_HOLD_H
 #define AIRLOCK_PROXY_HOLD_H
 
+#include <stdint.h>
+
+struct caller;
 struct conn;
 struct hold;
 
@@ -21,6 +24,11 @@ struct hold;
  * arrives through conn_hold_done(), possibly before this returns (a
  * remembered decision).  May free the connection. */
 void hold_start(struct conn *c);
+
+/* The lookup thread's answer for the caller lookup id of a worker's
+ * (arg) held request (a lookup_cb, in the worker's thread): recorded
+ * with the pending hold when that request still waits for it. */
+void hold_caller_found(uint64_t id, const struct caller *found, void *arg);
 
 /* The connection lets go of its hold (it is closing). */
 void hold_cancel(struct hold *h);

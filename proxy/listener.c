@@ -23,6 +23,8 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "hold.h"
+#include "lookup.h"
 #include "pool.h"
 #include "proxy.h"
 #include "tunnel.h"
@@ -381,6 +383,9 @@ listener_worker_main(void *arg)
 	struct worker *w = arg;
 
 	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	/* the lookup thread was stopped before this loop was (main.c) */
+	lookup_inbox_free(w->lookups);
+	w->lookups = NULL;
 	pool_free(w->pool);
 	w->pool = NULL;
 	tunnel_pools_free();
@@ -418,7 +423,9 @@ listener_setup_worker(struct proxy *p, struct worker *w)
 	w->pool = pool_new(w->base, forward_upstream_readable);
 	w->stop_ev = event_new(w->base, -1, 0, listener_stop_cb, w);
 	w->drain_ev = event_new(w->base, -1, 0, listener_drain_cb, w);
-	if (w->cache == NULL || w->stop_ev == NULL || w->drain_ev == NULL)
+	w->lookups = lookup_inbox_new(w->base, hold_caller_found, w);
+	if (w->cache == NULL || w->stop_ev == NULL || w->drain_ev == NULL ||
+	    w->lookups == NULL)
 		return -1;
 	LIST_INIT(&w->conns);
 	for (i = 0; i < p->n_listen; i++) {

@@ -9,7 +9,7 @@ proxy_airlock_proxy_SOURCES = $(PROXY_PARSE_SRC) \
 	proxy/main.c proxy/proxy.c proxy/proxy.h proxy/listener.c \
 	proxy/conn.c proxy/conn.h proxy/forward.c proxy/tunnel.c \
 	proxy/tunnel.h proxy/pool.c proxy/pool.h proxy/resolve.c \
-	proxy/hold.c proxy/hold.h \
+	proxy/hold.c proxy/hold.h proxy/lookup.c proxy/lookup.h \
 	proxy/intercept.c proxy/ca.c proxy/ca.h
 # credential sentinels: the secrets' values put back, or refused
 proxy_airlock_proxy_SOURCES += proxy/sentinel.c proxy/sentinel.h

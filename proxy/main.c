@@ -28,6 +28,7 @@
 #include "audit.h"
 #include "conn.h"
 #include "ctl.h"
+#include "lookup.h"
 #include "otlp_attach.h"
 #include "policy.h"
 #include "proxy.h"
@@ -253,6 +254,20 @@ main_open_session(struct proxy *p, const char *session_dir)
 	if (approvals_set_reviewer(p->approvals, p->policy->pol, p->audit,
 	        AUDIT_COMPONENT_PROXY, p->session_id) != 0) {
 		fprintf(stderr, "airlock-proxy: review: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The thread that names held requests' callers (lookup.h): a thread, so
+ * started before sandbox_lockdown(), and with the signals blocked. */
+static int
+main_start_lookup(struct proxy *p)
+{
+	p->lookup = lookup_start();
+	if (p->lookup == NULL) {
+		fprintf(stderr, "airlock-proxy: lookup thread: %s\n",
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -522,7 +537,8 @@ main(int argc, char **argv)
 
 	ok = main_open_session(p, session_arg != NULL ? session_dir : NULL) ==
 	        0 &&
-	    intercept_prepare(p) == 0 && listener_start_workers(p) == 0 &&
+	    intercept_prepare(p) == 0 && main_start_lookup(p) == 0 &&
+	    listener_start_workers(p) == 0 &&
 	    sandbox_lockdown(&(struct sandbox_profile){
 	        .daemon = SANDBOX_PROXY, .no_seccomp = no_seccomp }) == 0;
 	if (!ok) {
@@ -545,8 +561,12 @@ main(int argc, char **argv)
 	main_wait_signals(p, &sigs);
 
 	fprintf(stderr, "airlock-proxy: stopping: draining open requests\n");
+	/* first, so that no answer arrives in a worker's inbox once its loop
+	 * ended; a hold from now on names no process */
+	lookup_stop(p->lookup);
 	listener_stop_workers(p);
 	listener_join_workers(p);
+	lookup_free(p->lookup);
 	if (p->ctl != NULL)
 		ctl_server_stop(p->ctl);
 	approvals_free(p->approvals);

@@ -7,7 +7,8 @@
  * runs its own event_base (with its own evdns_base and policy cache) and
  * owns every connection it accepted, from accept to close: a connection is
  * touched by no other thread.  The only cross-thread entry into a worker is
- * event_active() on one of its events (hold.c, the stop event).
+ * event_active() on one of its events (hold.c, lookup.c's inbox, the stop
+ * event).
  *
  * The policy is reference-counted so that SIGHUP can swap it while
  * requests still read verdicts that borrow its strings: a request takes a
@@ -31,6 +32,8 @@
 struct event_base;
 struct evdns_base;
 struct event;
+struct lookup;
+struct lookup_inbox;
 struct ca;
 struct conn;
 struct otlp_link;
@@ -99,6 +102,8 @@ struct worker {
 	int n_listeners;
 	struct event *stop_ev; /* activated by the main thread on SIGTERM */
 	struct event *drain_ev; /* checks whether the last connection left */
+	struct lookup_inbox *lookups; /* answers of the lookup thread */
+	uint64_t next_lookup_id; /* ids of this worker's lookups, from 1 */
 	unsigned n_conns;
 	LIST_HEAD(, conn) conns;
 	int is_stopping;
@@ -110,6 +115,7 @@ struct proxy {
 	struct proxy_policy *policy;
 	struct approvals *approvals;
 	struct ctl_server *ctl;
+	struct lookup *lookup; /* the thread naming held requests' callers */
 	struct audit_log *audit;
 	struct otlp_link *otlp; /* telemetry.otlp export, or NULL */
 	const char *session_id;

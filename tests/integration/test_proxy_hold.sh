@@ -43,16 +43,32 @@ pending_id() {
 	return 1
 }
 
+# pending_caller ID: "PID EXE CMDLINE" of held request ID once its caller
+# is named.  The lookup runs beside the hold, in a thread of its own, so
+# the name may come a little after the request shows (bounded wait).
+pending_caller() {
+	local i who
+	for ((i = 0; i < 400; i++)); do
+		who=$("$AIRLOCK" pending --session "$S" --json 2>/dev/null |
+			python3 -c '
+import json, sys
+for a in json.load(sys.stdin):
+    if a["id"] == sys.argv[1] and a.get("pid"):
+        print(a["pid"], a["exe"].rsplit("/", 1)[-1], a["cmdline"])' "$1" ||
+			true)
+		if [ -n "$who" ]; then echo "$who"; return 0; fi
+		sleep 0.05
+	done
+	return 1
+}
+
 # Held, then approved.
 pcurl -o "$T/a.out" -w '%{http_code}' "$H" >"$T/a.code" 2>&1 &
 c=$!
 id=$(pending_id) || die "no pending request"
 check_contains "pending id is the proxy's" "p" "${id:0:1}"
 # Who asked: the curl process at the other end of the client socket.
-who=$("$AIRLOCK" pending --session "$S" --json | python3 -c '
-import json, sys
-a = json.load(sys.stdin)[0]
-print(a["pid"], a["exe"].rsplit("/", 1)[-1], a["cmdline"])')
+who=$(pending_caller "$id") || fail "the held request's caller is never named"
 read -r who_pid who_exe who_cmd <<<"$who"
 check_eq "a held request names its process" "curl" "$who_exe"
 check_contains "and its command line" "$H" "$who_cmd"
@@ -66,6 +82,39 @@ check_eq "other requests flow while one is held" "hello from origin" "$out"
 wait $c
 check_eq "held then approved: 200" "200" "$(cat "$T/a.code")"
 check_eq "held then approved: body" "hello from origin" "$(cat "$T/a.out")"
+
+# A crowd: 500 sleeping processes holding 20 descriptors each, so that
+# the caller lookup (every process's /proc/PID/fd) runs for a while.  It
+# runs in the lookup thread: the one worker serves another client
+# meanwhile, and the held request is named when the lookup ends.  (The
+# descriptors are opened once and inherited: 500 opens, not 8,500.)
+(
+	exec 3</dev/null 4</dev/null 5</dev/null 6</dev/null 7</dev/null \
+		8</dev/null 9</dev/null 10</dev/null 11</dev/null 12</dev/null \
+		13</dev/null 14</dev/null 15</dev/null 16</dev/null 17</dev/null \
+		18</dev/null 19</dev/null
+	for ((i = 0; i < 500; i++)); do
+		sleep 120 &
+		echo $!
+	done
+) >"$T/crowd.pids"
+mapfile -t crowd <"$T/crowd.pids"
+at_exit "kill ${crowd[*]}"
+pcurl -o "$T/b.out" -w '%{http_code}' "$H" >"$T/b.code" 2>&1 &
+c=$!
+id=$(pending_id) || die "no pending request with a crowd"
+out=$(pcurl "http://origin.test:$ORIGIN_PORT/hello")
+check_eq "served while a held request's caller is looked up" \
+	"hello from origin" "$out"
+who=$("$AIRLOCK" pending --session "$S" --json | grep -c '"pid":[1-9]' || true)
+echo "  info: held caller already named when the other request ended: $who"
+who=$(pending_caller "$id") || fail "caller never named with a crowd"
+check_contains "with a crowd, the held request still names curl" "curl" "$who"
+"$AIRLOCK" approve "$id" --session "$S" >/dev/null || fail "airlock approve"
+wait $c
+check_eq "held with a crowd then approved: body" "hello from origin" \
+	"$(cat "$T/b.out")"
+kill "${crowd[@]}" 2>/dev/null
 
 # Held, then denied.
 pcurl -o "$T/d.out" -w '%{http_code}' "$H" >"$T/d.code" 2>&1 &

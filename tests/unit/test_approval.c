@@ -410,6 +410,46 @@ test_list_json(void **state)
 	seen_destroy(&s);
 }
 
+/* A caller found after the hold began (airlock-proxy's lookup thread) is
+ * listed from then on; once the action is resolved there is none to name. */
+static void
+test_set_caller(void **state)
+{
+	struct approvals *ap = approvals_new("p", 60000);
+	struct approval_result res;
+	struct caller c;
+	struct seen s;
+	char id[24], *json;
+
+	(void)state;
+	seen_init(&s);
+	assert_non_null(ap);
+	assert_int_equal(approvals_submit(ap, &hook_write, seen_cb, &s, id,
+	                     sizeof(id), &res),
+	    0);
+	json = approvals_list_json(ap);
+	assert_non_null(strstr(json, "\"pid\":null"));
+	free(json);
+	memset(&c, 0, sizeof(c));
+	c.pid = 4242;
+	c.uid = 1000;
+	str_copy(c.exe, "/usr/bin/curl", sizeof(c.exe));
+	assert_int_equal(approvals_set_caller(ap, id, &c), 0);
+	json = approvals_list_json(ap);
+	assert_non_null(strstr(
+	    json, "\"pid\":4242,\"uid\":1000,\"exe\":\"/usr/bin/curl\""));
+	free(json);
+	assert_int_equal(approvals_resolve(ap, id, DECISION_ALLOW,
+	                     AUDIT_DECIDER_HUMAN, "ok", 0),
+	    0);
+	errno = 0;
+	assert_int_equal(approvals_set_caller(ap, id, &c), -1);
+	assert_int_equal(errno, ENOENT);
+	approvals_free(ap);
+	assert_int_equal(s.n_calls, 1);
+	seen_destroy(&s);
+}
+
 struct waiter {
 	struct approvals *ap;
 	const struct held_info *info;
@@ -519,6 +559,7 @@ main(void)
 		cmocka_unit_test(test_timeout_denies),
 		cmocka_unit_test(test_remember),
 		cmocka_unit_test(test_list_json),
+		cmocka_unit_test(test_set_caller),
 		cmocka_unit_test(test_wait_across_threads),
 		cmocka_unit_test(test_wait_timeout),
 		cmocka_unit_test(test_bad_arguments),

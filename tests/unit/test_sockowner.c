@@ -187,6 +187,39 @@ test_no_peer(void **state)
 	close(fd);
 }
 
+/* A query is taken from the socket at once and searched later (in
+ * airlock-proxy's lookup thread): the socket may have closed by then, and
+ * the client still holding its half is found all the same. */
+static void
+test_query_after_close(void **state)
+{
+	struct sockaddr_in sin;
+	struct sockowner_query q;
+	socklen_t len = sizeof sin;
+	int lfd, afd, release;
+	pid_t child, pid = -1;
+	uid_t uid = (uid_t)-1;
+
+	(void)state;
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	child = spawn_client(
+	    AF_INET, (struct sockaddr *)&sin, len, lfd, &afd, &release);
+	assert_int_equal(sockowner_query_make(afd, &q), 0);
+	close(afd);
+	assert_int_equal(sockowner_query_run(&q, &pid, &uid), 0);
+	assert_int_equal(pid, child);
+	assert_int_equal(uid, getuid());
+	reap(child, release);
+	close(lfd);
+}
+
 int
 main(void)
 {
@@ -196,6 +229,7 @@ main(void)
 		cmocka_unit_test(test_tcp_mapped),
 		cmocka_unit_test(test_unix),
 		cmocka_unit_test(test_no_peer),
+		cmocka_unit_test(test_query_after_close),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
