@@ -95,7 +95,6 @@ hold_wake_cb(evutil_socket_t fd, short what, void *arg)
 	res = h->res;
 	pthread_mutex_unlock(&h->lock);
 	c->hold = NULL;
-	c->lookup_id = 0; /* decided: a late caller is not wanted */
 	hold_detach(h);
 	fprintf(stderr, "airlock-proxy: %s %s: %s (%s)\n",
 	    c->is_connect ? "CONNECT" : c->method, c->target,
@@ -178,7 +177,10 @@ hold_caller_merge(struct conn *c, const struct caller *found)
  * thread (lookup.h), because that takes long enough to stall every other
  * connection of this worker.  The hold does not wait for it: the answer
  * lands in hold_caller_found(), or never (the search failed, or the queue
- * was full), and the request then names no process.
+ * was full), and the request then names no process.  A request decided
+ * before the answer came (by a person, or by a decision remembered from
+ * earlier) still takes it into its audit record, which is written when
+ * the request or tunnel ends, if the answer came by then.
  */
 static void
 hold_find_caller(struct conn *c)
@@ -208,12 +210,13 @@ hold_caller_found(uint64_t id, const struct caller *found, void *arg)
 	if (c == NULL)
 		return;
 	c->lookup_id = 0;
-	if (found == NULL || c->hold == NULL)
+	if (found == NULL)
 		return;
 	hold_caller_merge(c, found);
 	/* ENOENT: decided in the meantime, its wake is on the way */
-	(void)approvals_set_caller(
-	    w->proxy->approvals, c->hold->id, &c->caller);
+	if (c->hold != NULL)
+		(void)approvals_set_caller(
+		    w->proxy->approvals, c->hold->id, &c->caller);
 }
 
 void
@@ -274,6 +277,7 @@ hold_start(struct conn *c)
 		    "remembered: a person decided the same request earlier in "
 		    "this session",
 		    sizeof c->reviewer_reason);
+		hold_find_caller(c); /* for the audit record, if in time */
 		conn_hold_done(c, &res);
 		return;
 	}

@@ -9,7 +9,7 @@ pkgs_build="build-essential autoconf automake libtool pkg-config
   libcmocka-dev clang libclang-rt-14-dev git libseccomp-dev"
 # Tests: real clients and servers on loopback.
 pkgs_test="curl openssl iproute2 procps psmisc util-linux sqlite3 python3
-  socat"
+  socat strace"
 # Added by rooms as their tests need (keep one package per word).
 pkgs_extra="nodejs"
 

@@ -129,9 +129,41 @@ check_contains "denial says it was held" "held for approval and denied" "$(cat "
 pcurl -p -o "$T/c.out" -w '%{http_code}' "$H" >"$T/c.code" 2>&1 &
 c=$!
 id=$(pending_id) || die "no pending CONNECT"
-"$AIRLOCK" approve "$id" --session "$S" >/dev/null || fail "airlock approve CONNECT"
+"$AIRLOCK" approve "$id" --remember --session "$S" >/dev/null ||
+	fail "airlock approve --remember CONNECT"
 wait $c
 check_eq "held CONNECT then approved" "hello from origin" "$(cat "$T/c.out")"
+
+# The same CONNECT again: approved at once (remembered), and its audit
+# record still names the process, looked up beside the tunnel (which this
+# client keeps open for 2 s after its answer, so that the lookup is done
+# when the tunnel's record is written at its end).
+cat >"$T/tunnel_client.py" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+t = "held.test:%s" % sys.argv[2]
+s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (t, t)).encode())
+head = b""
+while b"\r\n\r\n" not in head:
+    b = s.recv(1)
+    if not b:
+        sys.exit("no answer")
+    head += b
+print(head.split(b"\r\n")[0].decode())
+s.sendall(b"GET /hello HTTP/1.0\r\nHost: held.test\r\n\r\n")
+body = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    body += b
+print(body.split(b"\r\n\r\n", 1)[-1].decode().strip())
+time.sleep(2)
+PY
+out=$(timeout 60 python3 "$T/tunnel_client.py" "$PROXY_PORT" "$ORIGIN_PORT") ||
+	fail "remembered CONNECT: $out"
+check_eq "remembered CONNECT: answered at once, tunnel works" \
+	"$(printf 'HTTP/1.1 200 Connection established\nhello from origin')" "$out"
 
 # A client that leaves while held: the later approval finds no one, and
 # the proxy keeps serving.
@@ -168,5 +200,43 @@ check "audit: approved hold" grep -q '"decision":"hold","outcome":"approved","de
 check "audit: denied hold" grep -q '"decision":"hold","outcome":"denied","decided_by":"human"' "$A"
 check "audit: timed-out hold" grep -q '"decision":"hold","outcome":"timeout","decided_by":"timeout"' "$A"
 check "audit chain verifies" "$AIRLOCK" audit verify --session "$S"
+check "audit: a held request's record names its process" \
+	grep -q '"decision":"hold","outcome":"approved".*"exe":"[^"]*curl"' "$A"
+check_contains "audit: a remembered tunnel's record names its process" \
+	'python3' "$(grep 'remembered: a person decided' "$A" | grep '"op":"connect"')"
 stop_proxy
+
+# The caller lookup is not the worker's: under strace, the thread that
+# reads the processes' /proc/PID/fd is another than the one that accepts
+# the clients (with one worker), so a long search stalls no connection.
+S2=$T/session-traced
+mkdir -m 700 "$S2"
+strace -f -qq -o "$T/strace.out" -e trace=accept4,openat \
+	"$AIRLOCK_PROXY" --listen 127.0.0.1:0 --policy "$T/policy-60s.yaml" \
+	--hosts "$T/hosts" --session "$S2" --threads 1 \
+	>"$T/traced.out" 2>"$T/traced.err" &
+tpid=$!
+at_exit "kill $tpid"
+wait_for 20 grep -q "listening on" "$T/traced.out" ||
+	die "traced airlock-proxy did not start: $(cat "$T/traced.err")"
+tport=$(sed -n 's/^airlock-proxy: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/traced.out")
+curl -sS --max-time 60 -x "http://127.0.0.1:$tport" -o /dev/null "$H" 2>/dev/null &
+c=$!
+S_SAVED=$S
+S=$S2
+id=$(pending_id) || die "no pending request through the traced proxy"
+who=$(pending_caller "$id") || fail "traced: the caller is never named"
+check_contains "traced: the held request names curl" "curl" "$who"
+"$AIRLOCK" deny "$id" --session "$S2" >/dev/null || fail "traced: airlock deny"
+S=$S_SAVED
+wait $c 2>/dev/null || true
+kill -TERM "$(pgrep -P "$tpid" | head -1)" 2>/dev/null
+wait_for 15 bash -c "! kill -0 $tpid 2>/dev/null" || kill "$tpid"
+wait "$tpid" 2>/dev/null || true
+accepting=$(awk '/ accept4\(/ && !/= -1/ {print $1}' "$T/strace.out" | sort -u)
+searching=$(awk '/ openat\(.*"[0-9]+\/fd"/ {print $1}' "$T/strace.out" | sort -u)
+check "traced: a worker accepted the client" test -n "$accepting"
+check "traced: some thread searched /proc/PID/fd" test -n "$searching"
+check_eq "traced: no accepting thread searched /proc" "" \
+	"$(comm -12 <(echo "$accepting") <(echo "$searching") | tr -d '\n')"
 finish
