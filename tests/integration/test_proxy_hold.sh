@@ -136,34 +136,18 @@ check_eq "held CONNECT then approved" "hello from origin" "$(cat "$T/c.out")"
 
 # The same CONNECT again: approved at once (remembered), and its audit
 # record still names the process, looked up beside the tunnel (which this
-# client keeps open for 2 s after its answer, so that the lookup is done
-# when the tunnel's record is written at its end).
-cat >"$T/tunnel_client.py" <<'PY'
-import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
-t = "held.test:%s" % sys.argv[2]
-s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (t, t)).encode())
-head = b""
-while b"\r\n\r\n" not in head:
-    b = s.recv(1)
-    if not b:
-        sys.exit("no answer")
-    head += b
-print(head.split(b"\r\n")[0].decode())
-s.sendall(b"GET /hello HTTP/1.0\r\nHost: held.test\r\n\r\n")
-body = b""
-while True:
-    b = s.recv(4096)
-    if not b:
-        break
-    body += b
-print(body.split(b"\r\n\r\n", 1)[-1].decode().strip())
-time.sleep(2)
-PY
-out=$(timeout 60 python3 "$T/tunnel_client.py" "$PROXY_PORT" "$ORIGIN_PORT") ||
-	fail "remembered CONNECT: $out"
+# client keeps open for 2 s after its first answer, so that the lookup is
+# done when the tunnel's record is written at its end).
+timeout 60 python3 "$PROXY_TESTS/proxy_clients.py" tunnel "$PROXY_PORT" \
+	"held.test:$ORIGIN_PORT" "$T/tun.ready" "$T/tun.go" >"$T/tun.out" 2>&1 &
+c=$!
+wait_for 20 test -e "$T/tun.ready" || fail "remembered CONNECT: $(cat "$T/tun.out")"
+sleep 2
+touch "$T/tun.go"
+wait $c
 check_eq "remembered CONNECT: answered at once, tunnel works" \
-	"$(printf 'HTTP/1.1 200 Connection established\nhello from origin')" "$out"
+	"$(printf 'connect: 200\nfirst: 200 hello from origin\nsecond: 200 hello from origin')" \
+	"$(cat "$T/tun.out")"
 
 # A client that leaves while held: the later approval finds no one, and
 # the proxy keeps serving.
