@@ -166,6 +166,24 @@ test_unix(void **state)
 	close(sv[1]);
 }
 
+/* A socket listening on 127.0.0.1, its address (port) in *sin. */
+static int
+listen_loopback(struct sockaddr_in *sin)
+{
+	socklen_t len = sizeof *sin;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	memset(sin, 0, sizeof *sin);
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)sin, sizeof *sin), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)sin, &len), 0);
+	return fd;
+}
+
 /* A listening socket has no peer: an error, not a guess. */
 static void
 test_no_peer(void **state)
@@ -176,13 +194,7 @@ test_no_peer(void **state)
 	int fd;
 
 	(void)state;
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	assert_int_equal(listen(fd, 1), 0);
+	fd = listen_loopback(&sin);
 	assert_int_equal(sockowner_find(fd, &pid, &uid), -1);
 	close(fd);
 }
@@ -195,22 +207,14 @@ test_query_after_close(void **state)
 {
 	struct sockaddr_in sin;
 	struct sockowner_query q;
-	socklen_t len = sizeof sin;
 	int lfd, afd, release;
 	pid_t child, pid = -1;
 	uid_t uid = (uid_t)-1;
 
 	(void)state;
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(lfd >= 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
-	assert_int_equal(listen(lfd, 1), 0);
-	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
-	child = spawn_client(
-	    AF_INET, (struct sockaddr *)&sin, len, lfd, &afd, &release);
+	lfd = listen_loopback(&sin);
+	child = spawn_client(AF_INET, (struct sockaddr *)&sin, sizeof sin, lfd,
+	    &afd, &release);
 	assert_int_equal(sockowner_query_make(afd, &q), 0);
 	close(afd);
 	assert_int_equal(sockowner_query_run(&q, &pid, &uid), 0);
