@@ -127,10 +127,10 @@ relay_flush(struct end *e)
 static void
 relay_rewatch(struct end *e)
 {
-	relay_watch(e, (e->held == 0 ? EPOLLIN : 0) |
-	        (e->peer->held > 0 ? EPOLLOUT : 0));
-	relay_watch(e->peer, (e->peer->held == 0 ? EPOLLIN : 0) |
-	        (e->held > 0 ? EPOLLOUT : 0));
+	relay_watch(e,
+	    (e->held == 0 ? EPOLLIN : 0) | (e->peer->held > 0 ? EPOLLOUT : 0));
+	relay_watch(e->peer,
+	    (e->peer->held == 0 ? EPOLLIN : 0) | (e->held > 0 ? EPOLLOUT : 0));
 }
 
 /* Read e while its peer takes it all. */
@@ -297,8 +297,8 @@ main(int argc, char **argv)
 			while ((fd = accept4(listener.fd, NULL, NULL,
 			            SOCK_NONBLOCK)) >= 0) {
 				/* The request is usually there already. */
-				if ((e = relay_end_new(fd, RELAY_HEAD,
-				         EPOLLIN)) != NULL)
+				if ((e = relay_end_new(
+				         fd, RELAY_HEAD, EPOLLIN)) != NULL)
 					relay_head(e);
 			}
 		}

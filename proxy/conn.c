@@ -1201,8 +1201,8 @@ conn_start_tunnel(struct conn *c)
 	conn_timer_set(c, 0);
 	if (c->copies_to_client)
 		flags |= TUNNEL_COPY_DOWN;
-	if (proxy_relay_copies(c->w->proxy,
-	        (const struct sockaddr *)&c->addrs[c->up_addr]))
+	if (proxy_relay_copies(
+	        c->w->proxy, (const struct sockaddr *)&c->addrs[c->up_addr]))
 		flags |= TUNNEL_COPY_UP;
 	if (to_client == NULL || to_upstream == NULL)
 		goto fail;
@@ -1216,9 +1216,9 @@ conn_start_tunnel(struct conn *c)
 	c->ubev = NULL;
 	c->state = CONN_TUNNEL;
 	/* tunnel_start() owns both buffers from here, even on failure. */
-	c->tun = tunnel_start(c->w->base, c->cfd, c->ufd, to_client,
-	    to_upstream, c->w->proxy->cfg.idle_timeout_ms, flags,
-	    conn_tunnel_done, c);
+	c->tun =
+	    tunnel_start(c->w->base, c->cfd, c->ufd, to_client, to_upstream,
+	        c->w->proxy->cfg.idle_timeout_ms, flags, conn_tunnel_done, c);
 	to_client = to_upstream = NULL;
 	if (c->tun == NULL)
 		goto fail;

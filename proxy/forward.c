@@ -560,9 +560,9 @@ forward_may_splice(const struct conn *c)
 {
 	return c->resp_body == HTTP_BODY_LENGTH &&
 	    c->resp_left >= FORWARD_SPLICE_MIN && c->req_done &&
-	    !c->copies_to_client && !c->is_intercept && !c->up_is_tls && c->crd != NULL &&
-	    c->uread != NULL && c->ufd >= 0 && c->cbev != NULL &&
-	    !sentinel_redacts(c) &&
+	    !c->copies_to_client && !c->is_intercept && !c->up_is_tls &&
+	    c->crd != NULL && c->uread != NULL && c->ufd >= 0 &&
+	    c->cbev != NULL && !sentinel_redacts(c) &&
 	    evbuffer_get_length(bufferevent_get_input(c->ubev)) == 0;
 }
 

@@ -89,7 +89,8 @@ proxy_relay_copies(const struct proxy *p, const struct sockaddr *sa)
 		                  ->sin_addr.s_addr) >>
 		           24) == 127;
 	case AF_INET6:
-		a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		a6 =
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
 		return IN6_IS_ADDR_LOOPBACK(a6) ||
 		    (memcmp(a6->s6_addr, v4mapped, sizeof v4mapped) == 0 &&
 		        a6->s6_addr[12] == 127);

@@ -245,8 +245,8 @@ tunnel_flush_held(struct tunnel_dir *d)
 
 	while (d->held > 0) {
 		if (d->uses_copy)
-			n = send(d->to, d->buf + d->buf_off, d->held,
-			    MSG_NOSIGNAL);
+			n = send(
+			    d->to, d->buf + d->buf_off, d->held, MSG_NOSIGNAL);
 		else
 			n = splice(d->pipe[0], NULL, d->to, NULL, d->held,
 			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);

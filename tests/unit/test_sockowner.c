@@ -213,8 +213,8 @@ test_query_after_close(void **state)
 
 	(void)state;
 	lfd = listen_loopback(&sin);
-	child = spawn_client(AF_INET, (struct sockaddr *)&sin, sizeof sin, lfd,
-	    &afd, &release);
+	child = spawn_client(
+	    AF_INET, (struct sockaddr *)&sin, sizeof sin, lfd, &afd, &release);
 	assert_int_equal(sockowner_query_make(afd, &q), 0);
 	close(afd);
 	assert_int_equal(sockowner_query_run(&q, &pid, &uid), 0);
