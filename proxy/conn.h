@@ -111,8 +111,8 @@ struct conn {
 	uint64_t bytes_in; /* upstream to client */
 	uint64_t bytes_out; /* client to upstream */
 	struct hold *hold;
-	uint64_t lookup_id; /* the caller lookup this request waits for
-			       (lookup.h), or 0 */
+	uint64_t lookup_id; /* the caller lookup under way for this
+			       connection (lookup.h), or 0 */
 
 	/* Addresses the name resolved to; all were checked. */
 	struct sockaddr_storage addrs[CONN_MAX_ADDRS];

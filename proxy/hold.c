@@ -188,8 +188,10 @@ hold_find_caller(struct conn *c)
 	struct worker *w = c->w;
 	struct sockowner_query q;
 
-	if (c->caller.pid != 0 || c->cfd < 0 || w->proxy->lookup == NULL ||
-	    sockowner_query_make(c->cfd, &q) != 0)
+	/* Known already, or being looked up for an earlier request of this
+	 * connection (the same socket, so the same answer). */
+	if (c->caller.pid != 0 || c->lookup_id != 0 || c->cfd < 0 ||
+	    w->proxy->lookup == NULL || sockowner_query_make(c->cfd, &q) != 0)
 		return;
 	if (lookup_submit(
 	        w->proxy->lookup, w->lookups, ++w->next_lookup_id, &q) == 0)
@@ -203,7 +205,8 @@ hold_caller_found(uint64_t id, const struct caller *found, void *arg)
 	struct conn *c;
 
 	/* By id, among this worker's connections: one freed meanwhile is
-	 * not in the list, one whose hold was decided no longer waits. */
+	 * not in the list.  One whose hold was decided meanwhile still takes
+	 * the answer, for its audit record. */
 	for (c = LIST_FIRST(&w->conns); c != NULL; c = LIST_NEXT(c, entry))
 		if (c->lookup_id == id)
 			break;
